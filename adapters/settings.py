@@ -1,0 +1,164 @@
+"""Settings from `OPENMAILER_*` environment variables (and a `.env` file), validated at start-up."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PREFIX = "OPENMAILER_"
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class SettingsError(ValueError):
+    """One or more settings are invalid; the message names each variable and what is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class SecretKey:
+    key_id: str
+    key: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str | None
+    redis_url: str | None
+    secret_keys: tuple[SecretKey, ...]
+    base_url: str
+    data_dir: Path
+    api_host: str
+    api_port: int
+    log_level: str
+    env: str
+
+    @property
+    def uses_embedded_services(self) -> bool:
+        return self.database_url is None or self.redis_url is None
+
+    @property
+    def current_secret_key(self) -> SecretKey:
+        """The newest key: the last one listed encrypts, every listed key decrypts."""
+        return self.secret_keys[-1]
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
+    """Read and validate settings. `.env` values never override real environment variables."""
+    env = dict(_read_dotenv(dotenv or Path(".env")))
+    env.update(os.environ if environ is None else environ)
+    errors: list[str] = []
+
+    def get(name: str) -> str | None:
+        value = env.get(PREFIX + name, "").strip()
+        return value or None
+
+    def check(name: str, parse, raw: str | None):  # type: ignore[no-untyped-def]
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            errors.append(f"{PREFIX}{name}: {exc}")
+            return None
+
+    app_env = get("ENV") or "development"
+    if app_env not in {"development", "production", "test"}:
+        errors.append(f"{PREFIX}ENV: must be development, production or test, got {app_env!r}")
+    database_url = check("DATABASE_URL", _parse_database_url, get("DATABASE_URL"))
+    redis_url = check("REDIS_URL", _parse_redis_url, get("REDIS_URL"))
+    secret_keys = check("SECRET_KEYS", _parse_secret_keys, get("SECRET_KEYS"))
+    base_url = check("BASE_URL", _parse_base_url, get("BASE_URL"))
+    api_port = check("API_PORT", _parse_port, get("API_PORT") or "8025")
+    log_level = (get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        errors.append(f"{PREFIX}LOG_LEVEL: must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+    if app_env == "production" and not secret_keys:
+        errors.append(f"{PREFIX}SECRET_KEYS: required in production (see README, Configuration)")
+    if errors:
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(errors))
+
+    api_host = get("API_HOST") or "127.0.0.1"
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_keys=secret_keys or (),
+        base_url=base_url or f"http://{api_host}:{api_port}",
+        data_dir=Path(get("DATA_DIR") or ".openmailer").resolve(),
+        api_host=api_host,
+        api_port=api_port,  # type: ignore[arg-type]
+        log_level=log_level,
+        env=app_env,
+    )
+
+
+def _parse_database_url(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in {"postgresql", "postgres", "postgresql+asyncpg"}:
+        raise ValueError(f"must be a postgresql:// URL, got scheme {parts.scheme or '(none)'!r}")
+    if not parts.path.strip("/"):
+        raise ValueError("must name a database, e.g. postgresql://user@host:5432/openmailer")
+    return "postgresql://" + raw.split("://", 1)[1]
+
+
+def _parse_redis_url(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    scheme = urlsplit(raw).scheme
+    if scheme not in {"redis", "rediss", "unix"}:
+        raise ValueError(f"must be a redis://, rediss:// or unix:// URL, got scheme {scheme!r}")
+    return raw
+
+
+def _parse_secret_keys(raw: str | None) -> tuple[SecretKey, ...] | None:
+    """`id1:base64key,id2:base64key` — 32-byte AES-256 keys; the last one is current."""
+    if raw is None:
+        return None
+    keys: list[SecretKey] = []
+    for index, item in enumerate(raw.split(","), start=1):
+        key_id, sep, encoded = item.strip().partition(":")
+        if not sep or not _KEY_ID.match(key_id):
+            raise ValueError(
+                f"entry {index} must be '<key id>:<base64 key>' with an id of letters, digits, _ or -"
+            )
+        try:
+            key = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"key {key_id!r} is not valid base64") from None
+        if len(key) != 32:
+            raise ValueError(f"key {key_id!r} must decode to 32 bytes, got {len(key)}")
+        if any(existing.key_id == key_id for existing in keys):
+            raise ValueError(f"key id {key_id!r} is listed twice")
+        keys.append(SecretKey(key_id, key))
+    return tuple(keys)
+
+
+def _parse_base_url(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError(f"must be an absolute http(s) URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _parse_port(raw: str | None) -> int:
+    try:
+        port = int(raw or "")
+    except ValueError:
+        raise ValueError(f"must be a port number, got {raw!r}") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"must be between 1 and 65535, got {port}")
+    return port
+
+
+def _read_dotenv(path: Path) -> Mapping[str, str]:
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}

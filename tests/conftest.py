@@ -1,0 +1,98 @@
+"""Real PostgreSQL and Redis for integration tests: the machine's when reachable, else embedded.
+
+Each test run creates its own database and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from openmailer.adapters import embedded
+
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+LOCAL_REDIS = "redis://127.0.0.1:6379"
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _force_embedded() -> bool:
+    return os.environ.get("OPENMAILER_TEST_EMBEDDED") == "1"
+
+
+@pytest.fixture(scope="session")
+def services_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Short path: Unix socket paths are limited to 107 bytes.
+    path = Path("/tmp") / f"om-test-{os.getpid()}"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(services_dir: Path) -> Iterator[str]:
+    """URL of a PostgreSQL server's maintenance database (`postgres`)."""
+    if not _force_embedded() and _reachable("127.0.0.1", 5432):
+        yield LOCAL_POSTGRES
+        return
+    server = embedded.start_postgres(services_dir, database="postgres")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(services_dir: Path) -> Iterator[str]:
+    if not _force_embedded() and _reachable("127.0.0.1", 6379):
+        # A database index of our own keeps concurrent runs on one server apart.
+        yield f"{LOCAL_REDIS}/{1 + os.getpid() % 15}"
+        return
+    server = embedded.start_redis(services_dir)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def with_database(server_url: str, name: str) -> str:
+    base, _, query = server_url.partition("?")
+    base = base.rsplit("/", 1)[0]
+    return f"{base}/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server_url: str) -> Iterator[str]:
+    """An empty database of this test run's own, dropped at the end."""
+    import asyncio
+
+    import asyncpg
+
+    name = f"openmailer_test_{os.getpid()}_{secrets.token_hex(3)}"
+
+    async def admin(statement: str) -> None:
+        conn = await asyncpg.connect(_asyncpg_dsn(postgres_server_url))
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield with_database(postgres_server_url, name)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
