@@ -1,0 +1,1 @@
+"""OpenMailer's domain: plain Python (standard library only), independent of every adapter."""
