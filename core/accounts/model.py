@@ -1,0 +1,141 @@
+"""Accounts as the core sees them: plain values, never ORM rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from openmailer.core.accounts.errors import ValidationError
+
+MIN_PASSWORD_CHARS = 8
+MAX_PASSWORD_BYTES = 72  # bcrypt ignores (or, in bcrypt>=4.1, refuses) anything longer
+
+
+class Role(StrEnum):
+    USER = "USER"
+    ADMIN = "ADMIN"
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+    TRIAL = "TRIAL"
+    EXPIRED = "EXPIRED"
+
+
+T = TypeVar("T")
+
+BLOCKED_STATUSES = frozenset({AccountStatus.SUSPENDED, AccountStatus.EXPIRED})
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    email: str
+    password_hash: str
+    enabled: bool
+    role: Role
+    account_status: AccountStatus
+    subscription_plan: str
+    subscription_expires_at: datetime | None
+    api_enabled: bool
+    monthly_email_limit: int
+    monthly_emails_sent: int
+    last_login_at: datetime | None
+    last_login_ip: str | None
+    failed_login_attempts: int
+    account_locked_until: datetime | None
+    two_factor_enabled: bool
+    two_factor_secret: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def may_sign_in(self) -> bool:
+        """Suspended or expired accounts, and disabled users, are refused logins and API keys."""
+        return self.enabled and self.account_status not in BLOCKED_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    username: str
+    email: str
+    password_hash: str
+    role: Role
+    subscription_plan: str
+    monthly_email_limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    id: int
+    user_id: int
+    name: str
+    display_prefix: str
+    scopes: tuple[str, ...]
+    is_active: bool
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    created_at: datetime
+
+    @property
+    def is_test(self) -> bool:
+        """Test keys (`om_test_`) mark everything they create so no real provider is reached."""
+        return self.display_prefix.startswith("om_test_")
+
+    def usable_at(self, now: datetime) -> bool:
+        return self.is_active and (self.expires_at is None or now < self.expires_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling and how: a login session carries every scope, an API key only its own."""
+
+    user: User
+    scopes: frozenset[str]
+    api_key: ApiKey | None = None
+    session_digest: str | None = None
+
+    @property
+    def via_session(self) -> bool:
+        return self.api_key is None
+
+    @property
+    def is_test_mode(self) -> bool:
+        """Calls made with an `om_test_` key: the send path must use the local outbox only."""
+        return self.api_key is not None and self.api_key.is_test
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+def reject_overlong_password(password: str) -> None:
+    """A clear 4xx for input bcrypt cannot take, checked before any lookup or hashing."""
+    if len(password.encode()) > MAX_PASSWORD_BYTES:
+        raise ValidationError(
+            f"password is longer than {MAX_PASSWORD_BYTES} bytes (UTF-8); choose a shorter one",
+            field="password",
+            code="password_too_long",
+        )
+
+
+def check_new_password(password: str) -> None:
+    reject_overlong_password(password)
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise ValidationError(
+            f"password must have at least {MIN_PASSWORD_CHARS} characters",
+            field="password",
+            code="password_too_short",
+        )

@@ -1,0 +1,1 @@
+"""Use cases of the accounts area: async functions that take the ports as keyword arguments."""

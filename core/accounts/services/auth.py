@@ -1,0 +1,116 @@
+"""Login, logout and password change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from openmailer.core.accounts.credentials import digest, generate_session_token
+from openmailer.core.accounts.errors import Unauthorized, ValidationError
+from openmailer.core.accounts.lockout import DEFAULT_LOCKOUT, LockoutPolicy
+from openmailer.core.accounts.model import (
+    Principal,
+    User,
+    check_new_password,
+    reject_overlong_password,
+)
+from openmailer.core.accounts.services.two_factor import verify_code
+from openmailer.core.ports.accounts import (
+    Clock,
+    PasswordHasher,
+    SecretBox,
+    SessionStore,
+    TotpReplayGuard,
+    UserRepository,
+)
+
+SESSION_TTL = timedelta(hours=12)
+INVALID_CREDENTIALS = "invalid username, email or password"
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    token: str
+    expires_at: datetime
+    user: User
+
+
+async def login(
+    identifier: str,
+    password: str,
+    *,
+    totp_code: str | None,
+    client_ip: str | None,
+    users: UserRepository,
+    hasher: PasswordHasher,
+    sessions: SessionStore,
+    secret_box: SecretBox,
+    replay_guard: TotpReplayGuard,
+    clock: Clock,
+    lockout: LockoutPolicy = DEFAULT_LOCKOUT,
+) -> LoginResult:
+    """A new session for valid credentials.
+
+    Unknown users, wrong passwords and locked accounts all get the same answer after the same
+    bcrypt work, so none of them reveals whether an account exists.
+    """
+    reject_overlong_password(password)
+    now = clock.now()
+    user = await users.find_by_login(identifier)
+    if user is None or lockout.is_locked(user.account_locked_until, now):
+        await hasher.verify(password, None)
+        raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
+    if not await hasher.verify(password, user.password_hash):
+        await _count_failure(user, now, users=users, lockout=lockout)
+        raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
+    if not user.may_sign_in:
+        raise Unauthorized("this account is suspended, expired or disabled", code="account_blocked")
+    if user.two_factor_enabled:
+        if not totp_code:
+            raise Unauthorized(
+                "this account uses two-factor authentication: send `totp_code`",
+                code="two_factor_required",
+            )
+        if not await verify_code(
+            user, totp_code, secret_box=secret_box, replay_guard=replay_guard, clock=clock
+        ):
+            await _count_failure(user, now, users=users, lockout=lockout)
+            raise Unauthorized("invalid or already used two-factor code", code="invalid_totp")
+    await users.record_login(user.id, at=now, ip=client_ip)
+    token = generate_session_token()
+    await sessions.create(digest(token), user.id, ttl_seconds=int(SESSION_TTL.total_seconds()))
+    return LoginResult(token=token, expires_at=now + SESSION_TTL, user=user)
+
+
+async def _count_failure(
+    user: User, now: datetime, *, users: UserRepository, lockout: LockoutPolicy
+) -> None:
+    failures = await users.count_failed_login(user.id)
+    _, locked_until = lockout.after_failure(failures - 1, now)
+    if locked_until is not None:
+        await users.lock_until(user.id, locked_until)
+
+
+async def logout(principal: Principal, *, sessions: SessionStore) -> None:
+    if principal.session_digest is not None:
+        await sessions.revoke(principal.session_digest)
+
+
+async def change_password(
+    principal: Principal,
+    current_password: str,
+    new_password: str,
+    *,
+    users: UserRepository,
+    hasher: PasswordHasher,
+    sessions: SessionStore,
+) -> None:
+    """Sets a new password and ends every other session of the user."""
+    check_new_password(new_password)
+    reject_overlong_password(current_password)
+    if not await hasher.verify(current_password, principal.user.password_hash):
+        raise ValidationError(
+            "the current password is incorrect", field="current_password", code="wrong_password"
+        )
+    await users.set_password(principal.user.id, await hasher.hash(new_password))
+    await sessions.revoke_all(principal.user.id, keep=principal.session_digest)

@@ -1,0 +1,107 @@
+"""User administration: creating users, the first admin, suspension and plans."""
+
+from __future__ import annotations
+
+import secrets
+
+from openmailer.core.accounts.errors import Conflict, NotFound, ValidationError
+from openmailer.core.accounts.model import (
+    AccountStatus,
+    NewUser,
+    Page,
+    Role,
+    User,
+    check_new_password,
+)
+from openmailer.core.accounts.plans import Plan, limits_for
+from openmailer.core.ports.accounts import PasswordHasher, SessionStore, UserRepository
+
+FIRST_ADMIN_USERNAME = "admin"
+FIRST_ADMIN_EMAIL = "admin@localhost"
+
+
+async def create_user(
+    username: str,
+    email: str,
+    password: str,
+    *,
+    admin: bool = False,
+    plan: str = Plan.FREE,
+    users: UserRepository,
+    hasher: PasswordHasher,
+) -> User:
+    check_new_password(password)
+    plan = _parse_plan(plan)
+    return await users.add(
+        NewUser(
+            username=username,
+            email=email,
+            password_hash=await hasher.hash(password),
+            role=Role.ADMIN if admin else Role.USER,
+            subscription_plan=plan,
+            monthly_email_limit=limits_for(plan).monthly_email_limit,
+        )
+    )
+
+
+async def ensure_first_admin(
+    *, users: UserRepository, hasher: PasswordHasher
+) -> tuple[str, str] | None:
+    """Creates `admin` with a generated password when no administrator exists yet.
+
+    Returns (username, password) once, for printing; None when an admin already exists.
+    """
+    if await users.any_admin():
+        return None
+    password = secrets.token_urlsafe(18)
+    try:
+        await create_user(
+            FIRST_ADMIN_USERNAME,
+            FIRST_ADMIN_EMAIL,
+            password,
+            admin=True,
+            users=users,
+            hasher=hasher,
+        )
+    except Conflict:
+        return None  # another process created it first, or the name is taken by a non-admin
+    return FIRST_ADMIN_USERNAME, password
+
+
+async def list_users(*, limit: int, offset: int, users: UserRepository) -> Page[User]:
+    return await users.list_users(limit=limit, offset=offset)
+
+
+async def set_account_status(
+    user_id: int, status: str, *, users: UserRepository, sessions: SessionStore
+) -> User:
+    """Suspending (or expiring) a user also ends their sessions; their API keys stop working."""
+    try:
+        new_status = AccountStatus(status)
+    except ValueError:
+        raise ValidationError(
+            f"unknown account status {status!r}", field="account_status"
+        ) from None
+    user = await users.set_status(user_id, new_status)
+    if user is None:
+        raise NotFound(f"no user with id {user_id}")
+    if not user.may_sign_in:
+        await sessions.revoke_all(user_id)
+    return user
+
+
+async def change_plan(user_id: int, plan: str, *, users: UserRepository) -> User:
+    """The plan sets `monthly_email_limit` to the plan's default (see PLAN_LIMITS)."""
+    plan = _parse_plan(plan)
+    user = await users.set_plan(user_id, plan, limits_for(plan).monthly_email_limit)
+    if user is None:
+        raise NotFound(f"no user with id {user_id}")
+    return user
+
+
+def _parse_plan(plan: str) -> Plan:
+    try:
+        return Plan(plan)
+    except ValueError:
+        allowed = ", ".join(p.value for p in Plan)
+        raise ValidationError(f"unknown plan {plan!r}; one of {allowed}", field="plan") from None
