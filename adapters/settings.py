@@ -47,7 +47,9 @@ class Settings:
         return self.secret_keys[-1]
 
 
-def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, dotenv: Path | None = None
+) -> Settings:
     """Read and validate settings. `.env` values never override real environment variables."""
     env = dict(_read_dotenv(dotenv or Path(".env")))
     env.update(os.environ if environ is None else environ)
@@ -74,7 +76,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
     api_port = check("API_PORT", _parse_port, get("API_PORT") or "8025")
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        errors.append(f"{PREFIX}LOG_LEVEL: must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+        errors.append(
+            f"{PREFIX}LOG_LEVEL: must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}"
+        )
     if app_env == "production" and not secret_keys:
         errors.append(f"{PREFIX}SECRET_KEYS: required in production (see README, Configuration)")
     if errors:
@@ -123,7 +127,8 @@ def _parse_secret_keys(raw: str | None) -> tuple[SecretKey, ...] | None:
         key_id, sep, encoded = item.strip().partition(":")
         if not sep or not _KEY_ID.match(key_id):
             raise ValueError(
-                f"entry {index} must be '<key id>:<base64 key>' with an id of letters, digits, _ or -"
+                f"entry {index} must be '<key id>:<base64 key>', "
+                "the id made of letters, digits, _ or -"
             )
         try:
             key = base64.b64decode(encoded, validate=True)

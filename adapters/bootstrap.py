@@ -1,0 +1,86 @@
+"""The composition root: the one place that knows every concrete class and wires them together.
+
+Every process (api, worker, scheduler, CLI) builds what it needs here, so later capabilities add
+to one place and take overrides as arguments (tests pass fakes or other settings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import dramatiq
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from openmailer.adapters.db.engine import create_engine
+from openmailer.adapters.settings import Settings, load_settings
+
+
+class ServicesNotConfiguredError(RuntimeError):
+    """A process that needs PostgreSQL and Redis was started without their URLs."""
+
+
+@dataclass
+class Resources:
+    """Long-lived connections of one process; closed together."""
+
+    settings: Settings
+    engine: AsyncEngine
+    redis: Redis
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+        await self.engine.dispose()
+
+
+def require_database_url(settings: Settings) -> str:
+    if settings.database_url is None:
+        raise ServicesNotConfiguredError(
+            "OPENMAILER_DATABASE_URL must be set, e.g. postgresql://postgres@127.0.0.1:5432/openmailer"
+        )
+    return settings.database_url
+
+
+def require_service_urls(settings: Settings) -> tuple[str, str]:
+    if settings.database_url is None or settings.redis_url is None:
+        missing = [
+            name
+            for name, value in (
+                ("OPENMAILER_DATABASE_URL", settings.database_url),
+                ("OPENMAILER_REDIS_URL", settings.redis_url),
+            )
+            if value is None
+        ]
+        raise ServicesNotConfiguredError(
+            f"{' and '.join(missing)} must be set for this process; "
+            "`openmailer up` starts embedded services and sets them for you"
+        )
+    return settings.database_url, settings.redis_url
+
+
+def create_redis(redis_url: str) -> Redis:
+    return Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings | None = None) -> AsyncIterator[Resources]:
+    settings = settings or load_settings()
+    database_url, redis_url = require_service_urls(settings)
+    resources = Resources(settings, create_engine(database_url), create_redis(redis_url))
+    try:
+        yield resources
+    finally:
+        await resources.aclose()
+
+
+def configure_broker(settings: Settings | None = None) -> dramatiq.Broker:
+    """Install the Redis broker as dramatiq's global broker; must run before actors are declared."""
+    from dramatiq.brokers.redis import RedisBroker
+
+    settings = settings or load_settings()
+    _, redis_url = require_service_urls(settings)
+    broker = RedisBroker(url=redis_url, namespace="openmailer")
+    dramatiq.set_broker(broker)
+    return broker

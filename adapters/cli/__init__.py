@@ -1,0 +1,35 @@
+"""The `openmailer` command. Each subcommand lives in its own module with a `register` function."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from openmailer.adapters.cli import migrate, processes, up, version
+from openmailer.adapters.settings import SettingsError
+
+COMMAND_MODULES = (up, migrate, processes, version)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="openmailer",
+        description="OpenMailer: self-hosted email marketing. Settings come from OPENMAILER_* "
+        "environment variables and a .env file (see README, Configuration).",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except SettingsError as exc:
+        print(f"openmailer: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

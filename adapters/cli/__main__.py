@@ -1,0 +1,5 @@
+import sys
+
+from openmailer.adapters.cli import main
+
+sys.exit(main())

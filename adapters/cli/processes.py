@@ -1,0 +1,69 @@
+"""The long-running processes: `api`, `worker` and `scheduler`. Each scales out on its own."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from openmailer.adapters.bootstrap import require_service_urls
+from openmailer.adapters.settings import load_settings
+
+WORKER_MODULE = "openmailer.adapters.workers.main"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    api = subparsers.add_parser("api", help="serve the HTTP API (uvicorn)")
+    api.add_argument("--host", help="bind address (default OPENMAILER_API_HOST)")
+    api.add_argument("--port", type=int, help="port (default OPENMAILER_API_PORT)")
+    api.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    api.set_defaults(handler=run_api)
+
+    worker = subparsers.add_parser("worker", help="run a dramatiq worker (any number may run)")
+    worker.add_argument("--processes", type=int, default=os.cpu_count() or 1)
+    worker.add_argument("--threads", type=int, default=8)
+    worker.set_defaults(handler=run_worker)
+
+    scheduler = subparsers.add_parser("scheduler", help="run the scheduler (periodic jobs)")
+    scheduler.set_defaults(handler=run_scheduler)
+
+
+def run_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = load_settings()
+    require_service_urls(settings)
+    uvicorn.run(
+        "openmailer.adapters.http.app:create_app",
+        factory=True,
+        host=args.host or settings.api_host,
+        port=args.port or settings.api_port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        server_header=False,
+    )
+    return 0
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    require_service_urls(load_settings())
+    command = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        WORKER_MODULE,
+        "--processes",
+        str(args.processes),
+        "--threads",
+        str(args.threads),
+    ]
+    # dramatiq's own CLI supervises the worker processes and handles SIGTERM gracefully.
+    os.execv(sys.executable, command)
+    return 0  # pragma: no cover - execv does not return
+
+
+def run_scheduler(args: argparse.Namespace) -> int:
+    from openmailer.adapters.workers.scheduler import run_forever
+
+    return run_forever(load_settings())

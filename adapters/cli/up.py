@@ -1,0 +1,179 @@
+"""`openmailer up`: the whole platform in one process tree on a bare machine.
+
+Without database or Redis URLs it starts embedded PostgreSQL and Redis with their data under one
+data directory, migrates, then runs the api, a worker and the scheduler as child processes. Ctrl-C
+or SIGTERM stops the children first and the databases last. Children die with this process even
+when it is killed (PR_SET_PDEATHSIG), so a killed tree leaves nothing running and nothing stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from openmailer.adapters import embedded
+from openmailer.adapters.settings import PREFIX, Settings, load_settings
+
+STOP_TIMEOUT_SECONDS = 20.0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "up",
+        help="run the whole platform: embedded services when none are configured, "
+        "migrations, api, worker and scheduler",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="data directory (default OPENMAILER_DATA_DIR or ./.openmailer)",
+    )
+    parser.add_argument("--port", type=int, help="API port (default OPENMAILER_API_PORT or 8025)")
+    parser.add_argument("--worker-processes", type=int, default=1)
+    parser.add_argument("--worker-threads", type=int, default=8)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides: dict[str, str] = {}
+    if args.data_dir:
+        overrides[PREFIX + "DATA_DIR"] = str(args.data_dir)
+    if args.port:
+        overrides[PREFIX + "API_PORT"] = str(args.port)
+    settings = load_settings({**os.environ, **overrides})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    stack = _Supervisor()
+    signal.signal(signal.SIGTERM, stack.request_stop)
+    signal.signal(signal.SIGINT, stack.request_stop)
+    try:
+        env = dict(os.environ) | overrides
+        env.update(_service_urls(settings, stack))
+        env.setdefault(PREFIX + "SECRET_KEYS", _local_secret_keys(settings.data_dir))
+        settings = load_settings(env)
+        assert settings.database_url is not None
+        from openmailer.adapters.db import migrate
+
+        migrate.upgrade(settings.database_url, "head")
+        _start_processes(args, env, stack)
+        _print_banner(settings)
+        return stack.wait()
+    except _StopRequested:
+        return 0
+    finally:
+        stack.stop_all()
+
+
+class _StopRequested(Exception):
+    pass
+
+
+class _Supervisor:
+    """Children in start order; stopped in reverse order so the databases stop last."""
+
+    def __init__(self) -> None:
+        self.services: list[embedded.EmbeddedProcess] = []
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.stopping = False
+
+    def request_stop(self, signum: int, frame: object) -> None:
+        if not self.stopping:
+            self.stopping = True
+            print(f"\nopenmailer: {signal.Signals(signum).name} received, stopping…", flush=True)
+            raise _StopRequested
+
+    def wait(self) -> int:
+        while True:
+            for name, child in self.children:
+                code = child.poll()
+                if code is not None:
+                    print(
+                        f"openmailer: {name} exited with code {code}; stopping everything",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    return 1
+            time.sleep(0.5)
+
+    def stop_all(self) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for _, child in self.children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for _, child in reversed(self.children):
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        for service in reversed(self.services):
+            service.stop()
+
+
+def _service_urls(settings: Settings, stack: _Supervisor) -> dict[str, str]:
+    urls: dict[str, str] = {}
+    if settings.database_url is None:
+        pg = embedded.start_postgres(settings.data_dir)
+        stack.services.append(pg)
+        urls[PREFIX + "DATABASE_URL"] = pg.url
+    if settings.redis_url is None:
+        redis = embedded.start_redis(settings.data_dir)
+        stack.services.append(redis)
+        urls[PREFIX + "REDIS_URL"] = redis.url
+    return urls
+
+
+def _local_secret_keys(data_dir: Path) -> str:
+    """A key generated once per data directory, so local secrets survive restarts."""
+    path = data_dir / "secret_keys"
+    if not path.exists():
+        key = base64.b64encode(secrets.token_bytes(32)).decode()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"local1:{key}\n")
+    return path.read_text().strip()
+
+
+def _start_processes(args: argparse.Namespace, env: dict[str, str], stack: _Supervisor) -> None:
+    commands = {
+        "api": ["api"],
+        "worker": [
+            "worker",
+            "--processes",
+            str(args.worker_processes),
+            "--threads",
+            str(args.worker_threads),
+        ],
+        "scheduler": ["scheduler"],
+    }
+    for name, command in commands.items():
+        child = subprocess.Popen(
+            [sys.executable, "-m", "openmailer.adapters.cli", *command],
+            env=env,
+            preexec_fn=lambda: embedded.die_with_parent(signal.SIGTERM),
+        )
+        stack.children.append((name, child))
+
+
+def _print_banner(settings: Settings) -> None:
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    print(
+        "\nOpenMailer is up\n"
+        f"  API          {base}/api/v1\n"
+        f"  API docs     {base}/schema\n"
+        f"  health       {base}/health\n"
+        f"  data         {settings.data_dir}\n"
+        f"  database     {settings.database_url}\n"
+        f"  redis        {settings.redis_url}\n"
+        "Press Ctrl-C to stop.\n",
+        flush=True,
+    )

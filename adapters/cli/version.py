@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+import argparse
+from importlib.metadata import version as package_version
+
+import sender_rs
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("version", help="print the versions of OpenMailer and its core")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    print(f"openmailer {package_version('openmailer')} (sender_rs {sender_rs.__version__})")
+    return 0

@@ -1,0 +1,69 @@
+"""The scheduler: enqueues periodic jobs. Any number may run; each job is enqueued once per slot.
+
+A slot is claimed with `SET key NX EX interval` in Redis, so two schedulers never enqueue the same
+job for the same period, and a scheduler that dies leaves nothing to clean up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+
+from openmailer.adapters.bootstrap import configure_broker
+from openmailer.adapters.settings import Settings
+from openmailer.adapters.workers.heartbeats import record_heartbeat
+
+log = logging.getLogger("openmailer.scheduler")
+TICK_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    interval_seconds: int
+    enqueue: Callable[[], object]
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    from openmailer.adapters.workers.actors import heartbeat
+
+    return [
+        PeriodicJob("heartbeat", 15, lambda: heartbeat.send(time.time())),
+    ]
+
+
+def run_forever(settings: Settings, *, stop: threading.Event | None = None) -> int:
+    broker = configure_broker(settings)
+    client = broker.client  # type: ignore[attr-defined]
+    jobs = periodic_jobs()
+    stop = stop or _stop_on_signals()
+    logging.basicConfig(level=settings.log_level)
+    log.info("scheduler started with jobs: %s", ", ".join(job.name for job in jobs))
+    while not stop.is_set():
+        now = time.time()
+        for job in jobs:
+            slot = int(now // job.interval_seconds)
+            key = f"openmailer:scheduler:{job.name}:{slot}"
+            if client.set(key, os.getpid(), nx=True, ex=job.interval_seconds * 2):
+                job.enqueue()
+        record_heartbeat(client, "scheduler")
+        stop.wait(TICK_SECONDS)
+    log.info("scheduler stopped")
+    return 0
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    return stop

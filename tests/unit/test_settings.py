@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from openmailer.adapters.settings import SettingsError, load_settings
+
+pytestmark = pytest.mark.unit
+
+KEY = base64.b64encode(b"k" * 32).decode()
+
+
+def settings(env: dict[str, str], tmp_path: Path):  # type: ignore[no-untyped-def]
+    return load_settings(env, dotenv=tmp_path / "absent.env")
+
+
+def test_defaults_use_embedded_services(tmp_path: Path) -> None:
+    loaded = settings({}, tmp_path)
+    assert loaded.uses_embedded_services
+    assert loaded.base_url == "http://127.0.0.1:8025"
+    assert loaded.data_dir.name == ".openmailer"
+
+
+def test_a_valid_environment_is_read(tmp_path: Path) -> None:
+    loaded = settings(
+        {
+            "OPENMAILER_DATABASE_URL": "postgres://u@db:5432/om",
+            "OPENMAILER_REDIS_URL": "redis://cache:6379/0",
+            "OPENMAILER_SECRET_KEYS": f"old:{KEY},new:{base64.b64encode(b'n' * 32).decode()}",
+            "OPENMAILER_BASE_URL": "https://mail.example.com/",
+        },
+        tmp_path,
+    )
+    assert loaded.database_url == "postgresql://u@db:5432/om"
+    assert not loaded.uses_embedded_services
+    assert [key.key_id for key in loaded.secret_keys] == ["old", "new"]
+    assert loaded.current_secret_key.key == b"n" * 32
+    assert loaded.base_url == "https://mail.example.com"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DATABASE_URL", "mysql://x/y", "must be a postgresql:// URL"),
+        ("DATABASE_URL", "postgresql://x", "must name a database"),
+        ("REDIS_URL", "http://x", "redis://"),
+        ("SECRET_KEYS", "nocolon", "'<key id>:<base64 key>'"),
+        ("SECRET_KEYS", "a:!!!", "not valid base64"),
+        ("SECRET_KEYS", "a:" + base64.b64encode(b"short").decode(), "32 bytes"),
+        ("SECRET_KEYS", f"a:{KEY},a:{KEY}", "listed twice"),
+        ("BASE_URL", "mail.example.com", "absolute http(s) URL"),
+        ("API_PORT", "99999", "between 1 and 65535"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
+    ],
+)
+def test_invalid_values_are_named_with_the_reason(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError) as error:
+        settings({f"OPENMAILER_{name}": value}, tmp_path)
+    assert f"OPENMAILER_{name}" in str(error.value)
+    assert message in str(error.value)
+
+
+def test_every_error_is_reported_at_once(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as error:
+        settings({"OPENMAILER_DATABASE_URL": "x://", "OPENMAILER_REDIS_URL": "y://"}, tmp_path)
+    assert "DATABASE_URL" in str(error.value) and "REDIS_URL" in str(error.value)
+
+
+def test_production_requires_secret_keys(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="SECRET_KEYS: required in production"):
+        settings({"OPENMAILER_ENV": "production"}, tmp_path)
+
+
+def test_dotenv_is_read_but_the_environment_wins(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("OPENMAILER_API_PORT=9001\nOPENMAILER_LOG_LEVEL=debug\n")
+    loaded = load_settings({"OPENMAILER_LOG_LEVEL": "warning"}, dotenv=dotenv)
+    assert loaded.api_port == 9001
+    assert loaded.log_level == "WARNING"
