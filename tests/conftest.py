@@ -5,10 +5,13 @@ Each test run creates its own database and drops it at the end.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,27 +74,56 @@ def with_database(server_url: str, name: str) -> str:
     return f"{base}/{name}" + (f"?{query}" if query else "")
 
 
+def create_database(server_url: str, name: str) -> str:
+    """Create database `name` on the server of `server_url`; return its URL."""
+    _admin(server_url, f'CREATE DATABASE "{name}"')
+    return with_database(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def temporary_database(server_url: str, purpose: str = "test") -> Iterator[str]:
+    """A new empty database, dropped on exit; the name says which run and purpose made it."""
+    name = f"openmailer_{purpose}_{os.getpid()}_{secrets.token_hex(3)}"
+    url = create_database(server_url, name)
+    try:
+        yield url
+    finally:
+        drop_database(server_url, name)
+
+
 @pytest.fixture(scope="session")
 def database_url(postgres_server_url: str) -> Iterator[str]:
     """An empty database of this test run's own, dropped at the end."""
-    import asyncio
+    with temporary_database(postgres_server_url) as url:
+        yield url
 
+
+@pytest.fixture(scope="session")
+def migrated_database_url(database_url: str) -> str:
+    """`database_url` with every migration applied (the schema at alembic head)."""
+    from openmailer.adapters.db import migrate
+
+    migrate.upgrade(database_url, "head")
+    return database_url
+
+
+def _admin(server_url: str, statement: str) -> None:
     import asyncpg
 
-    name = f"openmailer_test_{os.getpid()}_{secrets.token_hex(3)}"
-
-    async def admin(statement: str) -> None:
-        conn = await asyncpg.connect(_asyncpg_dsn(postgres_server_url))
+    async def run() -> None:
+        conn = await asyncpg.connect(_asyncpg_dsn(server_url))
         try:
             await conn.execute(statement)
         finally:
             await conn.close()
 
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield with_database(postgres_server_url, name)
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    # A thread of its own: asyncio.run must not touch the event loop pytest-asyncio runs tests on.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
 
 def _asyncpg_dsn(url: str) -> str:

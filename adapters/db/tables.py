@@ -1,0 +1,49 @@
+"""Every table of the schema, as SQLAlchemy 2.0 typed mapped classes; `metadata` holds them all.
+
+The classes live in topic modules; import them from here so `metadata` is always complete.
+The migrations in `openmailer.migrations` create exactly this schema (a test compares them).
+"""
+
+from __future__ import annotations
+
+from openmailer.adapters.db.base import Base
+from openmailer.adapters.db.tables_campaigns import (
+    CampaignClick,
+    CampaignLink,
+    CampaignRecipient,
+    EmailCampaign,
+    EmailCampaignArchive,
+    EmailTemplate,
+)
+from openmailer.adapters.db.tables_contacts import (
+    Contact,
+    ContactList,
+    ContactListMembership,
+    Segment,
+)
+from openmailer.adapters.db.tables_sending import Domain, EmailLog, EmailProvider, WebhookEvent
+from openmailer.adapters.db.tables_users import ApiKey, RateLimit, User
+
+metadata = Base.metadata
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "CampaignClick",
+    "CampaignLink",
+    "CampaignRecipient",
+    "Contact",
+    "ContactList",
+    "ContactListMembership",
+    "Domain",
+    "EmailCampaign",
+    "EmailCampaignArchive",
+    "EmailLog",
+    "EmailProvider",
+    "EmailTemplate",
+    "RateLimit",
+    "Segment",
+    "User",
+    "WebhookEvent",
+    "metadata",
+]
