@@ -1,39 +1,116 @@
-"""The Litestar application: `create_app()` builds it; the lifespan owns the engine and Redis."""
+"""The Litestar application: `create_app()` builds it; the lifespan owns the engine and Redis.
+
+HTTP conventions (docs/api.md): routes under `/api/v1`; `Authorization: Bearer <API key or
+session token>`; RFC 9457 problem details for every error; `X-Request-ID` on every response;
+`RateLimit-*` headers on rate-limited routes; limit/offset pagination.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-
-from litestar import Litestar
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import HTTPRoute
 
-from openmailer.adapters.bootstrap import open_resources
-from openmailer.adapters.http.health import health, migration_head
+from openmailer.adapters.bootstrap import Accounts, build_accounts, open_resources
+from openmailer.adapters.crypto.passwords import DEFAULT_ROUNDS
+from openmailer.adapters.db.migrate import head_revision
+from openmailer.adapters.http.api_keys import ApiKeyController
+from openmailer.adapters.http.auth import AuthController, MeController
+from openmailer.adapters.http.errors import EXCEPTION_HANDLERS
+from openmailer.adapters.http.health import health
+from openmailer.adapters.http.json_logs import configure_json_logging
+from openmailer.adapters.http.pagination import provide_pagination
+from openmailer.adapters.http.request_context import request_context_middleware
+from openmailer.adapters.http.security import (
+    BEARER_SCHEME,
+    declared_requirement,
+    enforce_access,
+    provide_principal,
+)
+from openmailer.adapters.http.two_factor import TwoFactorController
+from openmailer.adapters.http.users import UserController
 from openmailer.adapters.settings import Settings, load_settings
 
 API_VERSION = "0.1.0"
+API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 1_000_000
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def provide_accounts(state: State) -> Accounts:
+    accounts: Accounts = state.accounts
+    return accounts
+
+
+def create_app(settings: Settings | None = None, *, password_rounds: int = DEFAULT_ROUNDS) -> Litestar:
     settings = settings or load_settings()
+    configure_json_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_resources(settings) as resources:
             app.state.resources = resources
-            app.state.migration_head = migration_head()
+            app.state.accounts = build_accounts(resources, password_rounds=password_rounds)
+            app.state.migration_head = head_revision()
             yield
 
-    return Litestar(
-        route_handlers=[health],
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=[
+            AuthController,
+            MeController,
+            TwoFactorController,
+            ApiKeyController,
+            UserController,
+        ],
+    )
+    app = Litestar(
+        route_handlers=[health, api],
         lifespan=[lifespan],
+        guards=[enforce_access],
+        dependencies={
+            "accounts": Provide(provide_accounts, sync_to_thread=False),
+            "principal": Provide(provide_principal),
+            "pagination": Provide(provide_pagination),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[request_context_middleware],
+        request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
             title="OpenMailer API",
             version=API_VERSION,
             path="/schema",
             render_plugins=[SwaggerRenderPlugin(path="/")],
+            components=Components(
+                security_schemes={
+                    BEARER_SCHEME: SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="An API key (`om_live_…`/`om_test_…`) or a session token "
+                        "from `POST /api/v1/auth/login`.",
+                    )
+                }
+            ),
         ),
         debug=False,
     )
+    _require_declared_access(app)
+    return app
+
+
+def _require_declared_access(app: Litestar) -> None:
+    """Deny by construction: an `/api` route without an access declaration cannot ship."""
+    undeclared = [
+        f"{method} {route.path}"
+        for route in app.routes
+        if isinstance(route, HTTPRoute) and route.path.startswith(API_PREFIX)
+        for method, handler in route.route_handler_map.items()
+        if method != "OPTIONS" and declared_requirement(handler[0]) is None
+    ]
+    if undeclared:
+        raise RuntimeError(f"routes without an access requirement: {', '.join(undeclared)}")

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import msgspec
-from alembic.script import ScriptDirectory
 from litestar import Request, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import openmailer.migrations
 from openmailer.adapters.bootstrap import Resources
 from openmailer.adapters.workers.heartbeats import HEARTBEATS_KEY, heartbeat_ages
 
@@ -39,11 +36,6 @@ class HealthReport(msgspec.Struct):
     migrations: MigrationState
     # Seconds since the last worker job and scheduler tick; informational, never a 503.
     heartbeats: dict[str, float]
-
-
-def _head_revision() -> str | None:
-    scripts = ScriptDirectory(str(Path(openmailer.migrations.__file__).parent))
-    return scripts.get_current_head()
 
 
 async def _check_database(engine: AsyncEngine) -> tuple[ComponentHealth, str | None]:
@@ -95,7 +87,3 @@ async def health(request: Request) -> Response[HealthReport]:
         heartbeats=heartbeats,
     )
     return Response(report, status_code=200 if healthy else 503)
-
-
-def migration_head() -> str | None:
-    return _head_revision()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -14,8 +15,10 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import psutil
 import pytest
+import redis
 
 pytestmark = pytest.mark.e2e
 
@@ -160,10 +163,35 @@ def test_up_serves_health_stops_cleanly_and_keeps_data(platform: Platform) -> No
 
     secret_keys = (platform.data_dir / "secret_keys").read_text()
     platform.start()
-    assert (platform.data_dir / "secret_keys").read_text() == secret_keys
-    status, body = platform.health()
-    assert status == 200 and body["migrations"]["current"] == migrations["current"]  # type: ignore[index]
+    write_markers(platform.data_dir)
     assert platform.stop(signal.SIGTERM) == 0
+
+    platform.start()
+    assert (platform.data_dir / "secret_keys").read_text() == secret_keys
+    assert read_markers(platform.data_dir) == ("kept in postgres", b"kept in redis")
+    assert platform.stop(signal.SIGTERM) == 0
+
+
+def write_markers(data_dir: Path) -> None:
+    async def write() -> None:
+        conn = await asyncpg.connect(f"postgresql://postgres@/openmailer?host={data_dir}/run")
+        await conn.execute("CREATE TABLE e2e_marker (note text)")
+        await conn.execute("INSERT INTO e2e_marker VALUES ($1)", "kept in postgres")
+        await conn.close()
+
+    asyncio.run(write())
+    redis.Redis(unix_socket_path=str(data_dir / "run" / "redis.sock")).set("e2e", "kept in redis")
+
+
+def read_markers(data_dir: Path) -> tuple[str, bytes | None]:
+    async def read() -> str:
+        conn = await asyncpg.connect(f"postgresql://postgres@/openmailer?host={data_dir}/run")
+        note = await conn.fetchval("SELECT note FROM e2e_marker")
+        await conn.close()
+        return str(note)
+
+    client = redis.Redis(unix_socket_path=str(data_dir / "run" / "redis.sock"))
+    return asyncio.run(read()), client.get("e2e")
 
 
 def test_a_killed_tree_restarts_cleanly(platform: Platform) -> None:
