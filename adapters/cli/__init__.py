@@ -6,7 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from openmailer.adapters.bootstrap import ServicesNotConfiguredError
 from openmailer.adapters.cli import migrate, processes, up, version
+from openmailer.adapters.embedded import EmbeddedServiceError
 from openmailer.adapters.settings import SettingsError
 
 COMMAND_MODULES = (up, migrate, processes, version)
@@ -28,8 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except SettingsError as exc:
+    except (SettingsError, ServicesNotConfiguredError) as exc:
         print(f"openmailer: {exc}", file=sys.stderr)
         return 2
+    except EmbeddedServiceError as exc:
+        print(f"openmailer: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
