@@ -9,12 +9,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import dramatiq
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openmailer.adapters.crypto.passwords import DEFAULT_ROUNDS, BcryptPasswordHasher
+from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
+from openmailer.adapters.db.api_keys import SqlAlchemyApiKeyRepository
 from openmailer.adapters.db.engine import create_engine
+from openmailer.adapters.db.users import SqlAlchemyUserRepository
+from openmailer.adapters.redis.api_key_usage import RedisApiKeyUsage
+from openmailer.adapters.redis.rate_limiter import RedisRateLimiter
+from openmailer.adapters.redis.sessions import RedisSessionStore
+from openmailer.adapters.redis.totp_guard import RedisTotpReplayGuard
 from openmailer.adapters.settings import Settings, load_settings
 
 
@@ -84,3 +93,41 @@ def configure_broker(settings: Settings | None = None) -> dramatiq.Broker:
     broker = RedisBroker(url=redis_url, namespace="openmailer")
     dramatiq.set_broker(broker)
     return broker
+
+
+# --- accounts and access -------------------------------------------------------------------
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """The accounts area's ports, built from one process's resources."""
+
+    users: SqlAlchemyUserRepository
+    api_keys: SqlAlchemyApiKeyRepository
+    sessions: RedisSessionStore
+    api_key_usage: RedisApiKeyUsage
+    replay_guard: RedisTotpReplayGuard
+    rate_limiter: RedisRateLimiter
+    hasher: BcryptPasswordHasher
+    secret_box: AesGcmSecretBox
+    clock: SystemClock
+
+
+def build_accounts(resources: Resources, *, password_rounds: int = DEFAULT_ROUNDS) -> Accounts:
+    """`password_rounds` is bcrypt's cost; tests lower it, production keeps the default (12)."""
+    return Accounts(
+        users=SqlAlchemyUserRepository(resources.engine),
+        api_keys=SqlAlchemyApiKeyRepository(resources.engine),
+        sessions=RedisSessionStore(resources.redis),
+        api_key_usage=RedisApiKeyUsage(resources.redis),
+        replay_guard=RedisTotpReplayGuard(resources.redis),
+        rate_limiter=RedisRateLimiter(resources.redis),
+        hasher=BcryptPasswordHasher(password_rounds),
+        secret_box=AesGcmSecretBox(resources.settings.secret_keys),
+        clock=SystemClock(),
+    )

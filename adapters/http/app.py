@@ -7,8 +7,9 @@ session token>`; RFC 9457 problem details for every error; `X-Request-ID` on eve
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -47,9 +48,10 @@ def provide_accounts(state: State) -> Accounts:
     return accounts
 
 
-def create_app(settings: Settings | None = None, *, password_rounds: int = DEFAULT_ROUNDS) -> Litestar:
-    settings = settings or load_settings()
-    configure_json_logging(settings.log_level)
+def make_lifespan(
+    settings: Settings, *, password_rounds: int = DEFAULT_ROUNDS
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """Owns the engine and Redis client for the app's life (tests enter it in their own task)."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -58,6 +60,15 @@ def create_app(settings: Settings | None = None, *, password_rounds: int = DEFAU
             app.state.accounts = build_accounts(resources, password_rounds=password_rounds)
             app.state.migration_head = head_revision()
             yield
+
+    return lifespan
+
+
+def create_app(
+    settings: Settings | None = None, *, password_rounds: int = DEFAULT_ROUNDS
+) -> Litestar:
+    settings = settings or load_settings()
+    configure_json_logging(settings.log_level)
 
     api = Router(
         path=API_PREFIX,
@@ -71,7 +82,7 @@ def create_app(settings: Settings | None = None, *, password_rounds: int = DEFAU
     )
     app = Litestar(
         route_handlers=[health, api],
-        lifespan=[lifespan],
+        lifespan=[make_lifespan(settings, password_rounds=password_rounds)],
         guards=[enforce_access],
         dependencies={
             "accounts": Provide(provide_accounts, sync_to_thread=False),

@@ -35,7 +35,7 @@ async def create_user(
     return await users.add(
         NewUser(
             username=username,
-            email=email,
+            email=email.strip().lower(),
             password_hash=await hasher.hash(password),
             role=Role.ADMIN if admin else Role.USER,
             subscription_plan=plan,
@@ -66,6 +66,13 @@ async def ensure_first_admin(
     except Conflict:
         return None  # another process created it first, or the name is taken by a non-admin
     return FIRST_ADMIN_USERNAME, password
+
+
+async def get_user(user_id: int, *, users: UserRepository) -> User:
+    user = await users.get(user_id)
+    if user is None:
+        raise NotFound(f"no user with id {user_id}")
+    return user
 
 
 async def list_users(*, limit: int, offset: int, users: UserRepository) -> Page[User]:

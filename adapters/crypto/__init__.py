@@ -1,0 +1,1 @@
+"""Cryptography adapters: the secret box (AES-256-GCM) and password hashing (bcrypt)."""

@@ -1,0 +1,157 @@
+"""The one error format: RFC 9457 problem details, from one mapping of domain errors.
+
+Every error body is `application/problem+json` with `type`, `title`, `status`, `detail`, plus
+`code` (stable, machine-readable), `request_id`, and for validation failures `errors`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+
+from openmailer.adapters.http.request_context import request_id_of
+from openmailer.core.accounts.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    SecretUnavailable,
+    Unauthorized,
+    ValidationError,
+)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://openmailer.dev/problems/"
+log = logging.getLogger("openmailer.http")
+
+# Domain error class -> HTTP status. The only place that decides it.
+STATUS_OF: dict[type[DomainError], int] = {
+    ValidationError: 422,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    RateLimited: 429,
+    SecretUnavailable: 500,
+}
+TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+class FieldError(msgspec.Struct):
+    message: str
+    field: str | None = None
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Problem]:
+    problem = Problem(
+        type=PROBLEM_TYPE_BASE + code.replace("_", "-"),
+        title=TITLES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        code=code,
+        request_id=request_id_of(request.scope),
+        errors=errors,
+    )
+    return Response(problem, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def handle_domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[Problem]:
+    status = next(code for kind, code in STATUS_OF.items() if isinstance(error, kind))
+    if status >= 500:
+        log.error("domain error %s: %s", error.code, error.detail)
+        return problem_response(request, status, "internal_error", "the server could not do this")
+    errors = None
+    headers = None
+    if isinstance(error, ValidationError):
+        errors = [FieldError(message=error.detail, field=error.field)]
+    if isinstance(error, Unauthorized):
+        headers = {"WWW-Authenticate": 'Bearer realm="openmailer"'}
+    if isinstance(error, RateLimited):
+        headers = error.headers
+    return problem_response(
+        request, status, error.code, error.detail, errors=errors, headers=headers
+    )
+
+
+def handle_http_exception(
+    request: Request[Any, Any, Any], error: HTTPException
+) -> Response[Problem]:
+    """Litestar's own errors (bad JSON, unknown route, wrong method) in the same format."""
+    status = error.status_code
+    errors = None
+    if isinstance(error, ValidationException):
+        errors = [
+            FieldError(message=str(item.get("message", "invalid")), field=item.get("key"))
+            for item in (error.extra if isinstance(error.extra, list) else [])
+            if isinstance(item, dict)
+        ]
+        code, detail = "invalid_request", "the request is malformed or fails validation"
+    else:
+        code = TITLES.get(status, "error").lower().replace(" ", "_")
+        detail = error.detail if status < 500 else "the server could not do this"
+    return problem_response(
+        request, status, code, detail, errors=errors or None, headers=dict(error.headers or {})
+    )
+
+
+def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
+    log.exception("unhandled error", exc_info=error)
+    return problem_response(request, 500, "internal_error", "the server could not do this")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: handle_domain_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}
+
+
+def problem_specs(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem responses an operation can give."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_JSON,  # type: ignore[arg-type]
+            description=TITLES[status],
+        )
+        for status in statuses
+    }
+
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "Problem", "problem_specs"]

@@ -1,0 +1,84 @@
+"""Request ids, structured access logs and rate-limit headers, as one ASGI middleware.
+
+The request id is the caller's `X-Request-ID` when it is sane (a client correlating its own logs),
+otherwise a new one; it is echoed in the response header, in every problem body and in the logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from openmailer.core.ports.accounts import RateDecision
+
+REQUEST_ID_HEADER = "x-request-id"
+_SANE_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+log = logging.getLogger("openmailer.http.access")
+
+
+def request_id_of(scope: Any) -> str | None:
+    return scope.get("state", {}).get("request_id")
+
+
+def remember_rate_decision(scope: Any, decision: RateDecision) -> None:
+    scope.setdefault("state", {})["rate_decision"] = decision
+
+
+def rate_limit_headers(decision: RateDecision) -> dict[str, str]:
+    """IETF draft `RateLimit-*` fields (seconds until the window resets)."""
+    return {
+        "RateLimit-Limit": str(decision.limit),
+        "RateLimit-Remaining": str(decision.remaining),
+        "RateLimit-Reset": str(decision.reset_seconds),
+    }
+
+
+def request_context_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        supplied = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        request_id = supplied if _SANE_ID.match(supplied) else uuid.uuid4().hex
+        state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+        state["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                decision = state.get("rate_decision")
+                present = {name.lower() for name, _ in headers}
+                if decision is not None and b"ratelimit-limit" not in present:
+                    headers.extend(
+                        (name.lower().encode(), value.encode())
+                        for name, value in rate_limit_headers(decision).items()
+                    )
+                message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_with_headers)
+        finally:
+            log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "user_id": state.get("user_id"),
+                },
+            )
+
+    return middleware

@@ -1,0 +1,124 @@
+"""Authentication, authorization and rate limiting for every route, from one declaration.
+
+Each `/api` route declares its requirement with `**access(...)` (a scope such as
+`Scope.READ_ANALYTICS`, or `Access.PUBLIC / AUTHENTICATED / SESSION / ADMIN`). That one value feeds
+the guard (401 without a valid credential, 403 without the scope), the OpenAPI `security` entry and
+the documented problem responses. `create_app` refuses to start if an `/api` route declares nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.handlers.base import BaseRouteHandler
+
+from openmailer.adapters.bootstrap import Accounts
+from openmailer.adapters.http.errors import problem_specs
+from openmailer.adapters.http.request_context import rate_limit_headers, remember_rate_decision
+from openmailer.core.accounts.errors import RateLimited, Unauthorized
+from openmailer.core.accounts.model import Principal
+from openmailer.core.accounts.plans import (
+    PUBLIC_REQUESTS_PER_MINUTE_PER_IP,
+    RATE_WINDOW_SECONDS,
+    limits_for,
+)
+from openmailer.core.accounts.scopes import Access, Requirement
+from openmailer.core.accounts.services.access import authenticate, authorize
+
+# Handler parameters resolved by the app-level dependencies of the same names.
+CurrentPrincipal = NamedDependency[Principal]
+AccountsPorts = NamedDependency[Accounts]
+
+BEARER_SCHEME = "BearerAuth"
+ACCESS_OPT = "access"
+PUBLIC_PROBLEMS = (400, 422, 429)
+PROTECTED_PROBLEMS = (400, 401, 403, 404, 409, 422, 429)
+
+
+def access(requirement: Requirement) -> dict[str, Any]:
+    """Keyword arguments for a route decorator that declare who may call it."""
+    if requirement is Access.PUBLIC:
+        return {
+            "opt": {ACCESS_OPT: requirement},
+            "security": [],
+            "responses": problem_specs(*PUBLIC_PROBLEMS),
+        }
+    # OpenAPI 3.1 lets non-OAuth schemes list required roles: ours is the requirement itself.
+    roles = [] if requirement is Access.AUTHENTICATED else [requirement.value]
+    return {
+        "opt": {ACCESS_OPT: requirement},
+        "security": [{BEARER_SCHEME: roles}],
+        "responses": problem_specs(*PROTECTED_PROBLEMS),
+    }
+
+
+def declared_requirement(handler: BaseRouteHandler) -> Requirement | None:
+    value = handler.opt.get(ACCESS_OPT)
+    return value if isinstance(value, Access | str) else None  # type: ignore[return-value]
+
+
+def accounts_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Accounts:
+    accounts: Accounts = connection.app.state.accounts
+    return accounts
+
+
+async def enforce_access(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """The app-wide guard. Routes outside `/api` (health, schema) declare nothing and pass."""
+    requirement = declared_requirement(handler)
+    if requirement is None:
+        return
+    accounts = accounts_of(connection)
+    if requirement is Access.PUBLIC:
+        client = connection.client.host if connection.client else "unknown"
+        decision = await accounts.rate_limiter.hit(
+            f"ip:{client}",
+            limit=PUBLIC_REQUESTS_PER_MINUTE_PER_IP,
+            window_seconds=RATE_WINDOW_SECONDS,
+        )
+    else:
+        principal = await authenticate(
+            bearer_token(connection),
+            users=accounts.users,
+            api_keys=accounts.api_keys,
+            sessions=accounts.sessions,
+            usage=accounts.api_key_usage,
+            clock=accounts.clock,
+        )
+        connection.scope["state"]["principal"] = principal
+        connection.scope["state"]["user_id"] = principal.user.id
+        bucket = f"key:{principal.api_key.id}" if principal.api_key else f"user:{principal.user.id}"
+        decision = await accounts.rate_limiter.hit(
+            bucket,
+            limit=limits_for(principal.user.subscription_plan).api_requests_per_minute,
+            window_seconds=RATE_WINDOW_SECONDS,
+            audit_user_id=principal.user.id,
+        )
+    remember_rate_decision(connection.scope, decision)
+    if not decision.allowed:
+        raise RateLimited(
+            f"rate limit of {decision.limit} requests per {RATE_WINDOW_SECONDS}s exceeded; "
+            f"retry in {decision.reset_seconds}s",
+            retry_after_seconds=decision.reset_seconds,
+            headers={**rate_limit_headers(decision), "Retry-After": str(decision.reset_seconds)},
+        )
+    if requirement is not Access.PUBLIC:
+        authorize(principal, requirement)
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized(
+            "send `Authorization: Bearer <API key or session token>`", code="missing_credential"
+        )
+    return token.strip()
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    principal: Principal = request.scope["state"]["principal"]
+    return principal

@@ -1,0 +1,66 @@
+"""Helpers for the accounts integration tests: users, sessions and API keys made directly."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass
+
+from openmailer.adapters.bootstrap import Accounts
+from openmailer.core.accounts.model import Principal, User
+from openmailer.core.accounts.plans import Plan
+from openmailer.core.accounts.services import api_keys, auth, users
+
+PASSWORD = "correct horse battery"
+_names = itertools.count(1)
+
+
+@dataclass
+class Caller:
+    user: User
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def make_user(
+    accounts: Accounts, *, admin: bool = False, plan: str = Plan.ENTERPRISE
+) -> User:
+    name = f"user{next(_names)}_{os.getpid()}"
+    return await users.create_user(
+        name,
+        f"{name}@example.com",
+        PASSWORD,
+        admin=admin,
+        plan=plan,
+        users=accounts.users,
+        hasher=accounts.hasher,
+    )
+
+
+async def session_for(accounts: Accounts, user: User) -> Caller:
+    result = await auth.login(
+        user.username,
+        PASSWORD,
+        totp_code=None,
+        client_ip="127.0.0.1",
+        users=accounts.users,
+        hasher=accounts.hasher,
+        sessions=accounts.sessions,
+        secret_box=accounts.secret_box,
+        replay_guard=accounts.replay_guard,
+        clock=accounts.clock,
+    )
+    return Caller(user=result.user, token=result.token)
+
+
+async def api_key_for(
+    accounts: Accounts, user: User, scopes: list[str], *, test: bool = False
+) -> Caller:
+    principal = Principal(user=user, scopes=frozenset())
+    _, plaintext = await api_keys.create_api_key(
+        principal, "test key", scopes, test=test, api_keys=accounts.api_keys, clock=accounts.clock
+    )
+    return Caller(user=user, token=plaintext)

@@ -1,0 +1,61 @@
+"""The API on real PostgreSQL (migrated) and Redis, with helpers to make users and credentials."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from openmailer.adapters.bootstrap import Accounts
+from openmailer.adapters.http.app import create_app, make_lifespan
+from openmailer.adapters.settings import Settings, load_settings
+
+TEST_PASSWORD_ROUNDS = 4  # bcrypt's minimum: the suite hashes many passwords
+
+
+@pytest.fixture(scope="session")
+def accounts_settings(migrated_database_url: str, redis_url: str) -> Settings:
+    keys = ",".join(
+        f"{key_id}:{base64.b64encode(os.urandom(32)).decode()}" for key_id in ("k1", "k2")
+    )
+    return load_settings(
+        {
+            "OPENMAILER_DATABASE_URL": migrated_database_url,
+            "OPENMAILER_REDIS_URL": redis_url,
+            "OPENMAILER_SECRET_KEYS": keys,
+            "OPENMAILER_ENV": "test",
+            "OPENMAILER_LOG_LEVEL": "WARNING",
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def app(accounts_settings: Settings) -> Litestar:
+    return create_app(accounts_settings, password_rounds=TEST_PASSWORD_ROUNDS)
+
+
+@pytest.fixture(scope="session")
+async def client(app: Litestar, accounts_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """In the tests' own event loop, so tests can also use the app's Redis and engine."""
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    lifespan = make_lifespan(accounts_settings, password_rounds=TEST_PASSWORD_ROUNDS)
+    async with (
+        lifespan(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as test_client,
+    ):
+        yield test_client
+
+
+@pytest.fixture
+async def accounts(app: Litestar, client: httpx.AsyncClient) -> AsyncIterator[Accounts]:
+    accounts: Accounts = app.state.accounts
+    # Tests share one client IP; start each with fresh per-IP windows.
+    redis = app.state.resources.redis
+    stale = [key async for key in redis.scan_iter("om:rl:ip:*")]
+    if stale:
+        await redis.delete(*stale)
+    yield accounts
