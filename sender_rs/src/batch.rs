@@ -1,0 +1,472 @@
+//! Rendering a batch: per recipient the signed RFC 5322 message or the rendered parts, in
+//! parallel on a per-process rayon pool. One bad recipient is one error, never a failed batch.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
+use rayon::ThreadPool;
+
+use crate::campaign::Compiled;
+use crate::dkim::{body_hash, signature_field, SigningKey};
+use crate::headers::{check_address, check_line, rfc5322_date, write_mailbox, write_unstructured};
+use crate::links::valid_tracking_id;
+use crate::mime::write_alternative;
+use crate::render::{write_escaped, write_raw, write_slot, Context, Seg, Template, Value};
+
+pub struct Recipient {
+    pub tracking_id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub custom: BTreeMap<String, Value>,
+    pub unsubscribe_token: String,
+    pub preferences_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Default,
+    /// Amazon SES rewrites Message-ID and Date, so they are left unsigned.
+    Ses,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Mime,
+    Parts,
+}
+
+pub struct BatchOptions {
+    pub output: Output,
+    pub profile: Profile,
+    /// Unix time used for Date and the DKIM `t=` tag.
+    pub timestamp: i64,
+}
+
+pub struct Parts {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    /// Decoded header values (From, To, Reply-To, Date, Message-ID, List-*, extra headers).
+    pub headers: Vec<(String, String)>,
+}
+
+pub enum Rendered {
+    Mime(Vec<u8>),
+    Parts(Parts),
+}
+
+pub struct RecipientResult {
+    pub message_id: String,
+    pub rendered: Rendered,
+}
+
+pub type Outcome = Result<RecipientResult, String>;
+
+/// Renders every recipient; `threads == 1` renders on the calling thread.
+pub fn render_batch<R: std::borrow::Borrow<Recipient> + Sync>(
+    compiled: &Compiled,
+    recipients: &[R],
+    keys: &[Arc<SigningKey>],
+    opts: &BatchOptions,
+    threads: usize,
+) -> Vec<Outcome> {
+    let date = rfc5322_date(opts.timestamp);
+    let one = |r: &R| render_recipient(compiled, r.borrow(), keys, opts, &date);
+    if threads <= 1 || recipients.len() <= 1 {
+        return recipients.iter().map(one).collect();
+    }
+    pool(threads).install(|| recipients.par_iter().map(one).collect())
+}
+
+/// Pools per thread count, tagged with the pid that built them. A pool inherited through fork()
+/// has no threads in the child, so a child builds its own and leaks the parent's (dropping it
+/// would signal threads that do not exist).
+type PoolsByThreads = HashMap<usize, Arc<ThreadPool>>;
+static POOLS: Mutex<Option<(u32, PoolsByThreads)>> = Mutex::new(None);
+
+fn pool(threads: usize) -> Arc<ThreadPool> {
+    let build = || {
+        Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("sender-rs-{i}"))
+                .build()
+                .expect("thread pool"),
+        )
+    };
+    let pid = std::process::id();
+    // try_lock: if fork() happened while another thread held the lock, it stays locked forever in
+    // the child; fall back to a private pool rather than deadlock.
+    let Ok(mut guard) = POOLS.try_lock() else {
+        return build();
+    };
+    match guard.as_mut() {
+        Some((owner, _)) if *owner != pid => {
+            if let Some(stale) = guard.take() {
+                std::mem::forget(stale);
+            }
+        }
+        _ => {}
+    }
+    let (_, pools) = guard.get_or_insert_with(|| (pid, HashMap::new()));
+    pools.entry(threads).or_insert_with(build).clone()
+}
+
+fn check_token(what: &str, token: &str) -> Result<(), String> {
+    let ok = (1..=256).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{what} must be 1-256 URL-safe characters"))
+    }
+}
+
+pub fn render_recipient(
+    c: &Compiled,
+    r: &Recipient,
+    keys: &[Arc<SigningKey>],
+    opts: &BatchOptions,
+    date: &str,
+) -> Outcome {
+    if !valid_tracking_id(&r.tracking_id) {
+        return Err("tracking_id must be 1-64 of [A-Za-z0-9_-]".into());
+    }
+    check_address("email", &r.email).map_err(|e| e.0)?;
+    check_token("unsubscribe_token", &r.unsubscribe_token)?;
+    let pref_token = r
+        .preferences_token
+        .as_deref()
+        .unwrap_or(&r.unsubscribe_token);
+    check_token("preferences_token", pref_token)?;
+    let unsubscribe_url = format!("{}/u/{}", c.base_url, r.unsubscribe_token);
+    let preferences_url = format!("{}/p/{}", c.base_url, pref_token);
+    let ctx = Context {
+        first_name: &r.first_name,
+        last_name: &r.last_name,
+        email: &r.email,
+        custom: &r.custom,
+        unsubscribe_url: &unsubscribe_url,
+        preferences_url: &preferences_url,
+    };
+    let subject = render(c, &c.subject, &ctx, r, write_raw)?;
+    check_line("subject", &subject).map_err(|e| e.0)?;
+    let html = render(c, &c.html, &ctx, r, write_escaped)?;
+    let text = render(c, &c.text, &ctx, r, write_raw)?;
+    let message_id = format!("<{}.{}@{}>", r.tracking_id, c.campaign_id, c.sender_domain);
+    let mut list_unsubscribe = format!("<{unsubscribe_url}>");
+    if let Some(m) = &c.unsubscribe_mailto {
+        list_unsubscribe.push_str(&format!(
+            ",\r\n <mailto:{m}?subject=unsubscribe%20{}>",
+            r.unsubscribe_token
+        ));
+    }
+
+    let rendered = match opts.output {
+        Output::Parts => {
+            let mut from = String::new();
+            write_mailbox(&mut from, c.from_name.as_deref(), &c.from_email);
+            let mut headers = vec![
+                ("From".to_owned(), from),
+                ("To".to_owned(), r.email.clone()),
+            ];
+            if let Some(rt) = &c.reply_to {
+                headers.push(("Reply-To".into(), rt.clone()));
+            }
+            headers.push(("Date".into(), date.to_owned()));
+            headers.push(("Message-ID".into(), message_id.clone()));
+            headers.push((
+                "List-Unsubscribe".into(),
+                list_unsubscribe.replace("\r\n", ""),
+            ));
+            headers.push((
+                "List-Unsubscribe-Post".into(),
+                "List-Unsubscribe=One-Click".into(),
+            ));
+            let list_id = c.list_id_field["List-Id: ".len()..].trim_end().to_owned();
+            headers.push(("List-Id".into(), list_id.replace("\r\n", "")));
+            headers.extend(c.extra_headers.iter().cloned());
+            Rendered::Parts(Parts {
+                subject,
+                html,
+                text,
+                headers,
+            })
+        }
+        Output::Mime => Rendered::Mime(build_mime(
+            c,
+            r,
+            keys,
+            opts,
+            date,
+            &message_id,
+            &list_unsubscribe,
+            &subject,
+            &html,
+            &text,
+        )?),
+    };
+    Ok(RecipientResult {
+        message_id,
+        rendered,
+    })
+}
+
+fn render(
+    c: &Compiled,
+    t: &Template,
+    ctx: &Context<'_>,
+    r: &Recipient,
+    write: fn(&mut String, &str),
+) -> Result<String, String> {
+    let mut out = String::with_capacity(t.literal_len() + t.segs.len() * 80);
+    for seg in &t.segs {
+        match seg {
+            Seg::Lit(range) => out.push_str(&t.lits[range.clone()]),
+            Seg::Var(slot) => write_slot(slot, ctx, &mut out, write).map_err(|e| e.0)?,
+            Seg::Click(i) => {
+                out.push_str(&c.base_url);
+                out.push_str("/t/c/");
+                c.token_key.write_click_token(&r.tracking_id, *i, &mut out);
+            }
+            Seg::Pixel => {
+                out.push_str("<img src=\"");
+                out.push_str(&c.base_url);
+                out.push_str("/t/o/");
+                c.token_key.write_open_token(&r.tracking_id, &mut out);
+                out.push_str(".gif\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0;width:1px;height:1px\">");
+            }
+        }
+    }
+    Ok(out)
+}
+
+const OVERSIGNED: [&str; 6] = [
+    "from",
+    "to",
+    "subject",
+    "reply-to",
+    "list-unsubscribe",
+    "list-unsubscribe-post",
+];
+
+#[allow(clippy::too_many_arguments)]
+fn build_mime(
+    c: &Compiled,
+    r: &Recipient,
+    keys: &[Arc<SigningKey>],
+    opts: &BatchOptions,
+    date: &str,
+    message_id: &str,
+    list_unsubscribe: &str,
+    subject: &str,
+    html: &str,
+    text: &str,
+) -> Result<Vec<u8>, String> {
+    let mut head = String::with_capacity(1024);
+    let mut fields: Vec<(&'static str, std::ops::Range<usize>)> = Vec::with_capacity(16);
+    let mut field = |head: &mut String, name: &'static str, write: &dyn Fn(&mut String)| {
+        let start = head.len();
+        write(head);
+        fields.push((name, start..head.len()));
+    };
+    field(&mut head, "from", &|h| h.push_str(&c.from_field));
+    field(&mut head, "to", &|h| {
+        h.push_str("To: ");
+        h.push_str(&r.email);
+        h.push_str("\r\n");
+    });
+    if let Some(f) = &c.reply_to_field {
+        field(&mut head, "reply-to", &|h| h.push_str(f));
+    }
+    field(&mut head, "subject", &|h| {
+        write_unstructured(h, "Subject", subject)
+    });
+    field(&mut head, "date", &|h| {
+        h.push_str("Date: ");
+        h.push_str(date);
+        h.push_str("\r\n");
+    });
+    field(&mut head, "message-id", &|h| {
+        h.push_str("Message-ID: ");
+        h.push_str(message_id);
+        h.push_str("\r\n");
+    });
+    field(&mut head, "mime-version", &|h| {
+        h.push_str("MIME-Version: 1.0\r\n")
+    });
+    field(&mut head, "list-unsubscribe", &|h| {
+        h.push_str("List-Unsubscribe: ");
+        h.push_str(list_unsubscribe);
+        h.push_str("\r\n");
+    });
+    field(&mut head, "list-unsubscribe-post", &|h| {
+        h.push_str("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
+    });
+    field(&mut head, "list-id", &|h| h.push_str(&c.list_id_field));
+    for (_, f) in &c.extra_fields {
+        head.push_str(f);
+    }
+    let boundary = format!("=_om_{:016x}", fnv1a(message_id.as_bytes()));
+    field(&mut head, "content-type", &|h| {
+        h.push_str("Content-Type: multipart/alternative; boundary=\"");
+        h.push_str(&boundary);
+        h.push_str("\"\r\n");
+    });
+
+    let mut body = Vec::with_capacity(html.len() + text.len() + html.len() / 16 + 512);
+    write_alternative(&mut body, &boundary, text.as_bytes(), html.as_bytes());
+
+    let mut signatures = String::new();
+    if !keys.is_empty() {
+        let bh = body_hash(&body);
+        let present: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
+        let mut h: Vec<&str> = present
+            .iter()
+            .copied()
+            .filter(|n| opts.profile != Profile::Ses || !matches!(*n, "date" | "message-id"))
+            .collect();
+        h.extend(OVERSIGNED);
+        let raw: Vec<(&str, &[u8])> = fields
+            .iter()
+            .map(|(n, range)| (*n, head[range.clone()].as_bytes()))
+            .collect();
+        for key in keys {
+            let sig = signature_field(key, &raw, &h, &bh, opts.timestamp).map_err(|e| e.0)?;
+            signatures.push_str(&sig);
+        }
+    }
+    let mut out = Vec::with_capacity(signatures.len() + head.len() + 2 + body.len());
+    out.extend_from_slice(signatures.as_bytes());
+    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+fn fnv1a(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::campaign::{compile, CampaignSpec};
+
+    pub fn spec() -> CampaignSpec {
+        CampaignSpec {
+            campaign_id: "c1".into(),
+            subject: "Hello {{ first_name | default: \"there\" }}".into(),
+            html: "<html><body><p>Hi {{first_name}}</p><a href=\"https://shop.example/a?x=1&amp;y=2\">Shop</a> <a href=\"mailto:x@y.example\">m</a> <a data-track=\"false\" href=\"https://private.example/\">p</a> <a href=\"{{unsubscribe_url}}\">Unsubscribe</a></body></html>".into(),
+            text: None,
+            preview_text: Some("Our <news> for {{first_name}}".into()),
+            from_email: "news@acme.example".into(),
+            from_name: Some("Acme Ünited".into()),
+            reply_to: None,
+            list_id: "news.acme.example".into(),
+            list_name: Some("Acme news".into()),
+            base_url: "https://mail.acme.example/".into(),
+            tracking_secret: b"0123456789abcdef0123456789abcdef".to_vec(),
+            track_opens: true,
+            track_clicks: true,
+            unsubscribe_mailto: Some("unsub@acme.example".into()),
+            extra_headers: vec![("X-Campaign".into(), "c1".into())],
+        }
+    }
+
+    pub fn recipient(first: &str) -> Recipient {
+        Recipient {
+            tracking_id: "r1".into(),
+            email: "ada@example.com".into(),
+            first_name: first.into(),
+            last_name: String::new(),
+            custom: BTreeMap::new(),
+            unsubscribe_token: "tok123".into(),
+            preferences_token: None,
+        }
+    }
+
+    fn opts(output: Output) -> BatchOptions {
+        BatchOptions {
+            output,
+            profile: Profile::Default,
+            timestamp: 1_700_000_000,
+        }
+    }
+
+    #[test]
+    fn tracks_http_links_only_and_strips_opt_out_attribute() {
+        let c = compile(spec()).unwrap();
+        assert_eq!(c.links, vec!["https://shop.example/a?x=1&y=2".to_string()]);
+        let out = render_batch(&c, &[recipient("<b>Ada</b>")], &[], &opts(Output::Parts), 1);
+        let Ok(RecipientResult {
+            rendered: Rendered::Parts(p),
+            ..
+        }) = &out[0]
+        else {
+            panic!()
+        };
+        assert!(p.html.contains("Hi &lt;b&gt;Ada&lt;/b&gt;"));
+        assert!(p
+            .html
+            .contains("href=\"https://mail.acme.example/t/c/r1.0."));
+        assert!(p.html.contains("href=\"mailto:x@y.example\""));
+        assert!(p.html.contains("<a href=\"https://private.example/\">"));
+        assert!(!p.html.contains("data-track"));
+        assert!(p
+            .html
+            .contains("href=\"https://mail.acme.example/u/tok123\""));
+        assert!(p
+            .html
+            .contains("Our &lt;news&gt; for &lt;b&gt;Ada&lt;/b&gt;</div>"));
+        assert!(
+            p.html.contains("/t/o/r1.")
+                && p.html.find("/t/o/").unwrap() < p.html.find("</body>").unwrap()
+        );
+        assert!(p.text.contains("Hi <b>Ada</b>"));
+        assert!(p.text.contains("Shop <https://mail.acme.example/t/c/r1.0."));
+        assert!(p.text.contains("<https://private.example/>"));
+        assert_eq!(p.subject, "Hello <b>Ada</b>");
+    }
+
+    #[test]
+    fn bad_recipient_is_its_own_error() {
+        let c = compile(spec()).unwrap();
+        let mut bad = recipient("Eve\r\nBcc: x@y");
+        bad.tracking_id = "r2".into();
+        let out = render_batch(&c, &[recipient("Ada"), bad], &[], &opts(Output::Mime), 2);
+        assert!(out[0].is_ok());
+        assert!(out[1].as_ref().err().unwrap().contains("subject"));
+    }
+
+    #[test]
+    fn mime_lines_are_within_limits() {
+        let mut s = spec();
+        s.html = format!(
+            "<html><body>{}</body></html>",
+            "<p>long line é</p>".repeat(500)
+        );
+        s.subject = "Grüße, {{first_name}}! ".repeat(8);
+        let c = compile(s).unwrap();
+        let out = render_batch(&c, &[recipient("Zoë")], &[], &opts(Output::Mime), 1);
+        let Ok(RecipientResult {
+            rendered: Rendered::Mime(m),
+            ..
+        }) = &out[0]
+        else {
+            panic!()
+        };
+        let text = std::str::from_utf8(m).unwrap();
+        assert!(text.is_ascii());
+        for line in text.split("\r\n") {
+            assert!(line.len() <= 78, "{line}");
+            assert!(!line.contains('\n') && !line.contains('\r'));
+        }
+    }
+}
