@@ -9,9 +9,10 @@ import asyncio
 import os
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,15 @@ def temporary_database(server_url: str, purpose: str = "test") -> Iterator[str]:
         yield url
     finally:
         drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def temporary_databases(postgres_server_url: str) -> Callable[[str], AbstractContextManager[str]]:
+    """`with temporary_databases("purpose") as url:` a new empty database, dropped on exit.
+
+    For tests that need databases of their own (the conftest modules cannot import each other).
+    """
+    return partial(temporary_database, postgres_server_url)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,9 @@ The spec's ALTER statements declare domain_id, provider_id, list_id and segment_
 each foreign key is added by the migration that creates the referenced table, and dropped again by
 its downgrade. The spec gives them no ON DELETE action; they are ON DELETE SET NULL, like the
 spec's other optional references (email_providers.domain_id, email_logs.*): a campaign's history
-outlives the domain, provider, list or segment it was sent with.
+outlives the domain, provider, list or segment it was sent with. (Deleting a contact list also
+deletes its segments; PostgreSQL re-checks every foreign key of a campaign row updated by the
+transaction that inserted it, so delete a list in a later transaction than the campaign's insert.)
 
 Revision ID: 006
 Revises: 005

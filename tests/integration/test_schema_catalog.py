@@ -1,0 +1,708 @@
+"""The live catalog after `upgrade head` matches the spec (/work/shared/spec/DATABASE_SCHEMA.md).
+
+The expected schema below is written by hand from the spec, in PostgreSQL's own spelling
+(`format_type`, `pg_get_expr`), plus the decisions the spec leaves open (documented in the
+migrations): ON DELETE actions of the three pre-existing tables and of the campaign references,
+the enum checks, idx_users_account_status, idx_segments_conditions and email_campaigns_archive.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import asyncpg
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class Col:
+    type: str
+    nullable: bool = True
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class Idx:
+    columns: tuple[str, ...]
+    method: str = "btree"
+    unique: bool = False
+    predicate: str | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    values: frozenset[str]
+    subset: bool = False  # `column <@ ARRAY[...]` rather than `column IN (...)`
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: dict[str, Col]
+    foreign_keys: dict[str, tuple[str, str]] = field(default_factory=dict)  # col: (table, action)
+    uniques: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    checks: dict[str, Check] = field(default_factory=dict)  # column: allowed values
+    indexes: dict[str, Idx] = field(default_factory=dict)
+    serial_id: bool = True
+
+
+def varchar(length: int, *, nullable: bool = True, default: str | None = None) -> Col:
+    literal = None if default is None else f"'{default}'::character varying"
+    return Col(f"character varying({length})", nullable, literal)
+
+
+def integer(default: int | None = None, *, nullable: bool = True) -> Col:
+    return Col("integer", nullable, None if default is None else str(default))
+
+
+def boolean(default: bool | None = None, *, nullable: bool = True) -> Col:
+    return Col("boolean", nullable, None if default is None else str(default).lower())
+
+
+def one_of(*values: str) -> Check:
+    return Check(frozenset(values))
+
+
+BIGINT = Col("bigint")
+BIGINT_NOT_NULL = Col("bigint", nullable=False)
+TEXT = Col("text")
+TEXT_NOT_NULL = Col("text", nullable=False)
+TEXT_ARRAY = Col("text[]")
+JSONB = Col("jsonb")
+JSONB_NOT_NULL = Col("jsonb", nullable=False)
+TIMESTAMP = Col("timestamp without time zone")
+TIMESTAMP_NOT_NULL = Col("timestamp without time zone", nullable=False)
+TIMESTAMP_NOW = Col("timestamp without time zone", nullable=False, default="CURRENT_TIMESTAMP")
+PERCENTAGE = Col("numeric(5,2)", default="0")
+CAMPAIGN_STATUS = one_of("DRAFT", "SCHEDULED", "SENDING", "SENT", "PAUSED", "CANCELLED", "FAILED")
+
+CAMPAIGN_COLUMNS = {
+    "name": varchar(255, nullable=False),
+    "template_id": BIGINT_NOT_NULL,
+    "status": varchar(50, nullable=False, default="DRAFT"),
+    "scheduled_at": TIMESTAMP,
+    "sent_at": TIMESTAMP,
+    "total_recipients": integer(0),
+    "sent_count": integer(0),
+    "failed_count": integer(0),
+    "created_by": BIGINT_NOT_NULL,
+    "created_at": TIMESTAMP_NOW,
+    "updated_at": TIMESTAMP_NOW,
+    "from_name": varchar(255),
+    "from_email": varchar(255),
+    "reply_to_email": varchar(255),
+    "domain_id": BIGINT,
+    "provider_id": BIGINT,
+    "list_id": BIGINT,
+    "segment_id": BIGINT,
+    "subject_line": varchar(500),
+    "preview_text": varchar(255),
+    "track_opens": boolean(True),
+    "track_clicks": boolean(True),
+    "open_rate": PERCENTAGE,
+    "click_rate": PERCENTAGE,
+    "bounce_rate": PERCENTAGE,
+    "unsubscribe_count": integer(0),
+    "complaint_count": integer(0),
+    "send_speed": integer(100),
+    "retry_failed": boolean(True),
+    "max_retries": integer(3),
+}
+
+EXPECTED: dict[str, Table] = {
+    "users": Table(
+        columns={
+            "username": varchar(255, nullable=False),
+            "email": varchar(255, nullable=False),
+            "password": varchar(255, nullable=False),
+            "enabled": boolean(True, nullable=False),
+            "created_at": TIMESTAMP_NOW,
+            "updated_at": TIMESTAMP_NOW,
+            "role": varchar(50, nullable=False, default="USER"),
+            "account_status": varchar(50, nullable=False, default="ACTIVE"),
+            "subscription_plan": varchar(50, default="FREE"),
+            "subscription_expires_at": TIMESTAMP,
+            "api_enabled": boolean(True),
+            "monthly_email_limit": integer(1000),
+            "monthly_emails_sent": integer(0),
+            "last_login_at": TIMESTAMP,
+            "last_login_ip": varchar(45),
+            "failed_login_attempts": integer(0),
+            "account_locked_until": TIMESTAMP,
+            "two_factor_enabled": boolean(False),
+            "two_factor_secret": varchar(255),
+        },
+        uniques={"users_username_key": ("username",), "users_email_key": ("email",)},
+        checks={
+            "role": one_of("USER", "ADMIN"),
+            "account_status": one_of("ACTIVE", "SUSPENDED", "TRIAL", "EXPIRED"),
+            "subscription_plan": one_of("FREE", "BASIC", "PRO", "ENTERPRISE"),
+        },
+        indexes={
+            "idx_users_username": Idx(("username",)),
+            "idx_users_email": Idx(("email",)),
+            "idx_users_role": Idx(("role",)),
+            "idx_users_account_status": Idx(("account_status",)),
+        },
+    ),
+    "email_templates": Table(
+        columns={
+            "name": varchar(255, nullable=False),
+            "subject": varchar(500, nullable=False),
+            "body": TEXT_NOT_NULL,
+            "description": TEXT,
+            "created_by": BIGINT_NOT_NULL,
+            "created_at": TIMESTAMP_NOW,
+            "updated_at": TIMESTAMP_NOW,
+            "template_type": varchar(50, default="CUSTOM"),
+            "is_html": boolean(True),
+            "version": integer(1),
+            "is_active": boolean(True),
+            "preview_text": varchar(255),
+        },
+        foreign_keys={"created_by": ("users", "CASCADE")},
+        uniques={"email_templates_name_key": ("name",)},
+        checks={
+            "template_type": one_of(
+                "CUSTOM", "NEWSLETTER", "PROMOTIONAL", "TRANSACTIONAL", "WELCOME"
+            ),
+        },
+        indexes={
+            "idx_email_templates_name": Idx(("name",)),
+            "idx_email_templates_created_by": Idx(("created_by",)),
+            "idx_email_templates_type": Idx(("template_type",)),
+        },
+    ),
+    "email_campaigns": Table(
+        columns=CAMPAIGN_COLUMNS,
+        foreign_keys={
+            "template_id": ("email_templates", "RESTRICT"),
+            "created_by": ("users", "CASCADE"),
+            "domain_id": ("domains", "SET NULL"),
+            "provider_id": ("email_providers", "SET NULL"),
+            "list_id": ("contact_lists", "SET NULL"),
+            "segment_id": ("segments", "SET NULL"),
+        },
+        checks={"status": CAMPAIGN_STATUS},
+        indexes={
+            "idx_email_campaigns_status": Idx(("status",)),
+            "idx_email_campaigns_created_by": Idx(("created_by",)),
+            "idx_email_campaigns_scheduled_at": Idx(("scheduled_at",)),
+        },
+    ),
+    "domains": Table(
+        columns={
+            "user_id": BIGINT_NOT_NULL,
+            "domain_name": varchar(255, nullable=False),
+            "status": varchar(50, nullable=False, default="PENDING"),
+            "spf_record": TEXT,
+            "spf_verified": boolean(False),
+            "spf_last_checked_at": TIMESTAMP,
+            "dkim_selector": varchar(100, default="openmailer"),
+            "dkim_public_key": TEXT,
+            "dkim_private_key": TEXT,
+            "dkim_verified": boolean(False),
+            "dkim_last_checked_at": TIMESTAMP,
+            "dmarc_record": TEXT,
+            "dmarc_verified": boolean(False),
+            "dmarc_last_checked_at": TIMESTAMP,
+            "verification_token": varchar(255),
+            "verified_at": TIMESTAMP,
+            "created_at": TIMESTAMP_NOW,
+            "updated_at": TIMESTAMP_NOW,
+        },
+        foreign_keys={"user_id": ("users", "CASCADE")},
+        uniques={
+            "domains_domain_name_key": ("domain_name",),
+            "domains_verification_token_key": ("verification_token",),
+            "idx_domains_user_id_unique": ("user_id", "domain_name"),
+        },
+        checks={"status": one_of("PENDING", "VERIFIED", "FAILED", "SUSPENDED")},
+        indexes={
+            "idx_domains_user_id": Idx(("user_id",)),
+            "idx_domains_status": Idx(("status",)),
+            "idx_domains_domain_name": Idx(("domain_name",)),
+        },
+    ),
+    "email_providers": Table(
+        columns={
+            "user_id": BIGINT_NOT_NULL,
+            "domain_id": BIGINT,
+            "provider_type": varchar(50, nullable=False),
+            "provider_name": varchar(255, nullable=False),
+            "configuration": TEXT_NOT_NULL,
+            "is_active": boolean(True),
+            "is_default": boolean(False),
+            "priority": integer(0),
+            "daily_limit": integer(),
+            "monthly_limit": integer(),
+            "status": varchar(50, default="ACTIVE"),
+            "last_error": TEXT,
+            "last_error_at": TIMESTAMP,
+            "created_at": TIMESTAMP_NOW,
+            "updated_at": TIMESTAMP_NOW,
+        },
+        foreign_keys={"user_id": ("users", "CASCADE"), "domain_id": ("domains", "SET NULL")},
+        checks={
+            "provider_type": one_of("AWS_SES", "SENDGRID", "SMTP"),
+            "status": one_of("ACTIVE", "ERROR", "DISABLED"),
+        },
+        indexes={
+            "idx_email_providers_user_id": Idx(("user_id",)),
+            "idx_email_providers_active": Idx(("is_active", "is_default")),
+            "idx_user_default_provider": Idx(
+                ("user_id", "is_default"), unique=True, predicate="(is_default = true)"
+            ),
+        },
+    ),
+    "contact_lists": Table(
+        columns={
+            "user_id": BIGINT_NOT_NULL,
+            "name": varchar(255, nullable=False),
+            "description": TEXT,
+            "total_contacts": integer(0),
+            "active_contacts": integer(0),
+            "double_opt_in_enabled": boolean(True),
+            "created_at": TIMESTAMP_NOW,
+            "updated_at": TIMESTAMP_NOW,
+        },
+        foreign_keys={"user_id": ("users", "CASCADE")},
+        uniques={"unique_list_name_per_user": ("user_id", "name")},
+        indexes={"idx_contact_lists_user_id": Idx(("user_id",))},
+    ),
+    "contacts": Table(
+        columns={
+            "user_id": BIGINT_NOT_NULL,
+            "email": varchar(255, nullable=False),
+            "first_name": varchar(255),
+            "last_name": varchar(255),
+            "status": varchar(50, nullable=False, default="PENDING"),
+            "email_verified": boolean(False),
+            "confirmation_token": varchar(255),
+            "confirmation_sent_at": TIMESTAMP,
+            "confirmed_at": TIMESTAMP,
+            "unsubscribe_token": varchar(255),
+            "unsubscribed_at": TIMESTAMP,
+            "unsubscribe_reason": TEXT,
+            "bounce_count": integer(0),
+            "last_bounce_at": TIMESTAMP,
+            "bounce_type": varchar(50),
+            "complaint_count": integer(0),
+            "last_complaint_at": TIMESTAMP,
+            "custom_fields": JSONB,
+            "gdpr_consent": boolean(False),
+            "gdpr_consent_date": TIMESTAMP,
+            "gdpr_ip_address": varchar(45),
+            "source": varchar(100),
+            "tags": TEXT_ARRAY,
+            "created_at": TIMESTAMP_NOW,
+            "updated_at": TIMESTAMP_NOW,
+        },
+        foreign_keys={"user_id": ("users", "CASCADE")},
+        uniques={
+            "contacts_confirmation_token_key": ("confirmation_token",),
+            "contacts_unsubscribe_token_key": ("unsubscribe_token",),
+            "unique_contact_per_user": ("user_id", "email"),
+        },
+        checks={
+            "status": one_of("PENDING", "SUBSCRIBED", "UNSUBSCRIBED", "BOUNCED", "COMPLAINED"),
+            "bounce_type": one_of("SOFT", "HARD"),
+            "source": one_of("WEB_FORM", "CSV_IMPORT", "API", "MANUAL"),
+        },
+        indexes={
+            "idx_contacts_user_id": Idx(("user_id",)),
+            "idx_contacts_email": Idx(("email",)),
+            "idx_contacts_status": Idx(("status",)),
+            "idx_contacts_tags": Idx(("tags",), method="gin"),
+            "idx_contacts_custom_fields": Idx(("custom_fields",), method="gin"),
+        },
+    ),
+    "contact_list_memberships": Table(
+        columns={
+            "contact_id": BIGINT_NOT_NULL,
+            "list_id": BIGINT_NOT_NULL,
+            "status": varchar(50, default="ACTIVE"),
+            "subscribed_at": Col("timestamp without time zone", default="CURRENT_TIMESTAMP"),
+            "unsubscribed_at": TIMESTAMP,
+            "created_at": TIMESTAMP_NOW,
+        },
+        foreign_keys={
+            "contact_id": ("contacts", "CASCADE"),
+            "list_id": ("contact_lists", "CASCADE"),
+        },
+        uniques={"unique_contact_list_membership": ("contact_id", "list_id")},
+        checks={"status": one_of("ACTIVE", "REMOVED")},
+        indexes={
+            "idx_memberships_contact": Idx(("contact_id",)),
+            "idx_memberships_list": Idx(("list_id",)),
+            "idx_memberships_status": Idx(("status",)),
+        },
+    ),
+    "segments": Table(
+        columns={
+            "user_id": BIGINT_NOT_NULL,
+            "list_id": BIGINT,
+            "name": varchar(255, nullable=False),
+            "description": TEXT,
+            "conditions": JSONB_NOT_NULL,
+            "is_dynamic": boolean(True),
+            "cached_count": integer(0),
+            "last_calculated_at": TIMESTAMP,
+            "created_at": TIMESTAMP_NOW,
+            "updated_at": TIMESTAMP_NOW,
+        },
+        foreign_keys={"user_id": ("users", "CASCADE"), "list_id": ("contact_lists", "CASCADE")},
+        indexes={
+            "idx_segments_user_id": Idx(("user_id",)),
+            "idx_segments_list_id": Idx(("list_id",)),
+            "idx_segments_conditions": Idx(("conditions",), method="gin"),
+        },
+    ),
+    "campaign_recipients": Table(
+        columns={
+            "campaign_id": BIGINT_NOT_NULL,
+            "contact_id": BIGINT_NOT_NULL,
+            "status": varchar(50, default="PENDING"),
+            "sent_at": TIMESTAMP,
+            "delivered_at": TIMESTAMP,
+            "opened_at": TIMESTAMP,
+            "clicked_at": TIMESTAMP,
+            "bounced_at": TIMESTAMP,
+            "complained_at": TIMESTAMP,
+            "open_count": integer(0),
+            "click_count": integer(0),
+            "error_message": TEXT,
+            "retry_count": integer(0),
+            "tracking_id": varchar(255),
+            "created_at": TIMESTAMP_NOW,
+            "updated_at": TIMESTAMP_NOW,
+        },
+        foreign_keys={
+            "campaign_id": ("email_campaigns", "CASCADE"),
+            "contact_id": ("contacts", "CASCADE"),
+        },
+        uniques={
+            "campaign_recipients_tracking_id_key": ("tracking_id",),
+            "unique_campaign_contact": ("campaign_id", "contact_id"),
+        },
+        checks={
+            "status": one_of(
+                "PENDING", "SENDING", "SENT", "DELIVERED", "FAILED", "BOUNCED", "OPENED", "CLICKED"
+            ),
+        },
+        indexes={
+            "idx_campaign_recipients_campaign": Idx(("campaign_id",)),
+            "idx_campaign_recipients_contact": Idx(("contact_id",)),
+            "idx_campaign_recipients_status": Idx(("status",)),
+            "idx_campaign_recipients_tracking": Idx(("tracking_id",)),
+        },
+    ),
+    "campaign_links": Table(
+        columns={
+            "campaign_id": BIGINT_NOT_NULL,
+            "original_url": TEXT_NOT_NULL,
+            "short_code": varchar(20, nullable=False),
+            "click_count": integer(0),
+            "unique_click_count": integer(0),
+            "created_at": TIMESTAMP_NOW,
+        },
+        foreign_keys={"campaign_id": ("email_campaigns", "CASCADE")},
+        uniques={"campaign_links_short_code_key": ("short_code",)},
+        indexes={
+            "idx_campaign_links_campaign": Idx(("campaign_id",)),
+            "idx_campaign_links_short_code": Idx(("short_code",)),
+        },
+    ),
+    "campaign_clicks": Table(
+        columns={
+            "campaign_id": BIGINT_NOT_NULL,
+            "recipient_id": BIGINT_NOT_NULL,
+            "link_id": BIGINT_NOT_NULL,
+            "clicked_at": TIMESTAMP_NOW,
+            "ip_address": varchar(45),
+            "user_agent": TEXT,
+        },
+        foreign_keys={
+            "campaign_id": ("email_campaigns", "CASCADE"),
+            "recipient_id": ("campaign_recipients", "CASCADE"),
+            "link_id": ("campaign_links", "CASCADE"),
+        },
+        indexes={
+            "idx_campaign_clicks_campaign": Idx(("campaign_id",)),
+            "idx_campaign_clicks_recipient": Idx(("recipient_id",)),
+            "idx_campaign_clicks_link": Idx(("link_id",)),
+            "idx_campaign_clicks_timestamp": Idx(("clicked_at",)),
+        },
+    ),
+    "api_keys": Table(
+        columns={
+            "user_id": BIGINT_NOT_NULL,
+            "key_name": varchar(255, nullable=False),
+            "api_key": varchar(64, nullable=False),
+            "key_prefix": varchar(10, nullable=False),
+            "scopes": TEXT_ARRAY,
+            "is_active": boolean(True),
+            "last_used_at": TIMESTAMP,
+            "expires_at": TIMESTAMP,
+            "created_at": TIMESTAMP_NOW,
+        },
+        foreign_keys={"user_id": ("users", "CASCADE")},
+        uniques={"api_keys_api_key_key": ("api_key",)},
+        checks={
+            "scopes": Check(
+                frozenset(
+                    {
+                        "read:contacts",
+                        "write:contacts",
+                        "read:campaigns",
+                        "write:campaigns",
+                        "send:campaigns",
+                        "read:templates",
+                        "write:templates",
+                        "read:analytics",
+                    }
+                ),
+                subset=True,
+            ),
+        },
+        indexes={
+            "idx_api_keys_user_id": Idx(("user_id",)),
+            "idx_api_keys_key": Idx(("api_key",)),
+            "idx_api_keys_active": Idx(("is_active",)),
+        },
+    ),
+    "rate_limits": Table(
+        columns={
+            "user_id": BIGINT_NOT_NULL,
+            "resource_type": varchar(50, nullable=False),
+            "window_start": TIMESTAMP_NOT_NULL,
+            "window_end": TIMESTAMP_NOT_NULL,
+            "request_count": integer(0),
+            "limit_value": integer(nullable=False),
+            "created_at": TIMESTAMP_NOW,
+        },
+        foreign_keys={"user_id": ("users", "CASCADE")},
+        uniques={"unique_rate_limit_window": ("user_id", "resource_type", "window_start")},
+        checks={"resource_type": one_of("API_REQUEST", "EMAIL_SEND", "SUBSCRIPTION")},
+        indexes={
+            "idx_rate_limits_user_resource": Idx(("user_id", "resource_type", "window_end")),
+        },
+    ),
+    "email_logs": Table(
+        columns={
+            "user_id": BIGINT_NOT_NULL,
+            "campaign_id": BIGINT,
+            "recipient_id": BIGINT,
+            "provider_id": BIGINT,
+            "email_type": varchar(50, nullable=False),
+            "recipient_email": varchar(255, nullable=False),
+            "subject": varchar(500),
+            "status": varchar(50, nullable=False),
+            "provider_message_id": varchar(255),
+            "error_message": TEXT,
+            "sent_at": TIMESTAMP,
+            "delivered_at": TIMESTAMP,
+            "created_at": TIMESTAMP_NOW,
+        },
+        foreign_keys={
+            "user_id": ("users", "CASCADE"),
+            "campaign_id": ("email_campaigns", "SET NULL"),
+            "recipient_id": ("campaign_recipients", "SET NULL"),
+            "provider_id": ("email_providers", "SET NULL"),
+        },
+        checks={
+            "email_type": one_of("CAMPAIGN", "TRANSACTIONAL", "CONFIRMATION"),
+            "status": one_of("QUEUED", "SENT", "DELIVERED", "BOUNCED", "FAILED"),
+        },
+        indexes={
+            "idx_email_logs_user_id": Idx(("user_id",)),
+            "idx_email_logs_campaign": Idx(("campaign_id",)),
+            "idx_email_logs_status": Idx(("status",)),
+            "idx_email_logs_created": Idx(("created_at",)),
+            "idx_email_logs_provider_message": Idx(("provider_message_id",)),
+        },
+    ),
+    "webhook_events": Table(
+        columns={
+            "user_id": BIGINT_NOT_NULL,
+            "provider_id": BIGINT,
+            "event_type": varchar(100, nullable=False),
+            "provider_event_id": varchar(255),
+            "payload": JSONB_NOT_NULL,
+            "processed": boolean(False),
+            "processed_at": TIMESTAMP,
+            "error_message": TEXT,
+            "created_at": TIMESTAMP_NOW,
+        },
+        foreign_keys={
+            "user_id": ("users", "CASCADE"),
+            "provider_id": ("email_providers", "SET NULL"),
+        },
+        checks={
+            "event_type": one_of(
+                "DELIVERED", "BOUNCED", "OPENED", "CLICKED", "COMPLAINED", "UNSUBSCRIBED"
+            ),
+        },
+        indexes={
+            "idx_webhook_events_user": Idx(("user_id",)),
+            "idx_webhook_events_type": Idx(("event_type",)),
+            "idx_webhook_events_processed": Idx(("processed",)),
+            "idx_webhook_events_provider_event": Idx(("provider_event_id",)),
+        },
+    ),
+    "email_campaigns_archive": Table(
+        columns={**CAMPAIGN_COLUMNS, "archived_at": TIMESTAMP_NOW},
+        checks={"status": CAMPAIGN_STATUS},
+        indexes={"idx_email_campaigns_archive_created_by": Idx(("created_by",))},
+        serial_id=False,
+    ),
+}
+
+ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+
+
+def expected_columns(name: str, table: Table) -> dict[str, Col]:
+    default = f"nextval('{name}_id_seq'::regclass)" if table.serial_id else None
+    return {"id": Col("bigint", nullable=False, default=default), **table.columns}
+
+
+def expected_indexes(name: str, table: Table) -> dict[str, Idx]:
+    """The spec's named indexes plus those backing the primary key and UNIQUE constraints."""
+    backing = {f"{name}_pkey": Idx(("id",), unique=True)}
+    backing |= {uq: Idx(columns, unique=True) for uq, columns in table.uniques.items()}
+    return backing | table.indexes
+
+
+@pytest.fixture(scope="module")
+async def catalog(migrated_database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(migrated_database_url)
+    yield conn
+    await conn.close()
+
+
+async def test_exactly_the_seventeen_tables_exist(catalog: asyncpg.Connection) -> None:
+    rows = await catalog.fetch(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+    )
+    assert len(EXPECTED) == 17
+    assert {row["relname"] for row in rows} == {*EXPECTED, "alembic_version"}
+
+
+@pytest.mark.parametrize("table", EXPECTED)
+async def test_columns(catalog: asyncpg.Connection, table: str) -> None:
+    rows = await catalog.fetch(
+        """
+        SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type,
+               NOT a.attnotnull AS nullable, pg_get_expr(d.adbin, d.adrelid) AS default
+        FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+        """,
+        table,
+    )
+    actual = {row["attname"]: Col(row["type"], row["nullable"], row["default"]) for row in rows}
+    assert actual == expected_columns(table, EXPECTED[table])
+
+
+@pytest.mark.parametrize("table", EXPECTED)
+async def test_primary_key_foreign_keys_and_unique_constraints(
+    catalog: asyncpg.Connection, table: str
+) -> None:
+    rows = await catalog.fetch(
+        """
+        SELECT con.conname, con.contype::text, con.confrelid::regclass::text AS target,
+               con.confdeltype::text,
+               array(SELECT a.attname FROM unnest(con.confkey) k(attnum)
+                     JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum)
+                 AS target_columns,
+               array(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(attnum, pos)
+                     JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+                     ORDER BY k.pos) AS columns
+        FROM pg_constraint con WHERE con.conrelid = $1::regclass AND con.contype IN ('p', 'f', 'u')
+        """,
+        table,
+    )
+    expected = EXPECTED[table]
+    by_type = {kind: [row for row in rows if row["contype"] == kind] for kind in "pfu"}
+    assert [(row["conname"], tuple(row["columns"])) for row in by_type["p"]] == [
+        (f"{table}_pkey", ("id",))
+    ]
+    foreign_keys = {
+        row["conname"]: (
+            tuple(row["columns"]),
+            row["target"],
+            tuple(row["target_columns"]),
+            ON_DELETE[row["confdeltype"]],
+        )
+        for row in by_type["f"]
+    }
+    assert foreign_keys == {
+        f"{table}_{column}_fkey": ((column,), target, ("id",), action)
+        for column, (target, action) in expected.foreign_keys.items()
+    }
+    uniques = {row["conname"]: tuple(row["columns"]) for row in by_type["u"]}
+    assert uniques == expected.uniques
+
+
+@pytest.mark.parametrize("table", EXPECTED)
+async def test_check_constraints(catalog: asyncpg.Connection, table: str) -> None:
+    rows = await catalog.fetch(
+        """
+        SELECT con.conname, pg_get_constraintdef(con.oid) AS definition,
+               array(SELECT a.attname FROM unnest(con.conkey) k(attnum)
+                     JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum)
+                 AS columns
+        FROM pg_constraint con WHERE con.conrelid = $1::regclass AND con.contype = 'c'
+        """,
+        table,
+    )
+    actual = {
+        row["conname"]: (
+            tuple(row["columns"]),
+            frozenset(re.findall(r"'([^']*)'", row["definition"])),
+            "<@" in row["definition"],
+        )
+        for row in rows
+    }
+    assert actual == {
+        f"ck_{table}_{column}": ((column,), check.values, check.subset)
+        for column, check in EXPECTED[table].checks.items()
+    }
+
+
+@pytest.mark.parametrize("table", EXPECTED)
+async def test_indexes(catalog: asyncpg.Connection, table: str) -> None:
+    rows = await catalog.fetch(
+        """
+        SELECT ic.relname AS name, am.amname AS method, i.indisunique AS unique,
+               pg_get_expr(i.indpred, i.indrelid) AS predicate,
+               array(SELECT pg_get_indexdef(i.indexrelid, k, true)
+                     FROM generate_series(1, i.indnatts) k ORDER BY k) AS columns
+        FROM pg_index i
+        JOIN pg_class ic ON ic.oid = i.indexrelid
+        JOIN pg_am am ON am.oid = ic.relam
+        WHERE i.indrelid = $1::regclass
+        """,
+        table,
+    )
+    actual = {
+        row["name"]: Idx(tuple(row["columns"]), row["method"], row["unique"], row["predicate"])
+        for row in rows
+    }
+    assert actual == expected_indexes(table, EXPECTED[table])
+
+
+async def test_every_serial_sequence_belongs_to_its_id_column(catalog: asyncpg.Connection) -> None:
+    rows = await catalog.fetch(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = 'public' AND c.relkind = 'S'"
+    )
+    assert {row["relname"] for row in rows} == {
+        f"{name}_id_seq" for name, table in EXPECTED.items() if table.serial_id
+    }
+    for name, table in EXPECTED.items():
+        owned = await catalog.fetchval("SELECT pg_get_serial_sequence($1, 'id')", name)
+        assert owned == (f"public.{name}_id_seq" if table.serial_id else None)
