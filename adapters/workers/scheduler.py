@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 from openmailer.adapters.bootstrap import configure_broker
 from openmailer.adapters.settings import Settings
@@ -38,6 +39,18 @@ def periodic_jobs() -> list[PeriodicJob]:
     ]
 
 
+def enqueue_due(client: Any, jobs: list[PeriodicJob], now: float) -> list[str]:
+    """Enqueue each job whose current slot no scheduler has claimed yet; return their names."""
+    enqueued = []
+    for job in jobs:
+        slot = int(now // job.interval_seconds)
+        key = f"openmailer:scheduler:{job.name}:{slot}"
+        if client.set(key, os.getpid(), nx=True, ex=job.interval_seconds * 2):
+            job.enqueue()
+            enqueued.append(job.name)
+    return enqueued
+
+
 def run_forever(settings: Settings, *, stop: threading.Event | None = None) -> int:
     broker = configure_broker(settings)
     client = broker.client  # type: ignore[attr-defined]
@@ -46,12 +59,7 @@ def run_forever(settings: Settings, *, stop: threading.Event | None = None) -> i
     logging.basicConfig(level=settings.log_level)
     log.info("scheduler started with jobs: %s", ", ".join(job.name for job in jobs))
     while not stop.is_set():
-        now = time.time()
-        for job in jobs:
-            slot = int(now // job.interval_seconds)
-            key = f"openmailer:scheduler:{job.name}:{slot}"
-            if client.set(key, os.getpid(), nx=True, ex=job.interval_seconds * 2):
-                job.enqueue()
+        enqueue_due(client, jobs, time.time())
         record_heartbeat(client, "scheduler")
         stop.wait(TICK_SECONDS)
     log.info("scheduler stopped")
