@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,12 +64,15 @@ def _log_tail(path: Path, lines: int = 30) -> str:
 
 def start_postgres(data_dir: Path, *, database: str = "openmailer") -> EmbeddedProcess:
     """Start PostgreSQL with its data in `data_dir/postgres`, listening on a Unix socket only."""
-    from pgserver._commands import POSTGRES_BIN_PATH
-    from pgserver.utils import (
-        ensure_folder_permissions,
-        ensure_prefix_permissions,
-        ensure_user_exists,
-    )
+    with warnings.catch_warnings():
+        # pgserver resolves a runtime directory at import that this module never uses
+        warnings.simplefilter("ignore")
+        from pgserver._commands import POSTGRES_BIN_PATH
+        from pgserver.utils import (
+            ensure_folder_permissions,
+            ensure_prefix_permissions,
+            ensure_user_exists,
+        )
 
     pgdata = data_dir / "postgres"
     socket_dir = data_dir / "run"

@@ -41,6 +41,7 @@ def run_api(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        access_log=False,  # the app writes one structured JSON line per request
         server_header=False,
     )
     return 0
