@@ -19,16 +19,42 @@ from openmailer.core.ports.accounts import (
     UserRepository,
 )
 
+# rendering (the sender_rs send core)
+from openmailer.core.ports.rendering import (
+    CampaignContent,
+    CompiledCampaign,
+    DkimKey,
+    MessageRenderer,
+    RecipientData,
+    RenderedMessage,
+    RenderedParts,
+    RenderError,
+    RenderOutcome,
+    TemplateInvalid,
+    TrackedLink,
+)
+
 __all__ = [
     "ApiKeyRepository",
     "ApiKeyUsage",
+    "CampaignContent",
     "Clock",
+    "CompiledCampaign",
+    "DkimKey",
+    "MessageRenderer",
     "NewApiKeyRecord",
     "PasswordHasher",
     "RateDecision",
     "RateLimiter",
+    "RecipientData",
+    "RenderError",
+    "RenderOutcome",
+    "RenderedMessage",
+    "RenderedParts",
     "SecretBox",
     "SessionStore",
+    "TemplateInvalid",
     "TotpReplayGuard",
+    "TrackedLink",
     "UserRepository",
 ]

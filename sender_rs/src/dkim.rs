@@ -12,6 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::headers::valid_domain;
+use crate::small_rsa::SmallRsa;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyError(pub String);
@@ -26,6 +27,7 @@ impl std::error::Error for KeyError {}
 
 pub enum KeyMaterial {
     Rsa(RsaKeyPair),
+    SmallRsa(SmallRsa),
     Ed25519(Ed25519KeyPair),
 }
 
@@ -45,12 +47,17 @@ impl SigningKey {
             return Err(KeyError(format!("invalid DKIM selector {selector:?}")));
         }
         let (label, der) = pem_decode(pem)?;
+        let small = || SmallRsa::from_der(&der).filter(|k| k.bits() < 2048);
         let material = match label.as_str() {
-            "RSA PRIVATE KEY" => KeyMaterial::Rsa(
-                RsaKeyPair::from_der(&der).map_err(|e| KeyError(format!("bad RSA key: {e}")))?,
-            ),
+            "RSA PRIVATE KEY" => match RsaKeyPair::from_der(&der) {
+                Ok(k) => KeyMaterial::Rsa(k),
+                Err(e) => KeyMaterial::SmallRsa(
+                    small().ok_or_else(|| KeyError(format!("bad RSA key: {e}")))?,
+                ),
+            },
             "PRIVATE KEY" => match RsaKeyPair::from_pkcs8(&der) {
                 Ok(k) => KeyMaterial::Rsa(k),
+                Err(_) if small().is_some() => KeyMaterial::SmallRsa(small().expect("checked")),
                 Err(_) => KeyMaterial::Ed25519(
                     Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
                         .map_err(|e| KeyError(format!("not an RSA or Ed25519 key: {e}")))?,
@@ -58,8 +65,12 @@ impl SigningKey {
             },
             other => return Err(KeyError(format!("unsupported PEM block {other:?}"))),
         };
-        if let KeyMaterial::Rsa(k) = &material {
-            let bits = k.public_modulus_len() * 8;
+        let bits = match &material {
+            KeyMaterial::Rsa(k) => Some(k.public_modulus_len() * 8),
+            KeyMaterial::SmallRsa(k) => Some(k.bits()),
+            KeyMaterial::Ed25519(_) => None,
+        };
+        if let Some(bits) = bits {
             if !(1024..=4096).contains(&bits) {
                 return Err(KeyError(format!(
                     "RSA key of {bits} bits (1024–4096 accepted)"
@@ -86,7 +97,7 @@ impl SigningKey {
 
     pub fn algorithm(&self) -> &'static str {
         match self.material {
-            KeyMaterial::Rsa(_) => "rsa-sha256",
+            KeyMaterial::Rsa(_) | KeyMaterial::SmallRsa(_) => "rsa-sha256",
             KeyMaterial::Ed25519(_) => "ed25519-sha256",
         }
     }
@@ -100,6 +111,12 @@ impl SigningKey {
                     .as_der()
                     .map_err(|e| KeyError(format!("cannot encode public key: {e}")))?;
                 format!("v=DKIM1; k=rsa; p={}", STANDARD.encode(der.as_ref()))
+            }
+            KeyMaterial::SmallRsa(k) => {
+                let der = k
+                    .public_spki_der()
+                    .ok_or_else(|| KeyError("cannot encode public key".into()))?;
+                format!("v=DKIM1; k=rsa; p={}", STANDARD.encode(der))
             }
             KeyMaterial::Ed25519(k) => {
                 format!(
@@ -117,6 +134,12 @@ impl SigningKey {
                 let mut sig = vec![0; k.public_modulus_len()];
                 k.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), data, &mut sig)
                     .map_err(|_| KeyError("RSA signing failed".into()))?;
+                Ok(STANDARD.encode(sig))
+            }
+            KeyMaterial::SmallRsa(k) => {
+                let sig = k
+                    .sign(data)
+                    .ok_or_else(|| KeyError("RSA signing failed".into()))?;
                 Ok(STANDARD.encode(sig))
             }
             // RFC 8463 §3: Ed25519 signs the SHA-256 hash of the data (PureEdDSA over the digest).
@@ -386,6 +409,44 @@ mod tests {
         assert_eq!(
             sign_field(&key, &fields, &h, sig_field).unwrap(),
             "/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11BusFa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw=="
+        );
+    }
+
+    #[test]
+    fn rfc8463_appendix_a_rsa_signature_with_the_1024_bit_key() {
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIICXQIBAAKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQi\nY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqM\nKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB\nAoGAH0cxOhFZDgzXWhDhnAJDw5s4roOXN4OhjiXa8W7Y3rhX3FJqmJSPuC8N9vQm\n6SVbaLAE4SG5mLMueHlh4KXffEpuLEiNp9Ss3O4YfLiQpbRqE7Tm5SxKjvvQoZZe\nzHorimOaChRL2it47iuWxzxSiRMv4c+j70GiWdxXnxe4UoECQQDzJB/0U58W7RZy\n6enGVj2kWF732CoWFZWzi1FicudrBFoy63QwcowpoCazKtvZGMNlPWnC7x/6o8Gc\nuSe0ga2xAkEA8C7PipPm1/1fTRQvj1o/dDmZp243044ZNyxjg+/OPN0oWCbXIGxy\nWvmZbXriOWoSALJTjExEgraHEgnXssuk7QJBALl5ICsYMu6hMxO73gnfNayNgPxd\nWFV6Z7ULnKyV7HSVYF0hgYOHjeYe9gaMtiJYoo0zGN+L3AAtNP9huqkWlzECQE1a\nlicIeVlo1e+qJ6Mgqr0Q7Aa7falZ448ccbSFYEPD6oFxiOl9Y9se9iYHZKKfIcst\no7DUw1/hz2Ck4N5JrgUCQQCyKveNvjzkkd8HjYs0SwM0fPjK16//5qDZ2UiDGnOe\nuEzxBDAr518Z8VFbR41in3W4Y3yCDgQlLlcETrS+zYcL\n-----END RSA PRIVATE KEY-----\n";
+        let key = SigningKey::from_pem("football.example.com", "test", pem).unwrap();
+        let names = ["From", "To", "Subject", "Date", "Message-ID"];
+        let fields: Vec<(&str, &[u8])> = names
+            .iter()
+            .zip(RFC8463_HEADERS)
+            .map(|(n, f)| (*n, f.as_bytes()))
+            .collect();
+        let h = [
+            "from",
+            "to",
+            "subject",
+            "date",
+            "message-id",
+            "from",
+            "subject",
+            "date",
+        ];
+        let sig_field = concat!(
+            "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n",
+            " d=football.example.com; i=@football.example.com;\r\n",
+            " q=dns/txt; s=test; t=1528637909; h=from : to : subject :\r\n",
+            " date : message-id : from : subject : date;\r\n",
+            " bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n",
+            " b="
+        );
+        assert_eq!(
+            sign_field(&key, &fields, &h, sig_field).unwrap(),
+            concat!(
+                "F45dVWDfMbQDGHJFlXUNB2HKfbCeLRyhDXgFpEL8GwpsRe0IeIixNTe3",
+                "DhCVlUrSjV4BwcVcOF6+FF3Zo9Rpo1tFOeS9mPYQTnGdaSGsgeefOsk2Jz",
+                "dA+L10TeYt9BgDfQNZtKdN1WO//KgIqXP7OdEFE4LjFYNcUxZQ4FADY+8="
+            )
         );
     }
 

@@ -7,6 +7,7 @@ pub mod headers;
 pub mod links;
 pub mod mime;
 pub mod render;
+pub mod small_rsa;
 pub mod text;
 
 mod py_api;

@@ -1,0 +1,1 @@
+"""Adapters backed by native (Rust) extensions."""
