@@ -47,6 +47,11 @@ async def client(app: Litestar, accounts_settings: Settings) -> AsyncIterator[ht
         lifespan(app),
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as test_client,
     ):
+        # The Redis database may hold keys of an earlier run whose user ids meant other users.
+        redis = app.state.resources.redis
+        stale = [key async for key in redis.scan_iter("om:*")]
+        if stale:
+            await redis.delete(*stale)
         yield test_client
 
 
