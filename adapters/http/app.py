@@ -7,7 +7,7 @@ session token>`; RFC 9457 problem details for every error; `X-Request-ID` on eve
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from litestar import Litestar, Router
@@ -17,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import HTTPRoute
+from litestar.types import Message, Scope
 
 from openmailer.adapters.bootstrap import Accounts, build_accounts, open_resources
 from openmailer.adapters.crypto.passwords import DEFAULT_ROUNDS
@@ -111,7 +112,33 @@ def create_app(
         debug=False,
     )
     _require_declared_access(app)
+    app.before_send.append(_allow_every_method(app))  # type: ignore[arg-type]
     return app
+
+
+def _allow_every_method(app: Litestar) -> Callable[[Message, Scope], Awaitable[None]]:
+    """Litestar 2.25 answers OPTIONS with the methods of one handler of a path only; `Allow`
+    must list every method the path supports (RFC 9110, 10.2.1)."""
+    methods_of = {
+        route.path_format: ", ".join(sorted(route.methods))
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+    }
+
+    async def fix_allow(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+            return
+        allow = methods_of.get(scope.get("path_template", ""))  # type: ignore[call-overload]
+        if allow:
+            headers = [
+                (name, value)
+                for name, value in message.get("headers", [])
+                if name.lower() != b"allow"
+            ]
+            headers.append((b"allow", allow.encode()))
+            message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+
+    return fix_allow
 
 
 def _require_declared_access(app: Litestar) -> None:

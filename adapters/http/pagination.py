@@ -12,8 +12,9 @@ from litestar.params import Parameter
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 50
 MAX_OFFSET = 1_000_000
-# Path ids are BIGINT: anything outside the column's range is a 4xx, never a database error.
-MAX_ID = 2**63 - 1
+# Path ids are BIGINT; the bound is JSON's exact-integer limit so the OpenAPI document states it
+# exactly. Anything above is a 4xx, never a database error.
+MAX_ID = 2**53 - 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ AccountsPorts = NamedDependency[Accounts]
 
 BEARER_SCHEME = "BearerAuth"
 ACCESS_OPT = "access"
-PUBLIC_PROBLEMS = (400, 422, 429)
+PUBLIC_PROBLEMS = (400, 401, 422, 429)
 PROTECTED_PROBLEMS = (400, 401, 403, 404, 409, 422, 429)
 
 

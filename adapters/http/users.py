@@ -8,7 +8,7 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from openmailer.adapters.http.pagination import PageParameters, ResourceId
 from openmailer.adapters.http.schemas import UserCreate, UserList, UserRead, UserUpdate
-from openmailer.adapters.http.security import AccountsPorts, access
+from openmailer.adapters.http.security import AccountsPorts, CurrentPrincipal, access
 from openmailer.core.accounts.scopes import Access
 from openmailer.core.accounts.services import users
 
@@ -50,7 +50,11 @@ class UserController(Controller):
 
     @patch("/{user_id:int}", operation_id="updateUser", **access(Access.ADMIN))
     async def update(
-        self, accounts: AccountsPorts, user_id: ResourceId, data: JSONBody[UserUpdate]
+        self,
+        principal: CurrentPrincipal,
+        accounts: AccountsPorts,
+        user_id: ResourceId,
+        data: JSONBody[UserUpdate],
     ) -> UserRead:
         """Suspend or re-activate (`account_status`) and change the plan, which resets
         `monthly_email_limit` to the plan's default. Suspension ends the user's sessions."""
@@ -59,6 +63,10 @@ class UserController(Controller):
             user = await users.change_plan(user_id, data.subscription_plan, users=accounts.users)
         if data.account_status is not None:
             user = await users.set_account_status(
-                user_id, data.account_status, users=accounts.users, sessions=accounts.sessions
+                principal,
+                user_id,
+                data.account_status,
+                users=accounts.users,
+                sessions=accounts.sessions,
             )
         return UserRead.of(user)

@@ -6,9 +6,11 @@ import secrets
 
 from openmailer.core.accounts.errors import Conflict, NotFound, ValidationError
 from openmailer.core.accounts.model import (
+    BLOCKED_STATUSES,
     AccountStatus,
     NewUser,
     Page,
+    Principal,
     Role,
     User,
     check_new_password,
@@ -80,15 +82,25 @@ async def list_users(*, limit: int, offset: int, users: UserRepository) -> Page[
 
 
 async def set_account_status(
-    user_id: int, status: str, *, users: UserRepository, sessions: SessionStore
+    actor: Principal,
+    user_id: int,
+    status: str,
+    *,
+    users: UserRepository,
+    sessions: SessionStore,
 ) -> User:
-    """Suspending (or expiring) a user also ends their sessions; their API keys stop working."""
+    """Suspending (or expiring) a user also ends their sessions; their API keys stop working.
+
+    An administrator cannot block their own account: that could leave no one able to undo it.
+    """
     try:
         new_status = AccountStatus(status)
     except ValueError:
         raise ValidationError(
             f"unknown account status {status!r}", field="account_status"
         ) from None
+    if user_id == actor.user.id and new_status in BLOCKED_STATUSES:
+        raise Conflict("you cannot suspend or expire your own account", code="own_account")
     user = await users.set_status(user_id, new_status)
     if user is None:
         raise NotFound(f"no user with id {user_id}")
