@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use rayon::ThreadPool;
 
 use crate::campaign::Compiled;
-use crate::dkim::{body_hash, signature_field, SigningKey};
+use crate::dkim::{canonical_body_hash, signature_field, SigningKey};
 use crate::headers::{check_address, check_line, rfc5322_date, write_mailbox, write_unstructured};
 use crate::links::valid_tracking_id;
 use crate::mime::write_alternative;
@@ -52,8 +52,21 @@ pub struct Parts {
     pub headers: Vec<(String, String)>,
 }
 
+/// A message in `data[start..]`: the buffer keeps room in front for the DKIM-Signature fields,
+/// which are computed after the body, so the message is never copied to prepend them.
+pub struct Mime {
+    pub data: Vec<u8>,
+    pub start: usize,
+}
+
+impl Mime {
+    pub fn bytes(&self) -> &[u8] {
+        &self.data[self.start..]
+    }
+}
+
 pub enum Rendered {
-    Mime(Vec<u8>),
+    Mime(Mime),
     Parts(Parts),
 }
 
@@ -266,7 +279,7 @@ fn build_mime(
     subject: &str,
     html: &str,
     text: &str,
-) -> Result<Vec<u8>, String> {
+) -> Result<Mime, String> {
     let mut head = String::with_capacity(1024);
     let mut fields: Vec<(&'static str, std::ops::Range<usize>)> = Vec::with_capacity(16);
     let mut field = |head: &mut String, name: &'static str, write: &dyn Fn(&mut String)| {
@@ -318,12 +331,19 @@ fn build_mime(
         h.push_str("\"\r\n");
     });
 
-    let mut body = Vec::with_capacity(html.len() + text.len() + html.len() / 16 + 512);
-    write_alternative(&mut body, &boundary, text.as_bytes(), html.as_bytes());
+    // DKIM-Signature fields are under 1 KB each (a 4096-bit b= is 684 characters).
+    let reserve = keys.len() * 1024;
+    let estimate = reserve + head.len() + 2 + (html.len() + text.len()) * 11 / 10 + 512;
+    let mut out = Vec::with_capacity(estimate);
+    out.resize(reserve, 0);
+    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    let body_start = out.len();
+    write_alternative(&mut out, &boundary, text.as_bytes(), html.as_bytes());
 
     let mut signatures = String::new();
     if !keys.is_empty() {
-        let bh = body_hash(&body);
+        let bh = canonical_body_hash(&out[body_start..]);
         let present: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
         let mut h: Vec<&str> = present
             .iter()
@@ -340,12 +360,14 @@ fn build_mime(
             signatures.push_str(&sig);
         }
     }
-    let mut out = Vec::with_capacity(signatures.len() + head.len() + 2 + body.len());
-    out.extend_from_slice(signatures.as_bytes());
-    out.extend_from_slice(head.as_bytes());
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(&body);
-    Ok(out)
+    if signatures.len() > reserve {
+        let mut data = signatures.into_bytes();
+        data.extend_from_slice(&out[reserve..]);
+        return Ok(Mime { data, start: 0 });
+    }
+    let start = reserve - signatures.len();
+    out[start..reserve].copy_from_slice(signatures.as_bytes());
+    Ok(Mime { data: out, start })
 }
 
 fn fnv1a(data: &[u8]) -> u64 {
@@ -446,6 +468,17 @@ mod tests {
     }
 
     #[test]
+    fn generated_bodies_are_already_relaxed_canonical() {
+        let mut s = spec();
+        s.html = "<html><body>\n    <p>Indented  and\tspaced   </p>\n\n\n</body></html>".into();
+        let c = compile(s).unwrap();
+        let key = Arc::new(SigningKey::ed25519_from_seed("acme.example", "s", &[7; 32]).unwrap());
+        // canonical_body_hash debug-asserts the body equals its relaxed canonical form.
+        let out = render_batch(&c, &[recipient("A  B")], &[key], &opts(Output::Mime), 1);
+        assert!(out[0].is_ok());
+    }
+
+    #[test]
     fn mime_lines_are_within_limits() {
         let mut s = spec();
         s.html = format!(
@@ -462,7 +495,7 @@ mod tests {
         else {
             panic!()
         };
-        let text = std::str::from_utf8(m).unwrap();
+        let text = std::str::from_utf8(m.bytes()).unwrap();
         assert!(text.is_ascii());
         for line in text.split("\r\n") {
             assert!(line.len() <= 78, "{line}");

@@ -243,6 +243,18 @@ pub fn body_hash(body: &[u8]) -> [u8; 32] {
     out
 }
 
+/// SHA-256 of a body that is already in relaxed canonical form (what `mime` produces).
+pub fn canonical_body_hash(body: &[u8]) -> [u8; 32] {
+    let mut out = [0; 32];
+    out.copy_from_slice(digest::digest(&SHA256, body).as_ref());
+    debug_assert_eq!(
+        out,
+        body_hash(body),
+        "generated body is not in relaxed canonical form"
+    );
+    out
+}
+
 fn needs_wsp_collapse(line: &[u8]) -> bool {
     line.contains(&b'\t') || line.windows(2).any(|w| w == b"  ")
 }

@@ -34,54 +34,115 @@ impl TransferEncoding {
     }
 }
 
-/// Quoted-printable with `\n` or `\r\n` as hard line breaks (written as CRLF). A dot or a space
-/// that would start or end an encoded line is encoded, so SMTP dot-stuffing and trailing-space
-/// stripping cannot change the content.
+/// Quoted-printable with `\n` or `\r\n` as hard line breaks (written as CRLF).
+///
+/// Besides RFC 2045's rules, the output is already in DKIM relaxed body form (RFC 6376 §3.4.4):
+/// tabs and the second space of a run are encoded, so there are no whitespace runs and no
+/// whitespace at line ends, and the body hash needs no canonicalisation pass. A dot that would
+/// start a line is encoded too, so SMTP dot-stuffing cannot matter.
 pub fn encode_qp(input: &[u8], out: &mut Vec<u8>) {
-    let mut line_len = 0;
-    let mut i = 0;
     let n = input.len();
+    let mut line_len = 0;
+    let mut prev_space = false;
+    let mut i = 0;
     while i < n {
         let b = input[i];
         if b == b'\n' || (b == b'\r' && input.get(i + 1) == Some(&b'\n')) {
             out.extend_from_slice(b"\r\n");
             line_len = 0;
+            prev_space = false;
             i += if b == b'\r' { 2 } else { 1 };
             continue;
         }
-        if QP_LITERAL[b as usize] && !(b == b'.' && line_len == 0) {
-            if line_len >= QP_MAX - 1 {
-                out.extend_from_slice(b"=\r\n");
-                line_len = 0;
-                continue;
-            }
-            // Copy the run of literal bytes that fits on this line in one go.
-            let room = QP_MAX - 1 - line_len;
+        if line_len >= QP_MAX - 1 {
+            out.extend_from_slice(b"=\r\n");
+            line_len = 0;
+            prev_space = false;
+        }
+        let literal = QP_LITERAL[b as usize] && !(b == b'.' && line_len == 0);
+        if literal || (b == b' ' && !prev_space && space_may_stay(input, i)) {
+            // A run of bytes written as they are: eight at a time where possible.
+            let limit = n.min(i + (QP_MAX - 1 - line_len));
             let mut j = i + 1;
-            let limit = n.min(i + room);
-            while j < limit && QP_LITERAL[input[j] as usize] {
+            let mut last_space = b == b' ';
+            loop {
+                if j + 8 <= limit {
+                    let word = u64::from_le_bytes(input[j..j + 8].try_into().unwrap_or([0; 8]));
+                    if word_stays(word, last_space, input.get(j + 8).copied()) {
+                        last_space = word >> 56 == u64::from(b' ');
+                        j += 8;
+                        continue;
+                    }
+                }
+                if j >= limit {
+                    break;
+                }
+                let c = input[j];
+                if QP_LITERAL[c as usize] {
+                    last_space = false;
+                } else if c == b' ' && !last_space && space_may_stay(input, j) {
+                    last_space = true;
+                } else {
+                    break;
+                }
                 j += 1;
             }
             out.extend_from_slice(&input[i..j]);
             line_len += j - i;
+            prev_space = last_space;
             i = j;
+            continue;
+        }
+        let at_line_end = matches!(input.get(i + 1), None | Some(b'\n' | b'\r'));
+        if b == b' ' && !prev_space && !at_line_end {
+            out.push(b' ');
+            line_len += 1;
+            prev_space = true;
         } else {
-            let at_line_end = matches!(input.get(i + 1), None | Some(b'\n' | b'\r'));
-            let literal_ws = (b == b' ' || b == b'\t') && !at_line_end;
-            let width = if literal_ws { 1 } else { 3 };
-            if line_len + width > QP_MAX - 1 {
+            if line_len + 3 > QP_MAX - 1 {
                 out.extend_from_slice(b"=\r\n");
                 line_len = 0;
             }
-            if literal_ws {
-                out.push(b);
-            } else {
-                out.extend_from_slice(&[b'=', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
-            }
-            line_len += width;
-            i += 1;
+            out.extend_from_slice(&[b'=', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+            line_len += 3;
+            prev_space = false;
         }
+        i += 1;
     }
+}
+
+/// A single space may be written as is unless it would end a line.
+#[inline]
+fn space_may_stay(input: &[u8], i: usize) -> bool {
+    matches!(input.get(i + 1), Some(&c) if c != b'\r' && c != b'\n')
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// True when eight bytes can be copied as they are (SWAR): all in 32..=126, no `=`, no two
+/// spaces in a row (also across the word's edges), no space before a line end.
+#[inline]
+fn word_stays(x: u64, prev_space: bool, next: Option<u8>) -> bool {
+    let below_32 = x.wrapping_sub(ONES * 32) & !x & HIGH;
+    let above_126 = (x.wrapping_add(ONES) | x) & HIGH;
+    let eq = x ^ (ONES * u64::from(b'='));
+    let has_eq = eq.wrapping_sub(ONES) & !eq & HIGH;
+    if below_32 | above_126 | has_eq != 0 {
+        return false;
+    }
+    let sp = x ^ (ONES * u64::from(b' '));
+    // Exact per byte: the high bit is set where the byte is a space.
+    let spaces = !(((sp & LOW7) + LOW7) | sp | LOW7);
+    if spaces == 0 {
+        return true;
+    }
+    let first_is_space = spaces & 0x80 != 0;
+    let last_is_space = spaces >> 63 != 0;
+    spaces & (spaces << 8) == 0
+        && !(prev_space && first_is_space)
+        && (!last_is_space || matches!(next, Some(c) if c != b'\r' && c != b'\n' && c != b' '))
 }
 
 /// Base64 in lines of 76 characters.
@@ -188,17 +249,36 @@ mod tests {
             &"é=ü ".repeat(80),
             "a\r\nb\rc",
             &format!("{} \n", "y".repeat(74)),
+            "    indented\tand  spaced   out \n\t\n",
+            &"<p class=\"a\">x=1</p>\n".repeat(20),
         ];
         for input in inputs {
             let enc = qp(input);
             for line in enc.split("\r\n") {
                 assert!(line.len() <= 76, "{line:?}");
+                assert!(!line.contains("  ") && !line.contains('\t'), "{line:?}");
                 assert!(!line.starts_with('.'), "{line:?}");
                 assert!(!line.ends_with(' ') && !line.ends_with('\t'), "{line:?}");
             }
             let expected = input.replace("\r\n", "\n");
             assert_eq!(String::from_utf8(decode_qp(&enc)).unwrap(), expected);
         }
+    }
+
+    #[test]
+    fn swar_word_check_matches_the_byte_rules() {
+        for b in 0..=255u8 {
+            let word = u64::from_le_bytes([b'a', b'b', b, b'c', b'd', b'e', b'f', b'g']);
+            let expected = QP_LITERAL[b as usize] || b == b' ';
+            assert_eq!(word_stays(word, false, Some(b'x')), expected, "{b}");
+        }
+        let w = |s: &[u8; 8]| u64::from_le_bytes(*s);
+        assert!(!word_stays(w(b"ab  cdef"), false, Some(b'x')));
+        assert!(!word_stays(w(b" abcdefg"), true, Some(b'x')));
+        assert!(word_stays(w(b" abcdefg"), false, Some(b'x')));
+        assert!(!word_stays(w(b"abcdefg "), false, Some(b'\n')));
+        assert!(!word_stays(w(b"abcdefg "), false, None));
+        assert!(word_stays(w(b"abcdefg "), false, Some(b'h')));
     }
 
     #[test]

@@ -367,7 +367,7 @@ fn render_batch(
                     RenderedMessage {
                         tracking_id,
                         message_id: res.message_id,
-                        data: PyBytes::new(py, &data).unbind(),
+                        data: PyBytes::new(py, data.bytes()).unbind(),
                     },
                 )?
                 .into_any(),

@@ -58,7 +58,7 @@ customs = st.fixed_dictionaries({"plan": st.text(max_size=300)})
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(first=names, custom=customs, algorithm=st.sampled_from(["rsa", "ed25519"]))
 def test_opendkim_verifies_every_message(

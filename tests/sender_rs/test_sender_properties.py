@@ -14,7 +14,7 @@ import sender_rs
 pytestmark = pytest.mark.unit
 
 PROFILE = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 # Unicode text including controls, CR/LF attempts, lone dots, long lines and whitespace runs.
@@ -51,6 +51,22 @@ HTML = (
 )
 
 
+def render_parts(subject: str, first: str, last: str, custom: dict[str, Any]) -> Any:
+    template = compile_default(
+        subject=subject + " {{first_name}}", html=HTML, preview_text="{{custom.a}}"
+    )
+    rcpt = sender_rs.Recipient(
+        "r-1",
+        "someone@example.com",
+        unsubscribe_token="tok",
+        first_name=first,
+        last_name=last,
+        custom=custom,
+    )
+    (out,) = sender_rs.render_batch(template, [rcpt], output="parts", timestamp=TIMESTAMP)
+    return out
+
+
 def render(
     keys: list[sender_rs.SigningKey], subject: str, first: str, last: str, custom: dict[str, Any]
 ) -> sender_rs.RenderedMessage | sender_rs.RenderFailure:
@@ -79,6 +95,7 @@ def check(
     keys: Keys,
     subject: str,
     first: str,
+    last: str,
     custom: dict[str, Any],
     n_sigs: int,
 ) -> None:
@@ -105,6 +122,11 @@ def check(
     assert msg["Subject"] == subject + " " + first
     assert len(msg.get_all("From") or []) == 1
     assert "<script>" not in body_text(msg, "html")
+    parts = render_parts(subject, first, last, custom)
+    assert isinstance(parts, sender_rs.RenderedParts)
+    # Decoded bodies equal the rendered parts (MIME line ends are CRLF).
+    assert body_text(msg, "html").replace("\r\n", "\n") == parts.html.replace("\r\n", "\n")
+    assert body_text(msg, "plain").replace("\r\n", "\n") == parts.text.replace("\r\n", "\n")
     for idx in range(n_sigs):
         assert verify(data, keys.dns(), idx=idx), (idx, data[:2000])
 
@@ -117,7 +139,7 @@ safe_subject = st.text(max_size=60).filter(header_safe)
 def test_every_rsa_signed_message_verifies(
     keys: Keys, subject: str, first: str, last: str, custom: dict[str, Any]
 ) -> None:
-    check(render([keys.rsa], subject, first, last, custom), keys, subject, first, custom, 1)
+    check(render([keys.rsa], subject, first, last, custom), keys, subject, first, last, custom, 1)
 
 
 @PROFILE
@@ -126,7 +148,7 @@ def test_every_dual_signed_message_verifies(
     keys: Keys, subject: str, first: str, last: str, custom: dict[str, Any]
 ) -> None:
     out = render([keys.ed25519, keys.rsa], subject, first, last, custom)
-    check(out, keys, subject, first, custom, 2)
+    check(out, keys, subject, first, last, custom, 2)
 
 
 @PROFILE
