@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 
 from openmailer.adapters.bootstrap import ServicesNotConfiguredError
-from openmailer.adapters.cli import migrate, processes, up, version
+from openmailer.adapters.cli import keys, migrate, processes, up, users, version
 from openmailer.adapters.embedded import EmbeddedServiceError
 from openmailer.adapters.settings import SettingsError
 
-COMMAND_MODULES = (up, migrate, processes, version)
+COMMAND_MODULES = (up, migrate, processes, version, users, keys)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -62,13 +62,31 @@ def run(args: argparse.Namespace) -> int:
         from openmailer.adapters.db import migrate
 
         migrate.upgrade(settings.database_url, "head")
+        first_admin = _ensure_first_admin(settings)  # accounts: first start creates an admin
         _start_processes(args, env, stack)
         _print_banner(settings)
+        if first_admin is not None:
+            print(f"first administrator: {first_admin[0]} / password {first_admin[1]}")
+            print("  (shown once; change it with POST /api/v1/me/password)")
         return stack.wait()
     except _StopRequested:
         return 0
     finally:
         stack.stop_all()
+
+
+def _ensure_first_admin(settings: Settings) -> tuple[str, str] | None:
+    """Accounts: creates `admin` with a generated password when the database has no admin."""
+    import asyncio
+
+    from openmailer.adapters.bootstrap import open_resources
+    from openmailer.adapters.cli.users import ensure_first_admin
+
+    async def ensure() -> tuple[str, str] | None:
+        async with open_resources(settings) as resources:
+            return await ensure_first_admin(resources)
+
+    return asyncio.run(ensure())
 
 
 class _StopRequested(Exception):

@@ -1,0 +1,42 @@
+"""Re-encrypts every sealed column under the newest key (`openmailer keys rotate`).
+
+Later features add their sealed columns to SEALED_COLUMNS (DKIM private keys, provider
+credentials). Each row is updated only if it still holds the ciphertext that was read, so a
+concurrent change is never overwritten; a ciphertext under an unknown key id stops the rotation
+(fail closed) before anything of that table is written.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
+from openmailer.adapters.db.tables_users import User as UserRow
+
+SEALED_COLUMNS: tuple[tuple[Table, str], ...] = ((UserRow.__table__, "two_factor_secret"),)  # type: ignore[arg-type]
+
+
+async def rotate_sealed_columns(
+    engine: AsyncEngine,
+    box: AesGcmSecretBox,
+    columns: tuple[tuple[Table, str], ...] = SEALED_COLUMNS,
+) -> int:
+    """The number of values re-encrypted."""
+    rotated = 0
+    for table, column_name in columns:
+        column = table.c[column_name]
+        async with engine.begin() as conn:
+            rows = (await conn.execute(select(table.c.id, column).where(column.is_not(None)))).all()
+            for row_id, sealed in rows:
+                if not box.needs_rotation(sealed):
+                    continue
+                where = {"table": table.name, "column": column_name, "row_id": row_id}
+                plaintext = box.open(sealed, **where)  # type: ignore[arg-type]
+                await conn.execute(
+                    update(table)
+                    .where(table.c.id == row_id, column == sealed)
+                    .values({column_name: box.seal(plaintext, **where)})  # type: ignore[arg-type]
+                )
+                rotated += 1
+    return rotated
