@@ -32,10 +32,11 @@ class PeriodicJob:
 
 
 def periodic_jobs() -> list[PeriodicJob]:
-    from openmailer.adapters.workers.actors import heartbeat
+    from openmailer.adapters.workers.actors import flush_usage, heartbeat
 
     return [
         PeriodicJob("heartbeat", 15, lambda: heartbeat.send(time.time())),
+        PeriodicJob("flush-usage", 60, flush_usage.send),
     ]
 
 

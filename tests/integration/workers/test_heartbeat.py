@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 
+import asyncpg
 import pytest
 import redis
 from dramatiq import Worker
 
 from openmailer.adapters.bootstrap import configure_broker
+from openmailer.adapters.redis.rate_limiter import AUDIT_HASH
 from openmailer.adapters.settings import load_settings
 from openmailer.adapters.workers.heartbeats import HEARTBEATS_KEY
 from openmailer.adapters.workers.scheduler import PeriodicJob, enqueue_due
@@ -64,3 +67,54 @@ def test_a_worker_runs_the_heartbeat_job(
     record = json.loads(client.hget(HEARTBEATS_KEY, "worker") or b"{}")
     assert record["enqueued_at"] == 123.0
     assert record["at"] >= 123.0
+
+
+def test_the_flush_usage_job_writes_buffered_counts_to_rate_limits(
+    client: redis.Redis,
+    migrated_database_url: str,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENMAILER_DATABASE_URL", migrated_database_url)
+    monkeypatch.setenv("OPENMAILER_REDIS_URL", redis_url)
+    user_id = asyncio.run(
+        execute(
+            migrated_database_url,
+            "INSERT INTO users (username, email, password) "
+            "VALUES ('flush-job', 'flush-job@example.com', 'x') RETURNING id",
+        )
+    )
+    window_start = 1_790_000_040
+    client.hset(AUDIT_HASH, f"{user_id}|API_REQUEST|{window_start}|60|300", 7)
+
+    broker = configure_broker(load_settings())
+    from openmailer.adapters.workers import actors
+
+    broker.declare_actor(actors.flush_usage)
+    worker = Worker(broker, worker_threads=1)
+    worker.start()
+    try:
+        actors.flush_usage.send()
+        broker.join(actors.flush_usage.queue_name, timeout=30_000)
+        worker.join()
+    finally:
+        worker.stop()
+        broker.close()
+
+    count = asyncio.run(
+        execute(
+            migrated_database_url,
+            f"SELECT request_count FROM rate_limits WHERE user_id = {int(user_id)} "
+            "AND resource_type = 'API_REQUEST'",
+        )
+    )
+    assert count == 7
+    assert client.hlen(AUDIT_HASH) == 0
+
+
+async def execute(database_url: str, query: str) -> object:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetchval(query)
+    finally:
+        await conn.close()
