@@ -1,0 +1,1 @@
+"""Benchmarks (not timed tests): run them as modules, e.g. `python -m benchmarks.send_core`."""
