@@ -25,9 +25,9 @@ class RedisSessionStore:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(_session_key(token_digest), user_id, ex=ttl_seconds)
             pipe.sadd(_user_key(user_id), token_digest)
-            # The index outlives no session: it expires with the newest one.
-            pipe.expire(_user_key(user_id), ttl_seconds, gt=True)
-            pipe.expire(_user_key(user_id), ttl_seconds, nx=True)
+            # Every session has the same lifetime, so the newest one expires last: the index
+            # expires with it. (Plain EXPIRE: GT/NX need Redis 7, the embedded Redis is 6.2.)
+            pipe.expire(_user_key(user_id), ttl_seconds)
             await pipe.execute()
 
     async def user_id_for(self, token_digest: str) -> int | None:
