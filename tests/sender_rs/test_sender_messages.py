@@ -6,6 +6,8 @@ import base64
 import os
 import re
 import subprocess
+import threading
+import time
 
 import pytest
 import rfc8463_vectors as rfc
@@ -364,3 +366,34 @@ def test_render_batch_works_in_a_forked_child(keys: Keys) -> None:
     _, status = os.waitpid(pid, 0)
     assert os.read(read_fd, 16) == b"ok"
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_the_gil_is_released_while_a_batch_renders(keys: Keys) -> None:
+    template = compile_default()
+    batch = [recipient(i) for i in range(300)]
+    ticks = 0
+    running = threading.Event()
+    stop = threading.Event()
+
+    def count() -> None:
+        nonlocal ticks
+        running.set()
+        while not stop.is_set():
+            ticks += 1
+
+    counter = threading.Thread(target=count)
+    counter.start()
+    running.wait()
+    # The counter's rate while the main thread only sleeps.
+    start, t0 = ticks, time.perf_counter()
+    time.sleep(0.05)
+    rate = (ticks - start) / (time.perf_counter() - t0)
+    before, t0 = ticks, time.perf_counter()
+    out = sender_rs.render_batch(template, batch, [keys.rsa], threads=1)
+    elapsed = time.perf_counter() - t0
+    during = ticks - before
+    stop.set()
+    counter.join()
+    assert len(out) == 300 and elapsed > 0.05
+    # Holding the GIL would allow at most one switch interval (5 ms) of counting.
+    assert during > 0.3 * rate * elapsed, (during, rate, elapsed)
