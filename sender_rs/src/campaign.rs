@@ -166,7 +166,7 @@ pub fn compile(spec: CampaignSpec) -> Result<Compiled, CompileError> {
     };
 
     let mut links = LinkTable::default();
-    let html_tags = parse_tags("html", &spec.html)?;
+    let mut html_tags = parse_tags("html", &spec.html)?;
     let tag_ranges: Vec<_> = html_tags.iter().map(|t| t.range.clone()).collect();
     let html_masked = masked(&spec.html, &tag_ranges);
     let mut replacements = Vec::new();
@@ -175,6 +175,10 @@ pub fn compile(spec: CampaignSpec) -> Result<Compiled, CompileError> {
         let raw_href = &spec.html[a.href.clone()];
         let has_tag = html_masked[a.href.clone()].contains(&crate::links::MASK);
         let url = html_unescape(raw_href.trim());
+        let value_start = a.href.start + (raw_href.len() - raw_href.trim_start().len());
+        if let Some(tag) = html_tags.iter_mut().find(|t| t.range.start == value_start) {
+            tag.slot.url = true;
+        }
         if let Some(r) = a.data_track.clone() {
             replacements.push((r, Template::default()));
         }

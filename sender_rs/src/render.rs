@@ -32,6 +32,9 @@ pub enum Var {
 pub struct Slot {
     pub var: Var,
     pub default: Option<String>,
+    /// The slot starts an href: its value must be an http(s), mailto or tel URL, so a contact
+    /// field cannot turn a link into `javascript:` or `data:`.
+    pub url: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,7 +180,11 @@ fn parse_slot(body: &str) -> Result<Slot, SlotError> {
     if p.i != body.len() {
         return Err((p.i, format!("unexpected {:?} in tag", &body[p.i..])));
     }
-    Ok(Slot { var, default })
+    Ok(Slot {
+        var,
+        default,
+        url: false,
+    })
 }
 
 fn resolve_var(name: &str) -> Result<Var, String> {
@@ -383,11 +390,38 @@ pub fn write_slot(
             }
         },
     };
-    match (&slot.default, value.is_empty()) {
-        (Some(d), true) => write(out, d),
-        _ => write(out, value),
+    let value = match (&slot.default, value.is_empty()) {
+        (Some(d), true) => d.as_str(),
+        _ => value,
+    };
+    if slot.url && !is_safe_link(value) {
+        return Err(RenderError(format!(
+            "{} is not an http(s), mailto or tel URL",
+            slot.var
+        )));
     }
+    write(out, value);
     Ok(())
+}
+
+fn is_safe_link(value: &str) -> bool {
+    let v = value.trim_start().as_bytes();
+    ["http://", "https://", "mailto:", "tel:"]
+        .iter()
+        .any(|p| v.len() >= p.len() && v[..p.len()].eq_ignore_ascii_case(p.as_bytes()))
+}
+
+impl fmt::Display for Var {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Var::FirstName => f.write_str("first_name"),
+            Var::LastName => f.write_str("last_name"),
+            Var::Email => f.write_str("email"),
+            Var::UnsubscribeUrl => f.write_str("unsubscribe_url"),
+            Var::PreferencesUrl => f.write_str("preferences_url"),
+            Var::Custom(path) => write!(f, "custom.{}", path.join(".")),
+        }
+    }
 }
 
 fn lookup<'a>(map: &'a BTreeMap<String, Value>, path: &[String]) -> Option<&'a Value> {
@@ -478,6 +512,7 @@ mod tests {
         let slot = Slot {
             var: Var::FirstName,
             default: None,
+            url: false,
         };
         write_slot(&slot, &ctx, &mut out, write_escaped).unwrap();
         assert_eq!(out, "&lt;script&gt;alert(1)&lt;/script&gt;");
@@ -513,6 +548,21 @@ mod tests {
     }
 
     #[test]
+    fn slots_starting_an_href_only_take_web_mail_or_tel_urls() {
+        let mut custom = BTreeMap::new();
+        custom.insert("u".to_string(), Value::Str(" JavaScript:alert(1)".into()));
+        custom.insert("ok".to_string(), Value::Str("HTTPS://x.example".into()));
+        let ctx = ctx_with(&custom);
+        let slot = |name: &str| Slot {
+            var: Var::Custom(vec![name.into()]),
+            default: None,
+            url: true,
+        };
+        assert!(write_slot(&slot("u"), &ctx, &mut String::new(), write_escaped).is_err());
+        assert!(write_slot(&slot("ok"), &ctx, &mut String::new(), write_escaped).is_ok());
+    }
+
+    #[test]
     fn object_custom_value_is_a_render_error() {
         let mut custom = BTreeMap::new();
         custom.insert("a".to_string(), Value::Map(BTreeMap::new()));
@@ -520,6 +570,7 @@ mod tests {
         let slot = Slot {
             var: Var::Custom(vec!["a".into()]),
             default: None,
+            url: false,
         };
         assert!(write_slot(&slot, &ctx, &mut String::new(), write_raw).is_err());
     }

@@ -397,3 +397,15 @@ def test_the_gil_is_released_while_a_batch_renders(keys: Keys) -> None:
     assert len(out) == 300 and elapsed > 0.05
     # Holding the GIL would allow at most one switch interval (5 ms) of counting.
     assert during > 0.3 * rate * elapsed, (during, rate, elapsed)
+
+
+def test_a_contact_field_cannot_make_a_link_run_script() -> None:
+    template = compile_default(html='<p><a href="{{ custom.site }}">site</a></p>')
+    batch = [
+        recipient(1, custom={"site": "javascript:alert(1)"}),
+        recipient(2, custom={"site": "https://ada.example/"}),
+    ]
+    bad, good = sender_rs.render_batch(template, batch, output="parts")
+    assert isinstance(bad, sender_rs.RenderFailure) and "custom.site" in bad.error
+    assert isinstance(good, sender_rs.RenderedParts)
+    assert '<a href="https://ada.example/">' in good.html
