@@ -22,6 +22,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     worker = subparsers.add_parser("worker", help="run a dramatiq worker (any number may run)")
     worker.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     worker.add_argument("--threads", type=int, default=8)
+    worker.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="how long a stopping worker waits for its jobs to finish (default 600)",
+    )
     worker.set_defaults(handler=run_worker)
 
     scheduler = subparsers.add_parser("scheduler", help="run the scheduler (periodic jobs)")
@@ -58,6 +65,8 @@ def run_worker(args: argparse.Namespace) -> int:
         str(args.processes),
         "--threads",
         str(args.threads),
+        "--worker-shutdown-timeout",
+        str(int(args.shutdown_timeout * 1000)),
     ]
     # dramatiq's own CLI supervises the worker processes and handles SIGTERM gracefully.
     os.execv(sys.executable, command)

@@ -164,12 +164,16 @@ def _local_secret_keys(data_dir: Path) -> str:
 def _start_processes(args: argparse.Namespace, env: dict[str, str], stack: _Supervisor) -> None:
     commands = {
         "api": ["api"],
+        # A short shutdown: when this process is killed, Redis stops beside the worker, and a
+        # worker still waiting to reconnect would otherwise hold on for dramatiq's 10 minutes.
         "worker": [
             "worker",
             "--processes",
             str(args.worker_processes),
             "--threads",
             str(args.worker_threads),
+            "--shutdown-timeout",
+            "10",
         ],
         "scheduler": ["scheduler"],
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -113,9 +114,17 @@ def processes_using(data_dir: Path) -> list[psutil.Process]:
     return found
 
 
-def wait_until_gone(processes: list[psutil.Process], timeout: float = 30.0) -> list[psutil.Process]:
+def wait_until_gone(processes: list[psutil.Process], timeout: float = 45.0) -> list[str]:
+    """Descriptions of the processes still alive after `timeout` (none, when all went)."""
     _, alive = psutil.wait_procs(processes, timeout=timeout)
-    return alive
+    return [describe(proc) for proc in alive]
+
+
+def describe(proc: psutil.Process) -> str:
+    try:
+        return f"{proc.pid} {proc.status()} {' '.join(proc.cmdline())[:200]}"
+    except psutil.Error:
+        return f"{proc.pid} (gone)"
 
 
 def wait_for_heartbeats(platform: Platform, processes: set[str], timeout: float = 45.0) -> bool:
@@ -135,11 +144,12 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
     data_dir = Path("/tmp") / f"om-up-{os.getpid()}-{tmp_path.name[-12:]}"
     instance = Platform(data_dir, free_port())
     yield instance
+    leftovers = processes_using(data_dir)
     if instance.process is not None and instance.process.poll() is None:
-        for proc in instance.tree():
+        leftovers += instance.tree()
+    for proc in leftovers:
+        with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
-    for proc in processes_using(data_dir):
-        proc.kill()
     subprocess.run(["rm", "-rf", str(data_dir), str(instance.log_path)], check=False)
 
 
@@ -158,7 +168,7 @@ def test_up_serves_health_stops_cleanly_and_keeps_data(platform: Platform) -> No
 
     assert platform.stop(signal.SIGINT) == 0
     assert wait_until_gone(tree) == []
-    assert processes_using(platform.data_dir) == []
+    assert [describe(proc) for proc in processes_using(platform.data_dir)] == []
     assert "Press Ctrl-C to stop" in platform.read_output()
 
     secret_keys = (platform.data_dir / "secret_keys").read_text()
@@ -198,7 +208,8 @@ def test_a_killed_tree_restarts_cleanly(platform: Platform) -> None:
     platform.start()
     tree = platform.tree()
     for proc in tree:
-        proc.kill()
+        with contextlib.suppress(psutil.NoSuchProcess):  # children may go first, with their parent
+            proc.kill()
     assert wait_until_gone(tree) == []
     assert (platform.data_dir / "postgres" / "postmaster.pid").exists()  # stale, left by the kill
 
@@ -214,7 +225,7 @@ def test_children_die_with_a_killed_supervisor(platform: Platform) -> None:
     os.kill(platform.process.pid, signal.SIGKILL)
     platform.process.wait(10)
     assert wait_until_gone(tree) == []
-    assert processes_using(platform.data_dir) == []
+    assert [describe(proc) for proc in processes_using(platform.data_dir)] == []
 
     platform.start()
     assert platform.health()[0] == 200
