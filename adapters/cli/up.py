@@ -127,10 +127,15 @@ class _Supervisor:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        for _, child in reversed(self.children):
+        for name, child in reversed(self.children):
             try:
                 child.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                print(
+                    f"openmailer: {name} did not stop within {STOP_TIMEOUT_SECONDS:g}s; killed",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 child.kill()
                 child.wait()
         for service in reversed(self.services):

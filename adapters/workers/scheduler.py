@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,23 +51,34 @@ def enqueue_due(client: Any, jobs: list[PeriodicJob], now: float) -> list[str]:
     return enqueued
 
 
-def run_forever(settings: Settings, *, stop: threading.Event | None = None) -> int:
+class StopFlag:
+    """Set by a signal handler. Not a threading.Event: setting an Event from a handler while the
+    main thread waits on that Event deadlocks on the Event's own lock."""
+
+    def __init__(self) -> None:
+        self.raised = False
+
+    def set(self) -> None:
+        self.raised = True
+
+
+def run_forever(settings: Settings, *, stop: StopFlag | None = None) -> int:
     broker = configure_broker(settings)
     client = broker.client  # type: ignore[attr-defined]
     jobs = periodic_jobs()
     stop = stop or _stop_on_signals()
     logging.basicConfig(level=settings.log_level)
     log.info("scheduler started with jobs: %s", ", ".join(job.name for job in jobs))
-    while not stop.is_set():
+    while not stop.raised:
         enqueue_due(client, jobs, time.time())
         record_heartbeat(client, "scheduler")
-        stop.wait(TICK_SECONDS)
+        time.sleep(TICK_SECONDS)
     log.info("scheduler stopped")
     return 0
 
 
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
+def _stop_on_signals() -> StopFlag:
+    stop = StopFlag()
 
     def handle(signum: int, frame: FrameType | None) -> None:
         stop.set()

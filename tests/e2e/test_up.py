@@ -170,6 +170,7 @@ def test_up_serves_health_stops_cleanly_and_keeps_data(platform: Platform) -> No
     assert wait_until_gone(tree) == []
     assert [describe(proc) for proc in processes_using(platform.data_dir)] == []
     assert "Press Ctrl-C to stop" in platform.read_output()
+    assert "did not stop" not in platform.read_output()  # every child stopped gracefully
 
     secret_keys = (platform.data_dir / "secret_keys").read_text()
     platform.start()
