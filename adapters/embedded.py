@@ -62,6 +62,48 @@ def _log_tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
+def _socket_dir(data_dir: Path) -> Path:
+    return data_dir / "run"
+
+
+def _postgres_socket(data_dir: Path) -> Path:
+    return _socket_dir(data_dir) / ".s.PGSQL.5432"
+
+
+def _redis_socket(data_dir: Path) -> Path:
+    return _socket_dir(data_dir) / "redis.sock"
+
+
+def postgres_url(data_dir: Path, database: str = "openmailer") -> str:
+    return f"postgresql://postgres@/{database}?host={_socket_dir(data_dir)}"
+
+
+def redis_url(data_dir: Path) -> str:
+    return f"unix://{_redis_socket(data_dir)}"
+
+
+def running_service_urls(data_dir: Path) -> tuple[str | None, str | None]:
+    """URLs of the embedded PostgreSQL and Redis a running `openmailer up` serves from
+    `data_dir`, each None when its server does not answer."""
+    database = None
+    redis = None
+    if _accepts_connections(_postgres_socket(data_dir)):
+        database = postgres_url(data_dir)
+    if _redis_ready(_redis_socket(data_dir)):
+        redis = redis_url(data_dir)
+    return database, redis
+
+
+def _accepts_connections(socket_path: Path) -> bool:
+    with contextlib.closing(socket.socket(socket.AF_UNIX)) as sock:
+        try:
+            sock.settimeout(1)
+            sock.connect(str(socket_path))
+            return True
+        except OSError:
+            return False
+
+
 def start_postgres(data_dir: Path, *, database: str = "openmailer") -> EmbeddedProcess:
     """Start PostgreSQL with its data in `data_dir/postgres`, listening on a Unix socket only."""
     with warnings.catch_warnings():
@@ -75,7 +117,7 @@ def start_postgres(data_dir: Path, *, database: str = "openmailer") -> EmbeddedP
         )
 
     pgdata = data_dir / "postgres"
-    socket_dir = data_dir / "run"
+    socket_dir = _socket_dir(data_dir)
     log_path = data_dir / "postgres.log"
     socket_dir.mkdir(parents=True, exist_ok=True)
     run_as: str | None = None
@@ -136,14 +178,14 @@ def start_postgres(data_dir: Path, *, database: str = "openmailer") -> EmbeddedP
             preexec_fn=lambda: die_with_parent(signal.SIGINT),
         )
     pg = EmbeddedProcess("postgresql", process, "", log_path)
-    socket_file = socket_dir / ".s.PGSQL.5432"
+    socket_file = _postgres_socket(data_dir)
     _wait_for(
         lambda: _postgres_ready(POSTGRES_BIN_PATH, socket_dir, run_as),
         pg,
         what=f"PostgreSQL on {socket_file}",
     )
     _ensure_database(POSTGRES_BIN_PATH, socket_dir, run_as, database)
-    pg.url = f"postgresql://postgres@/{database}?host={socket_dir}"
+    pg.url = postgres_url(data_dir, database)
     return pg
 
 
@@ -209,9 +251,8 @@ def start_redis(data_dir: Path) -> EmbeddedProcess:
 
     redis_dir = data_dir / "redis"
     redis_dir.mkdir(parents=True, exist_ok=True)
-    socket_dir = data_dir / "run"
-    socket_dir.mkdir(parents=True, exist_ok=True)
-    socket_path = socket_dir / "redis.sock"
+    socket_path = _redis_socket(data_dir)
+    socket_path.parent.mkdir(parents=True, exist_ok=True)
     socket_path.unlink(missing_ok=True)  # a killed server leaves its socket file behind
     log_path = data_dir / "redis.log"
     process = subprocess.Popen(
@@ -240,7 +281,7 @@ def start_redis(data_dir: Path) -> EmbeddedProcess:
         stderr=subprocess.DEVNULL,
         preexec_fn=lambda: die_with_parent(signal.SIGTERM),
     )
-    redis = EmbeddedProcess("redis", process, f"unix://{socket_path}", log_path)
+    redis = EmbeddedProcess("redis", process, redis_url(data_dir), log_path)
     _wait_for(lambda: _redis_ready(socket_path), redis, what=f"Redis on {socket_path}")
     return redis
 

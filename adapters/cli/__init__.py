@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -29,6 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command != "up":
+            local = up.adopt_running_platform(os.environ)
+            if local is not None:
+                print(f"openmailer: using the platform running from {local}", file=sys.stderr)
         return int(args.handler(args) or 0)
     except (SettingsError, ServicesNotConfiguredError) as exc:
         print(f"openmailer: {exc}", file=sys.stderr)

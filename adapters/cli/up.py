@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
 
 from openmailer.adapters import embedded
@@ -155,9 +156,31 @@ def _service_urls(settings: Settings, stack: _Supervisor) -> dict[str, str]:
     return urls
 
 
+def _secret_keys_file(data_dir: Path) -> Path:
+    return data_dir / "secret_keys"
+
+
+def adopt_running_platform(environ: MutableMapping[str, str]) -> Path | None:
+    """Point unset service URLs and secret keys at the `openmailer up` running from the data
+    directory, so `openmailer users create` and friends work beside it with no configuration.
+    Returns that data directory when anything was adopted."""
+    settings = load_settings(environ)
+    database_url, redis_url = embedded.running_service_urls(settings.data_dir)
+    adopted = {}
+    if settings.database_url is None and database_url:
+        adopted[PREFIX + "DATABASE_URL"] = database_url
+    if settings.redis_url is None and redis_url:
+        adopted[PREFIX + "REDIS_URL"] = redis_url
+    keys_file = _secret_keys_file(settings.data_dir)
+    if adopted and not settings.secret_keys and keys_file.exists():
+        adopted[PREFIX + "SECRET_KEYS"] = keys_file.read_text().strip()
+    environ.update(adopted)
+    return settings.data_dir if adopted else None
+
+
 def _local_secret_keys(data_dir: Path) -> str:
     """A key generated once per data directory, so local secrets survive restarts."""
-    path = data_dir / "secret_keys"
+    path = _secret_keys_file(data_dir)
     if not path.exists():
         key = base64.b64encode(secrets.token_bytes(32)).decode()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -163,6 +163,7 @@ def test_up_serves_health_stops_cleanly_and_keeps_data(platform: Platform) -> No
     assert isinstance(migrations, dict) and migrations["up_to_date"] is True
     assert migrations["current"] is not None
     assert wait_for_heartbeats(platform, {"worker", "scheduler"})
+    assert_cli_works_beside_it(platform)
     tree = platform.tree()
     assert len(tree) >= 6  # up, postgres (+ its workers), redis, api, worker, scheduler
 
@@ -181,6 +182,42 @@ def test_up_serves_health_stops_cleanly_and_keeps_data(platform: Platform) -> No
     assert (platform.data_dir / "secret_keys").read_text() == secret_keys
     assert read_markers(platform.data_dir) == ("kept in postgres", b"kept in redis")
     assert platform.stop(signal.SIGTERM) == 0
+
+
+def assert_cli_works_beside_it(platform: Platform) -> None:
+    """`openmailer users create` with no configuration finds the running platform."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENMAILER_")}
+    env["OPENMAILER_DATA_DIR"] = str(platform.data_dir)
+    password = "a long enough password"
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "openmailer.adapters.cli",
+            "users",
+            "create",
+            "--username",
+            "cli-user",
+            "--email",
+            "cli-user@example.com",
+            "--password",
+            password,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    assert f"using the platform running from {platform.data_dir}" in created.stderr
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{platform.port}/api/v1/auth/login",
+        data=json.dumps({"identifier": "cli-user", "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert json.loads(response.read())["token"].startswith("om_sess_")
 
 
 def write_markers(data_dir: Path) -> None:
