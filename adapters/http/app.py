@@ -14,7 +14,6 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import HTTPRoute
 from litestar.types import Message, Scope
@@ -24,6 +23,7 @@ from openmailer.adapters.crypto.passwords import DEFAULT_ROUNDS
 from openmailer.adapters.db.migrate import head_revision
 from openmailer.adapters.http.api_keys import ApiKeyController
 from openmailer.adapters.http.auth import AuthController, MeController
+from openmailer.adapters.http.docs_ui import swagger_ui_assets, swagger_ui_plugin
 from openmailer.adapters.http.errors import EXCEPTION_HANDLERS
 from openmailer.adapters.http.health import health
 from openmailer.adapters.http.json_logs import configure_json_logging
@@ -82,7 +82,7 @@ def create_app(
         ],
     )
     app = Litestar(
-        route_handlers=[health, api],
+        route_handlers=[health, api, swagger_ui_assets()],
         lifespan=[make_lifespan(settings, password_rounds=password_rounds)],
         guards=[enforce_access],
         dependencies={
@@ -97,7 +97,7 @@ def create_app(
             title="OpenMailer API",
             version=API_VERSION,
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(path="/")],
+            render_plugins=[swagger_ui_plugin()],
             components=Components(
                 security_schemes={
                     BEARER_SCHEME: SecurityScheme(
