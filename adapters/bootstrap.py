@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import dramatiq
 from redis.asyncio import Redis
@@ -25,6 +26,9 @@ from openmailer.adapters.redis.rate_limiter import RedisRateLimiter
 from openmailer.adapters.redis.sessions import RedisSessionStore
 from openmailer.adapters.redis.totp_guard import RedisTotpReplayGuard
 from openmailer.adapters.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from dramatiq.brokers.redis import RedisBroker
 
 
 class ServicesNotConfiguredError(RuntimeError):
@@ -84,13 +88,14 @@ async def open_resources(settings: Settings | None = None) -> AsyncIterator[Reso
         await resources.aclose()
 
 
-def configure_broker(settings: Settings | None = None) -> dramatiq.Broker:
+def configure_broker(settings: Settings | None = None) -> RedisBroker:
     """Install the Redis broker as dramatiq's global broker; must run before actors are declared."""
     from dramatiq.brokers.redis import RedisBroker
 
     settings = settings or load_settings()
     _, redis_url = require_service_urls(settings)
-    broker = RedisBroker(url=redis_url, namespace="openmailer")
+    # dramatiq ships py.typed but leaves RedisBroker.__init__ unannotated
+    broker = RedisBroker(url=redis_url, namespace="openmailer")  # type: ignore[no-untyped-call]
     dramatiq.set_broker(broker)
     return broker
 

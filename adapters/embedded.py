@@ -19,6 +19,7 @@ import socket
 import subprocess
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -299,7 +300,9 @@ def _redis_ready(socket_path: Path) -> bool:
             return False
 
 
-def _wait_for(ready, service: EmbeddedProcess, *, what: str, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+def _wait_for(
+    ready: Callable[[], bool], service: EmbeddedProcess, *, what: str, timeout: float = 60.0
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if service.process.poll() is not None:

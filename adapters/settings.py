@@ -6,13 +6,15 @@ import base64
 import binascii
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 PREFIX = "OPENMAILER_"
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_T = TypeVar("_T")
 
 
 class SettingsError(ValueError):
@@ -59,7 +61,7 @@ def load_settings(
         value = env.get(PREFIX + name, "").strip()
         return value or None
 
-    def check(name: str, parse, raw: str | None):  # type: ignore[no-untyped-def]
+    def check(name: str, parse: Callable[[str | None], _T], raw: str | None) -> _T | None:
         try:
             return parse(raw)
         except ValueError as exc:
@@ -83,6 +85,7 @@ def load_settings(
         errors.append(f"{PREFIX}SECRET_KEYS: required in production (see README, Configuration)")
     if errors:
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(errors))
+    assert api_port is not None  # check() answers None only after recording an error
 
     api_host = get("API_HOST") or "127.0.0.1"
     return Settings(
@@ -92,7 +95,7 @@ def load_settings(
         base_url=base_url or f"http://{api_host}:{api_port}",
         data_dir=Path(get("DATA_DIR") or ".openmailer").resolve(),
         api_host=api_host,
-        api_port=api_port,  # type: ignore[arg-type]
+        api_port=api_port,
         log_level=log_level,
         env=app_env,
     )

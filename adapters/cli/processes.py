@@ -69,8 +69,7 @@ def run_worker(args: argparse.Namespace) -> int:
         str(int(args.shutdown_timeout * 1000)),
     ]
     # dramatiq's own CLI supervises the worker processes and handles SIGTERM gracefully.
-    os.execv(sys.executable, command)
-    return 0  # pragma: no cover - execv does not return
+    os.execv(sys.executable, command)  # does not return
 
 
 def run_scheduler(args: argparse.Namespace) -> int:

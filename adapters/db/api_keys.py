@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,7 +15,7 @@ from openmailer.adapters.db.users import from_db_time, to_db_time
 from openmailer.core.accounts.model import ApiKey, Page
 from openmailer.core.ports.accounts import NewApiKeyRecord
 
-API_KEYS = ApiKeyRow.__table__
+API_KEYS = cast(Table, ApiKeyRow.__table__)  # a mapped class's __table__ is typed FromClause
 
 
 def _to_api_key(row: RowMapping) -> ApiKey:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Table, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,7 +18,7 @@ from openmailer.adapters.db.tables_users import User as UserRow
 from openmailer.core.accounts.errors import Conflict
 from openmailer.core.accounts.model import AccountStatus, NewUser, Page, Role, User
 
-USERS = UserRow.__table__
+USERS = cast(Table, UserRow.__table__)  # a mapped class's __table__ is typed FromClause
 
 
 def to_db_time(moment: datetime | None) -> datetime | None:

@@ -112,7 +112,7 @@ def create_app(
         debug=False,
     )
     _require_declared_access(app)
-    app.before_send.append(_allow_every_method(app))  # type: ignore[arg-type]
+    app.before_send.append(_allow_every_method(app))
     return app
 
 
@@ -128,7 +128,7 @@ def _allow_every_method(app: Litestar) -> Callable[[Message, Scope], Awaitable[N
     async def fix_allow(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
             return
-        allow = methods_of.get(scope.get("path_template", ""))  # type: ignore[call-overload]
+        allow = methods_of.get(scope.get("path_template", ""))
         if allow:
             headers = [
                 (name, value)
@@ -136,7 +136,7 @@ def _allow_every_method(app: Litestar) -> Callable[[Message, Scope], Awaitable[N
                 if name.lower() != b"allow"
             ]
             headers.append((b"allow", allow.encode()))
-            message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+            message["headers"] = headers
 
     return fix_allow
 

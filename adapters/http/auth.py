@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
@@ -25,7 +27,7 @@ class AuthController(Controller):
 
     @post("/login", operation_id="login", status_code=HTTP_200_OK, **access(Access.PUBLIC))
     async def login(
-        self, request: Request, accounts: AccountsPorts, data: JSONBody[LoginRequest]
+        self, request: Request[Any, Any, Any], accounts: AccountsPorts, data: JSONBody[LoginRequest]
     ) -> SessionCreated:
         """Exchange a username or email and password (plus `totp_code` when 2FA is on) for a
         session token. Unknown users and wrong passwords answer identically."""

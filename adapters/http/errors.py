@@ -147,7 +147,7 @@ def problem_specs(*statuses: int) -> dict[int, ResponseSpec]:
     return {
         status: ResponseSpec(
             data_container=Problem,
-            media_type=PROBLEM_JSON,  # type: ignore[arg-type]
+            media_type=PROBLEM_JSON,
             description=TITLES[status],
         )
         for status in statuses

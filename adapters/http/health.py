@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import msgspec
 from litestar import Request, get
@@ -71,7 +72,7 @@ def _describe(exc: BaseException) -> str:
     cache=False,
     responses={503: ResponseSpec(HealthReport, description="PostgreSQL or Redis is unreachable")},
 )
-async def health(request: Request) -> Response[HealthReport]:
+async def health(request: Request[Any, Any, Any]) -> Response[HealthReport]:
     """Reachability of PostgreSQL and Redis, and whether the schema is at the newest migration."""
     resources: Resources = request.app.state.resources
     (database, revision), (redis, heartbeats) = await asyncio.gather(

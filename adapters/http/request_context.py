@@ -12,6 +12,7 @@ import time
 import uuid
 from typing import Any
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from openmailer.core.ports.accounts import RateDecision
@@ -22,7 +23,8 @@ log = logging.getLogger("openmailer.http.access")
 
 
 def request_id_of(scope: Any) -> str | None:
-    return scope.get("state", {}).get("request_id")
+    request_id: str | None = scope.get("state", {}).get("request_id")
+    return request_id
 
 
 def remember_rate_decision(scope: Any, decision: RateDecision) -> None:
@@ -40,12 +42,12 @@ def rate_limit_headers(decision: RateDecision) -> dict[str, str]:
 
 def request_context_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         supplied = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
         request_id = supplied if _SANE_ID.match(supplied) else uuid.uuid4().hex
-        state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+        state = scope.setdefault("state", {})
         state["request_id"] = request_id
         started = time.perf_counter()
         status = 500
@@ -63,7 +65,7 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
                         (name.lower().encode(), value.encode())
                         for name, value in rate_limit_headers(decision).items()
                     )
-                message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+                message["headers"] = headers
             await send(message)
 
         try:

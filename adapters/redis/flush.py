@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert
 
 from openmailer.adapters.bootstrap import Resources
 from openmailer.adapters.db.api_keys import SqlAlchemyApiKeyRepository
 from openmailer.adapters.db.tables_users import RateLimit
 from openmailer.adapters.db.users import USERS
+from openmailer.adapters.redis import as_text
 from openmailer.adapters.redis.api_key_usage import LAST_USED_HASH
 from openmailer.adapters.redis.rate_limiter import AUDIT_HASH
 
-RATE_LIMITS = RateLimit.__table__
+RATE_LIMITS = cast(Table, RateLimit.__table__)  # a mapped class's __table__ is typed FromClause
 
 
 async def flush_usage(resources: Resources) -> tuple[int, int]:
@@ -39,7 +41,7 @@ async def _take(redis: Redis, name: str) -> tuple[str, dict[str, str]]:
             return taken, {}
         raise
     raw = await redis.hgetall(taken)
-    return taken, {k.decode(): v.decode() for k, v in raw.items()}
+    return taken, {as_text(k): as_text(v) for k, v in raw.items()}
 
 
 async def _flush_rate_limits(resources: Resources) -> int:
@@ -103,7 +105,8 @@ async def _flush_last_used(resources: Resources) -> int:
     try:
         await SqlAlchemyApiKeyRepository(resources.engine).record_last_used(last_used)
     except Exception:
-        await resources.redis.hset(LAST_USED_HASH, mapping=stamps)
+        # redis-py types `mapping` as an invariant Mapping[FieldT, EncodableT]; str -> str is valid
+        await resources.redis.hset(LAST_USED_HASH, mapping=stamps)  # type: ignore[arg-type]
         raise
     finally:
         await resources.redis.delete(taken)

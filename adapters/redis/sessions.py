@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from openmailer.adapters.redis import as_text
+
 
 def _session_key(token_digest: str) -> str:
     return f"om:session:{token_digest}"
@@ -43,7 +45,7 @@ class RedisSessionStore:
             await pipe.execute()
 
     async def revoke_all(self, user_id: int, *, keep: str | None = None) -> None:
-        digests = {d.decode() for d in await self._redis.smembers(_user_key(user_id))}
+        digests = {as_text(d) for d in await self._redis.smembers(_user_key(user_id))}
         doomed = sorted(digests - {keep} if keep else digests)
         if not doomed:
             return

@@ -6,7 +6,10 @@ import json
 import os
 import socket
 import time
+from collections.abc import Mapping
 from typing import Any
+
+from openmailer.adapters.redis import as_text
 
 HEARTBEATS_KEY = "openmailer:heartbeats"
 
@@ -16,12 +19,12 @@ def record_heartbeat(client: Any, process: str, **details: float) -> None:
     client.hset(HEARTBEATS_KEY, process, json.dumps(record))
 
 
-def heartbeat_ages(raw: dict[bytes, bytes], now: float) -> dict[str, float]:
+def heartbeat_ages(raw: Mapping[bytes | str, bytes | str], now: float) -> dict[str, float]:
     """Seconds since each process last recorded itself; unreadable records are skipped."""
     ages = {}
     for process, record in raw.items():
         try:
-            ages[process.decode()] = round(now - float(json.loads(record)["at"]), 1)
+            ages[as_text(process)] = round(now - float(json.loads(record)["at"]), 1)
         except (ValueError, KeyError, TypeError):
             continue
     return ages

@@ -64,7 +64,7 @@ class StopFlag:
 
 def run_forever(settings: Settings, *, stop: StopFlag | None = None) -> int:
     broker = configure_broker(settings)
-    client = broker.client  # type: ignore[attr-defined]
+    client = broker.client
     jobs = periodic_jobs()
     stop = stop or _stop_on_signals()
     logging.basicConfig(level=settings.log_level)
