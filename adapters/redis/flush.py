@@ -97,6 +97,22 @@ async def _merge_back_counts(redis: Redis, counts: dict[str, str]) -> None:
         await pipe.execute()
 
 
+# A key used again during the failed flush has a newer stamp in the live hash: keep the newest.
+_KEEP_NEWEST = """
+for i = 1, #ARGV, 2 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  if not current or tonumber(current) < tonumber(ARGV[i + 1]) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+"""
+
+
+async def _merge_back_newest(redis: Redis, stamps: dict[str, str]) -> None:
+    arguments = [item for pair in stamps.items() for item in pair]
+    await redis.eval(_KEEP_NEWEST, 1, LAST_USED_HASH, *arguments)
+
+
 async def _flush_last_used(resources: Resources) -> int:
     taken, stamps = await _take(resources.redis, LAST_USED_HASH)
     if not stamps:
@@ -105,8 +121,7 @@ async def _flush_last_used(resources: Resources) -> int:
     try:
         await SqlAlchemyApiKeyRepository(resources.engine).record_last_used(last_used)
     except Exception:
-        # redis-py types `mapping` as an invariant Mapping[FieldT, EncodableT]; str -> str is valid
-        await resources.redis.hset(LAST_USED_HASH, mapping=stamps)  # type: ignore[arg-type]
+        await _merge_back_newest(resources.redis, stamps)
         raise
     finally:
         await resources.redis.delete(taken)
