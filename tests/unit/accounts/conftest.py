@@ -1,0 +1,9 @@
+"""A fresh set of accounts fakes for every test."""
+
+import pytest
+from accounts_scenario import Accounts
+
+
+@pytest.fixture
+def accounts() -> Accounts:
+    return Accounts()
