@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -36,11 +37,12 @@ def _force_embedded() -> bool:
 
 
 @pytest.fixture(scope="session")
-def services_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def services_dir() -> Iterator[Path]:
     # Short path: Unix socket paths are limited to 107 bytes.
     path = Path("/tmp") / f"om-test-{os.getpid()}"
     path.mkdir(exist_ok=True)
-    return path
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
