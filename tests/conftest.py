@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+import redis
 
 from openmailer.adapters import embedded
 
@@ -61,8 +62,13 @@ def postgres_server_url(services_dir: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_url(services_dir: Path) -> Iterator[str]:
     if not _force_embedded() and _reachable("127.0.0.1", 6379):
-        # A database index of our own keeps concurrent runs on one server apart.
-        yield f"{LOCAL_REDIS}/{1 + os.getpid() % 15}"
+        # A database index of our own keeps concurrent runs on one server apart; like the
+        # PostgreSQL database, it is emptied when the run ends.
+        url = f"{LOCAL_REDIS}/{1 + os.getpid() % 15}"
+        yield url
+        client = redis.Redis.from_url(url)
+        client.flushdb()
+        client.close()
         return
     server = embedded.start_redis(services_dir)
     try:
