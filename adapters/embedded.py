@@ -95,11 +95,15 @@ def running_service_urls(data_dir: Path) -> tuple[str | None, str | None]:
     return database, redis
 
 
-def _accepts_connections(socket_path: Path) -> bool:
+def _accepts_connections(socket_path: Path, greeting: bytes = b"", answer: bytes = b"") -> bool:
+    """Whether a server listens on the Unix socket (and, given a greeting, answers as expected)."""
     with contextlib.closing(socket.socket(socket.AF_UNIX)) as sock:
         try:
             sock.settimeout(1)
             sock.connect(str(socket_path))
+            if greeting:
+                sock.sendall(greeting)
+                return sock.recv(len(answer)).startswith(answer)
             return True
         except OSError:
             return False
@@ -288,16 +292,7 @@ def start_redis(data_dir: Path) -> EmbeddedProcess:
 
 
 def _redis_ready(socket_path: Path) -> bool:
-    if not socket_path.exists():
-        return False
-    with contextlib.closing(socket.socket(socket.AF_UNIX)) as sock:
-        try:
-            sock.settimeout(1)
-            sock.connect(str(socket_path))
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
+    return _accepts_connections(socket_path, greeting=b"PING\r\n", answer=b"+PONG")
 
 
 def _wait_for(
