@@ -27,20 +27,15 @@ from openmailer.adapters.db.base import (
     subset_check,
     timestamp_now_column,
 )
+from openmailer.core.accounts.model import AccountStatus, Role
+from openmailer.core.accounts.plans import Plan
+from openmailer.core.accounts.scopes import Scope
 
-USER_ROLES = ("USER", "ADMIN")
-ACCOUNT_STATUSES = ("ACTIVE", "SUSPENDED", "TRIAL", "EXPIRED")
-SUBSCRIPTION_PLANS = ("FREE", "BASIC", "PRO", "ENTERPRISE")
-API_KEY_SCOPES = (
-    "read:contacts",
-    "write:contacts",
-    "read:campaigns",
-    "write:campaigns",
-    "send:campaigns",
-    "read:templates",
-    "write:templates",
-    "read:analytics",
-)
+# The CHECK constraints take their values from the domain's vocabularies, so the two cannot drift.
+USER_ROLES = tuple(Role)
+ACCOUNT_STATUSES = tuple(AccountStatus)
+SUBSCRIPTION_PLANS = tuple(Plan)
+API_KEY_SCOPES = tuple(Scope)
 RATE_LIMIT_RESOURCES = ("API_REQUEST", "EMAIL_SEND", "SUBSCRIPTION")
 
 
