@@ -1,11 +1,13 @@
 """The composition root: the one place that knows every concrete class and wires them together.
 
-Every process (api, worker, scheduler, CLI) builds what it needs here, so later capabilities add
-to one place and take overrides as arguments (tests pass fakes or other settings).
+Every process (api, worker, scheduler, CLI) builds what it needs here: its resources, each area's
+ports bound once into that area's service (`AccountsService`), and the registries the plugins
+filled. Callers take overrides as arguments (tests pass fakes, other settings, extra areas).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openmailer.adapters.crypto.passwords import DEFAULT_ROUNDS, BcryptPasswordHasher
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
+from openmailer.adapters.db.accounts_uow import SqlAlchemyAccountsUnitOfWork
 from openmailer.adapters.db.api_keys import SqlAlchemyApiKeyRepository
 from openmailer.adapters.db.engine import create_engine
 from openmailer.adapters.db.users import SqlAlchemyUserRepository
@@ -26,6 +29,9 @@ from openmailer.adapters.redis.rate_limiter import RedisRateLimiter
 from openmailer.adapters.redis.sessions import RedisSessionStore
 from openmailer.adapters.redis.totp_guard import RedisTotpReplayGuard
 from openmailer.adapters.settings import Settings, load_settings
+from openmailer.core.accounts.service import AccountsPorts, AccountsService
+from openmailer.core.areas import AreaRegistries
+from openmailer.plugins.manager import load_areas
 
 if TYPE_CHECKING:
     from dramatiq.brokers.redis import RedisBroker
@@ -108,31 +114,32 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class Accounts:
-    """The accounts area's ports, built from one process's resources."""
-
-    users: SqlAlchemyUserRepository
-    api_keys: SqlAlchemyApiKeyRepository
-    sessions: RedisSessionStore
-    api_key_usage: RedisApiKeyUsage
-    replay_guard: RedisTotpReplayGuard
-    rate_limiter: RedisRateLimiter
-    hasher: BcryptPasswordHasher
-    secret_box: AesGcmSecretBox
-    clock: SystemClock
-
-
-def build_accounts(resources: Resources, *, password_rounds: int = DEFAULT_ROUNDS) -> Accounts:
-    """`password_rounds` is bcrypt's cost; tests lower it, production keeps the default (12)."""
-    return Accounts(
-        users=SqlAlchemyUserRepository(resources.engine),
-        api_keys=SqlAlchemyApiKeyRepository(resources.engine),
-        sessions=RedisSessionStore(resources.redis),
-        api_key_usage=RedisApiKeyUsage(resources.redis),
-        replay_guard=RedisTotpReplayGuard(resources.redis),
-        rate_limiter=RedisRateLimiter(resources.redis),
-        hasher=BcryptPasswordHasher(password_rounds),
-        secret_box=AesGcmSecretBox(resources.settings.secret_keys),
-        clock=SystemClock(),
+def build_accounts(
+    resources: Resources, *, password_rounds: int = DEFAULT_ROUNDS
+) -> AccountsService:
+    """The accounts area bound to real adapters. `password_rounds` is bcrypt's cost; tests
+    lower it, production keeps the default (12)."""
+    engine = resources.engine
+    return AccountsService(
+        AccountsPorts(
+            users=SqlAlchemyUserRepository(engine),
+            api_keys=SqlAlchemyApiKeyRepository(engine),
+            sessions=RedisSessionStore(resources.redis),
+            api_key_usage=RedisApiKeyUsage(resources.redis),
+            replay_guard=RedisTotpReplayGuard(resources.redis),
+            rate_limiter=RedisRateLimiter(resources.redis),
+            hasher=BcryptPasswordHasher(password_rounds),
+            secret_box=AesGcmSecretBox(resources.settings.secret_keys),
+            clock=SystemClock(),
+            unit_of_work=lambda: SqlAlchemyAccountsUnitOfWork(engine),
+        )
     )
+
+
+# --- areas -----------------------------------------------------------------------------------
+
+
+@functools.cache
+def builtin_areas() -> AreaRegistries:
+    """What the installed plugins (the built-in areas among them) registered; once per process."""
+    return load_areas()

@@ -1,4 +1,4 @@
-"""The `openmailer` command. Each subcommand lives in its own module with a `register` function."""
+"""The `openmailer` command: the subcommands the areas registered (each module has a `register`)."""
 
 from __future__ import annotations
 
@@ -7,31 +7,31 @@ import os
 import sys
 from collections.abc import Sequence
 
-from openmailer.adapters.bootstrap import ServicesNotConfiguredError
-from openmailer.adapters.cli import keys, migrate, processes, up, users, version
+from openmailer.adapters.bootstrap import ServicesNotConfiguredError, builtin_areas
 from openmailer.adapters.embedded import EmbeddedServiceError
 from openmailer.adapters.settings import SettingsError
+from openmailer.core.areas import AreaRegistries
 
-COMMAND_MODULES = (up, migrate, processes, version, users, keys)
 
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(areas: AreaRegistries | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="openmailer",
         description="OpenMailer: self-hosted email marketing. Settings come from OPENMAILER_* "
         "environment variables and a .env file (see README, Configuration).",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMAND_MODULES:
-        module.register(subparsers)
+    for command in (areas or builtin_areas()).cli_commands.values():
+        command.register(subparsers)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, *, areas: AreaRegistries | None = None) -> int:
+    from openmailer.adapters.cli.up import adopt_running_platform
+
+    args = build_parser(areas).parse_args(argv)
     try:
         if args.command != "up":
-            local = up.adopt_running_platform(os.environ)
+            local = adopt_running_platform(os.environ)
             if local is not None:
                 print(f"openmailer: using the platform running from {local}", file=sys.stderr)
         return int(args.handler(args) or 0)

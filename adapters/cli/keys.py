@@ -13,7 +13,7 @@ from openmailer.adapters.bootstrap import open_resources
 from openmailer.adapters.crypto.rotation import rotate_sealed_columns
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
 from openmailer.adapters.settings import load_settings
-from openmailer.core.accounts.errors import SecretUnavailable
+from openmailer.core.errors import SecretUnavailable
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

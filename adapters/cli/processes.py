@@ -12,13 +12,15 @@ from openmailer.adapters.settings import load_settings
 WORKER_MODULE = "openmailer.adapters.workers.main"
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_api(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     api = subparsers.add_parser("api", help="serve the HTTP API (uvicorn)")
     api.add_argument("--host", help="bind address (default OPENMAILER_API_HOST)")
     api.add_argument("--port", type=int, help="port (default OPENMAILER_API_PORT)")
     api.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     api.set_defaults(handler=run_api)
 
+
+def register_worker(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worker = subparsers.add_parser("worker", help="run a dramatiq worker (any number may run)")
     worker.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     worker.add_argument("--threads", type=int, default=8)
@@ -31,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     worker.set_defaults(handler=run_worker)
 
+
+def register_scheduler(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     scheduler = subparsers.add_parser("scheduler", help="run the scheduler (periodic jobs)")
     scheduler.set_defaults(handler=run_scheduler)
 

@@ -63,12 +63,11 @@ def run(args: argparse.Namespace) -> int:
         from openmailer.adapters.db import migrate
 
         migrate.upgrade(settings.database_url, "head")
-        first_admin = _ensure_first_admin(settings)  # accounts: first start creates an admin
+        notes = _run_startup_steps(settings)
         _start_processes(args, env, stack)
         _print_banner(settings)
-        if first_admin is not None:
-            print(f"first administrator: {first_admin[0]} / password {first_admin[1]}")
-            print("  (shown once; change it with POST /api/v1/me/password)")
+        for line in notes:
+            print(line)
         return stack.wait()
     except _StopRequested:
         return 0
@@ -76,18 +75,12 @@ def run(args: argparse.Namespace) -> int:
         stack.stop_all()
 
 
-def _ensure_first_admin(settings: Settings) -> tuple[str, str] | None:
-    """Accounts: creates `admin` with a generated password when the database has no admin."""
-    import asyncio
+def _run_startup_steps(settings: Settings) -> list[str]:
+    """Each area's start-up steps (accounts creates the first admin), in their order."""
+    from openmailer.adapters.bootstrap import builtin_areas
 
-    from openmailer.adapters.bootstrap import open_resources
-    from openmailer.adapters.cli.users import ensure_first_admin
-
-    async def ensure() -> tuple[str, str] | None:
-        async with open_resources(settings) as resources:
-            return await ensure_first_admin(resources)
-
-    return asyncio.run(ensure())
+    steps = sorted(builtin_areas().startup_steps.entries(), key=lambda entry: entry.value.order)
+    return [line for entry in steps for line in entry.value.run(settings)]
 
 
 class _StopRequested(Exception):

@@ -6,17 +6,26 @@ import argparse
 import asyncio
 import getpass
 
-from openmailer.adapters.bootstrap import Resources, build_accounts, open_resources
-from openmailer.adapters.settings import load_settings
-from openmailer.core.accounts.errors import DomainError
+from openmailer.adapters.bootstrap import build_accounts, open_resources
+from openmailer.adapters.settings import Settings, load_settings
 from openmailer.core.accounts.plans import Plan
-from openmailer.core.accounts.services import users
+from openmailer.core.errors import DomainError
 
 
-async def ensure_first_admin(resources: Resources) -> tuple[str, str] | None:
-    """(username, generated password) when it created the first admin; None if one exists."""
-    accounts = build_accounts(resources)
-    return await users.ensure_first_admin(users=accounts.users, hasher=accounts.hasher)
+def first_admin_step(settings: Settings) -> list[str]:
+    """`openmailer up`'s start-up step: on the first start, an admin with a generated password."""
+
+    async def ensure() -> tuple[str, str] | None:
+        async with open_resources(settings) as resources:
+            return await build_accounts(resources).ensure_first_admin()
+
+    created = asyncio.run(ensure())
+    if created is None:
+        return []
+    return [
+        f"first administrator: {created[0]} / password {created[1]}",
+        "  (shown once; change it with POST /api/v1/me/password)",
+    ]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,15 +47,8 @@ def run_create(args: argparse.Namespace) -> int:
 
     async def create() -> str:
         async with open_resources(load_settings()) as resources:
-            accounts = build_accounts(resources)
-            user = await users.create_user(
-                args.username,
-                args.email,
-                password,
-                admin=args.admin,
-                plan=args.plan,
-                users=accounts.users,
-                hasher=accounts.hasher,
+            user = await build_accounts(resources).create_user(
+                args.username, args.email, password, admin=args.admin, plan=args.plan
             )
             plan = user.subscription_plan
             return f"created user {user.username} (id {user.id}, {user.role}, {plan})"
@@ -62,8 +64,7 @@ def run_create(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     async def listing() -> list[str]:
         async with open_resources(load_settings()) as resources:
-            accounts = build_accounts(resources)
-            page = await users.list_users(limit=100, offset=0, users=accounts.users)
+            page = await build_accounts(resources).list_users(limit=100, offset=0)
             return [
                 f"{user.id}\t{user.username}\t{user.email}\t{user.role}\t{user.account_status}"
                 f"\t{user.subscription_plan}"

@@ -14,7 +14,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
-from openmailer.adapters.db.tables_users import User as UserRow
+from openmailer.adapters.db.tables.users import User as UserRow
 
 # A mapped class's __table__ is typed FromClause; it is a Table.
 SEALED_COLUMNS: tuple[tuple[Table, str], ...] = (

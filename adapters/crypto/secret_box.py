@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from openmailer.adapters.settings import SecretKey
-from openmailer.core.accounts.errors import SecretUnavailable
+from openmailer.core.errors import SecretUnavailable
 
 VERSION = "v1"
 NONCE_BYTES = 12

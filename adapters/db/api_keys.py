@@ -10,9 +10,11 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from openmailer.adapters.db.tables_users import ApiKey as ApiKeyRow
+from openmailer.adapters.db.tables.users import ApiKey as ApiKeyRow
+from openmailer.adapters.db.unit_of_work import Statements, statements_on
 from openmailer.adapters.db.users import from_db_time, to_db_time
-from openmailer.core.accounts.model import ApiKey, Page
+from openmailer.core.accounts.model import ApiKey
+from openmailer.core.pages import Page
 from openmailer.core.ports.accounts import NewApiKeyRecord
 
 API_KEYS = cast(Table, ApiKeyRow.__table__)  # a mapped class's __table__ is typed FromClause
@@ -33,8 +35,8 @@ def _to_api_key(row: RowMapping) -> ApiKey:
 
 
 class SqlAlchemyApiKeyRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, target: AsyncEngine | Statements) -> None:
+        self._db = statements_on(target)
 
     async def add(self, record: NewApiKeyRecord) -> ApiKey:
         values = {
@@ -45,18 +47,18 @@ class SqlAlchemyApiKeyRepository:
             "scopes": list(record.scopes),
             "expires_at": to_db_time(record.expires_at),
         }
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             row = (await conn.execute(insert(API_KEYS).values(values).returning(API_KEYS))).one()
         return _to_api_key(row._mapping)
 
     async def find_by_digest(self, digest: str) -> ApiKey | None:
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             row = (await conn.execute(select(API_KEYS).where(API_KEYS.c.api_key == digest))).first()
         return None if row is None else _to_api_key(row._mapping)
 
     async def list_for_user(self, user_id: int, *, limit: int, offset: int) -> Page[ApiKey]:
         mine = API_KEYS.c.user_id == user_id
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             total = await conn.scalar(select(func.count()).select_from(API_KEYS).where(mine))
             rows = await conn.execute(
                 select(API_KEYS).where(mine).order_by(API_KEYS.c.id).limit(limit).offset(offset)
@@ -75,7 +77,7 @@ class SqlAlchemyApiKeyRepository:
             .values(is_active=False)
             .returning(API_KEYS.c.id)
         )
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             return (await conn.execute(statement)).first() is not None
 
     async def record_last_used(self, last_used: Mapping[int, datetime]) -> None:
@@ -88,5 +90,5 @@ class SqlAlchemyApiKeyRepository:
             .values(last_used_at=bindparam("used_at"))
         )
         rows = [{"key_id": key_id, "used_at": to_db_time(at)} for key_id, at in last_used.items()]
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(statement, rows)

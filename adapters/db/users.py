@@ -14,9 +14,11 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from openmailer.adapters.db.tables_users import User as UserRow
-from openmailer.core.accounts.errors import Conflict
-from openmailer.core.accounts.model import AccountStatus, NewUser, Page, Role, User
+from openmailer.adapters.db.tables.users import User as UserRow
+from openmailer.adapters.db.unit_of_work import Statements, statements_on
+from openmailer.core.accounts.model import AccountStatus, NewUser, Role, User
+from openmailer.core.errors import Conflict
+from openmailer.core.pages import Page
 
 USERS = cast(Table, UserRow.__table__)  # a mapped class's __table__ is typed FromClause
 
@@ -55,8 +57,8 @@ def _to_user(row: RowMapping) -> User:
 
 
 class SqlAlchemyUserRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, target: AsyncEngine | Statements) -> None:
+        self._db = statements_on(target)
 
     async def get(self, user_id: int) -> User | None:
         return await self._one(select(USERS).where(USERS.c.id == user_id))
@@ -75,7 +77,7 @@ class SqlAlchemyUserRepository:
             "monthly_email_limit": user.monthly_email_limit,
         }
         try:
-            async with self._engine.begin() as conn:
+            async with self._db.write() as conn:
                 row = (await conn.execute(insert(USERS).values(values).returning(USERS))).one()
         except IntegrityError as error:
             taken = "email" if "email" in str(error.orig) else "username"
@@ -83,7 +85,7 @@ class SqlAlchemyUserRepository:
         return _to_user(row._mapping)
 
     async def list_users(self, *, limit: int, offset: int) -> Page[User]:
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             total = await conn.scalar(select(func.count()).select_from(USERS))
             rows = await conn.execute(
                 select(USERS).order_by(USERS.c.id).limit(limit).offset(offset)
@@ -92,7 +94,7 @@ class SqlAlchemyUserRepository:
         return Page(items=items, total=int(total or 0), limit=limit, offset=offset)
 
     async def any_admin(self) -> bool:
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             found = await conn.scalar(select(USERS.c.id).where(USERS.c.role == "ADMIN").limit(1))
         return found is not None
 
@@ -114,7 +116,7 @@ class SqlAlchemyUserRepository:
             .values(failed_login_attempts=func.coalesce(USERS.c.failed_login_attempts, 0) + 1)
             .returning(USERS.c.failed_login_attempts)
         )
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             return int((await conn.execute(statement)).scalar_one())
 
     async def lock_until(self, user_id: int, until: datetime) -> None:
@@ -137,11 +139,11 @@ class SqlAlchemyUserRepository:
         query = select(USERS.c.id, USERS.c.two_factor_secret).where(
             USERS.c.two_factor_secret.is_not(None)
         )
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             return [(row.id, row.two_factor_secret) for row in await conn.execute(query)]
 
     async def _one(self, query: Any) -> User | None:
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             row = (await conn.execute(query)).first()
         return None if row is None else _to_user(row._mapping)
 
@@ -152,6 +154,6 @@ class SqlAlchemyUserRepository:
             .values({**values, "updated_at": func.timezone("UTC", func.now())})
             .returning(USERS)
         )
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             row = (await conn.execute(statement)).first()
         return None if row is None else _to_user(row._mapping)

@@ -18,14 +18,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import HTTPRoute
 from litestar.types import Message, Scope
 
-from openmailer.adapters.bootstrap import Accounts, build_accounts, open_resources
+from openmailer.adapters.bootstrap import build_accounts, builtin_areas, open_resources
 from openmailer.adapters.crypto.passwords import DEFAULT_ROUNDS
 from openmailer.adapters.db.migrate import head_revision
-from openmailer.adapters.http.api_keys import ApiKeyController
-from openmailer.adapters.http.auth import AuthController, MeController
 from openmailer.adapters.http.docs_ui import swagger_ui_assets, swagger_ui_plugin
 from openmailer.adapters.http.errors import EXCEPTION_HANDLERS
-from openmailer.adapters.http.health import health
 from openmailer.adapters.http.json_logs import configure_json_logging
 from openmailer.adapters.http.pagination import provide_pagination
 from openmailer.adapters.http.request_context import request_context_middleware
@@ -35,55 +32,68 @@ from openmailer.adapters.http.security import (
     enforce_access,
     provide_principal,
 )
-from openmailer.adapters.http.two_factor import TwoFactorController
-from openmailer.adapters.http.users import UserController
 from openmailer.adapters.settings import Settings, load_settings
+from openmailer.core.accounts.service import AccountsService
+from openmailer.core.areas import AreaRegistries
 
 API_VERSION = "0.1.0"
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1_000_000
 
 
-def provide_accounts(state: State) -> Accounts:
-    accounts: Accounts = state.accounts
+def provide_accounts(state: State) -> AccountsService:
+    accounts: AccountsService = state.accounts
     return accounts
 
 
 def make_lifespan(
-    settings: Settings, *, password_rounds: int = DEFAULT_ROUNDS
+    settings: Settings,
+    *,
+    password_rounds: int = DEFAULT_ROUNDS,
+    accounts: AccountsService | None = None,
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """Owns the engine and Redis client for the app's life (tests enter it in their own task)."""
+    """Owns the engine and Redis client for the app's life (tests enter it in their own task).
+    Given `accounts` already bound (to fakes, say), it opens no connection at all."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.migration_head = head_revision()
+        if accounts is not None:
+            app.state.accounts = accounts
+            yield
+            return
         async with open_resources(settings) as resources:
             app.state.resources = resources
             app.state.accounts = build_accounts(resources, password_rounds=password_rounds)
-            app.state.migration_head = head_revision()
             yield
 
     return lifespan
 
 
 def create_app(
-    settings: Settings | None = None, *, password_rounds: int = DEFAULT_ROUNDS
+    settings: Settings | None = None,
+    *,
+    password_rounds: int = DEFAULT_ROUNDS,
+    areas: AreaRegistries | None = None,
+    accounts: AccountsService | None = None,
 ) -> Litestar:
+    """`areas` defaults to what the installed plugins registered; `accounts` to the accounts
+    area bound to PostgreSQL and Redis (tests pass one bound to in-memory fakes)."""
     settings = settings or load_settings()
+    areas = areas or builtin_areas()
     configure_json_logging(settings.log_level)
 
+    routes = areas.http_routes.values()
     api = Router(
         path=API_PREFIX,
         route_handlers=[
-            AuthController,
-            MeController,
-            TwoFactorController,
-            ApiKeyController,
-            UserController,
+            handler for group in routes if not group.at_root for handler in group.handlers
         ],
     )
+    at_root = [handler for group in routes if group.at_root for handler in group.handlers]
     app = Litestar(
-        route_handlers=[health, api, swagger_ui_assets()],
-        lifespan=[make_lifespan(settings, password_rounds=password_rounds)],
+        route_handlers=[*at_root, api, swagger_ui_assets()],
+        lifespan=[make_lifespan(settings, password_rounds=password_rounds, accounts=accounts)],
         guards=[enforce_access],
         dependencies={
             "accounts": Provide(provide_accounts, sync_to_thread=False),

@@ -14,8 +14,12 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
-from openmailer.adapters.http.request_context import request_id_of
-from openmailer.core.accounts.errors import (
+from openmailer.adapters.http.request_context import (
+    rate_decision_of,
+    rate_limit_headers,
+    request_id_of,
+)
+from openmailer.core.errors import (
     Conflict,
     DomainError,
     Forbidden,
@@ -103,7 +107,10 @@ def handle_domain_error(request: Request[Any, Any, Any], error: DomainError) -> 
     if isinstance(error, Unauthorized):
         headers = {"WWW-Authenticate": 'Bearer realm="openmailer"'}
     if isinstance(error, RateLimited):
-        headers = error.headers
+        headers = {"Retry-After": str(error.retry_after_seconds)}
+        decision = rate_decision_of(request.scope)
+        if decision is not None:
+            headers |= rate_limit_headers(decision)
     return problem_response(
         request, status, error.code, error.detail, errors=errors, headers=headers
     )

@@ -31,6 +31,11 @@ def remember_rate_decision(scope: Any, decision: RateDecision) -> None:
     scope.setdefault("state", {})["rate_decision"] = decision
 
 
+def rate_decision_of(scope: Any) -> RateDecision | None:
+    decision: RateDecision | None = scope.get("state", {}).get("rate_decision")
+    return decision
+
+
 def rate_limit_headers(decision: RateDecision) -> dict[str, str]:
     """IETF draft `RateLimit-*` fields (seconds until the window resets)."""
     return {

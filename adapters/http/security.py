@@ -15,22 +15,17 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 
-from openmailer.adapters.bootstrap import Accounts
 from openmailer.adapters.http.errors import problem_specs
-from openmailer.adapters.http.request_context import rate_limit_headers, remember_rate_decision
-from openmailer.core.accounts.errors import RateLimited, Unauthorized
+from openmailer.adapters.http.request_context import remember_rate_decision
 from openmailer.core.accounts.model import Principal
-from openmailer.core.accounts.plans import (
-    PUBLIC_REQUESTS_PER_MINUTE_PER_IP,
-    RATE_WINDOW_SECONDS,
-    limits_for,
-)
 from openmailer.core.accounts.scopes import Access, Requirement
-from openmailer.core.accounts.services.access import authenticate, authorize
+from openmailer.core.accounts.service import AccountsService
+from openmailer.core.accounts.services.access import authorize
+from openmailer.core.errors import Unauthorized
 
 # Handler parameters resolved by the app-level dependencies of the same names.
 CurrentPrincipal = NamedDependency[Principal]
-AccountsPorts = NamedDependency[Accounts]
+AccountsApi = NamedDependency[AccountsService]
 
 BEARER_SCHEME = "BearerAuth"
 ACCESS_OPT = "access"
@@ -60,8 +55,8 @@ def declared_requirement(handler: BaseRouteHandler) -> Requirement | None:
     return value if isinstance(value, Access | str) else None  # type: ignore[return-value]
 
 
-def accounts_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Accounts:
-    accounts: Accounts = connection.app.state.accounts
+def accounts_of(connection: ASGIConnection[Any, Any, Any, Any]) -> AccountsService:
+    accounts: AccountsService = connection.app.state.accounts
     return accounts
 
 
@@ -73,40 +68,16 @@ async def enforce_access(
     if requirement is None:
         return
     accounts = accounts_of(connection)
-    if requirement is Access.PUBLIC:
-        client = connection.client.host if connection.client else "unknown"
-        decision = await accounts.rate_limiter.hit(
-            f"ip:{client}",
-            limit=PUBLIC_REQUESTS_PER_MINUTE_PER_IP,
-            window_seconds=RATE_WINDOW_SECONDS,
-        )
-    else:
-        principal = await authenticate(
-            bearer_token(connection),
-            users=accounts.users,
-            api_keys=accounts.api_keys,
-            sessions=accounts.sessions,
-            usage=accounts.api_key_usage,
-            clock=accounts.clock,
-        )
+    client = connection.client.host if connection.client else "unknown"
+    principal = None
+    if requirement is not Access.PUBLIC:
+        principal = await accounts.authenticate(bearer_token(connection))
         connection.scope["state"]["principal"] = principal
         connection.scope["state"]["user_id"] = principal.user.id
-        bucket = f"key:{principal.api_key.id}" if principal.api_key else f"user:{principal.user.id}"
-        decision = await accounts.rate_limiter.hit(
-            bucket,
-            limit=limits_for(principal.user.subscription_plan).api_requests_per_minute,
-            window_seconds=RATE_WINDOW_SECONDS,
-            audit_user_id=principal.user.id,
-        )
+    decision = await accounts.admit(principal, client)
     remember_rate_decision(connection.scope, decision)
-    if not decision.allowed:
-        raise RateLimited(
-            f"rate limit of {decision.limit} requests per {RATE_WINDOW_SECONDS}s exceeded; "
-            f"retry in {decision.reset_seconds}s",
-            retry_after_seconds=decision.reset_seconds,
-            headers={**rate_limit_headers(decision), "Retry-After": str(decision.reset_seconds)},
-        )
-    if requirement is not Access.PUBLIC:
+    accounts.refuse_if_spent(decision)
+    if principal is not None:
         authorize(principal, requirement)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from openmailer.adapters.bootstrap import Resources
 from openmailer.adapters.db.api_keys import SqlAlchemyApiKeyRepository
-from openmailer.adapters.db.tables_users import RateLimit
+from openmailer.adapters.db.tables.users import RateLimit
 from openmailer.adapters.db.users import USERS
 from openmailer.adapters.redis import as_text
 from openmailer.adapters.redis.api_key_usage import LAST_USED_HASH

@@ -28,3 +28,13 @@ def heartbeat_ages(raw: Mapping[bytes | str, bytes | str], now: float) -> dict[s
         except (ValueError, KeyError, TypeError):
             continue
     return ages
+
+
+def heartbeat(enqueued_at: float) -> None:
+    """Proves the queue path end to end: the scheduler enqueues, a worker records it."""
+    import dramatiq
+    from dramatiq.brokers.redis import RedisBroker
+
+    broker = dramatiq.get_broker()
+    assert isinstance(broker, RedisBroker), "workers run on the Redis broker"
+    record_heartbeat(broker.client, "worker", enqueued_at=enqueued_at)

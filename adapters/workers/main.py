@@ -1,9 +1,9 @@
-"""Entry module for `dramatiq`: installs the broker, then declares the actors."""
+"""Entry module for `dramatiq`: installs the broker, then declares every area's actors."""
 
-from openmailer.adapters.bootstrap import configure_broker
+from openmailer.adapters.bootstrap import builtin_areas, configure_broker
+from openmailer.adapters.workers.actors import declare_actors
 
 broker = configure_broker()
-
-from openmailer.adapters.workers import actors  # noqa: E402  (actors need the broker first)
+actors = declare_actors(builtin_areas().actors, broker)
 
 __all__ = ["actors", "broker"]

@@ -15,31 +15,37 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from openmailer.adapters.bootstrap import configure_broker
+import dramatiq
+
+from openmailer.adapters.bootstrap import builtin_areas, configure_broker
 from openmailer.adapters.settings import Settings
+from openmailer.adapters.workers.actors import Actors, declare_actors
 from openmailer.adapters.workers.heartbeats import record_heartbeat
+from openmailer.core.areas import AreaRegistries, PeriodicJob
 
 log = logging.getLogger("openmailer.scheduler")
 TICK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
-class PeriodicJob:
+class ScheduledJob:
     name: str
     interval_seconds: int
     enqueue: Callable[[], object]
 
 
-def periodic_jobs() -> list[PeriodicJob]:
-    from openmailer.adapters.workers.actors import flush_usage, heartbeat
+def scheduled_jobs(areas: AreaRegistries, actors: Actors) -> list[ScheduledJob]:
+    """The areas' periodic jobs, each bound to the actor it enqueues."""
+    jobs = []
+    for entry in areas.periodic_jobs.entries():
+        job = entry.value
+        if job.actor not in actors:
+            raise KeyError(f"periodic job {entry.key!r} enqueues unknown actor {job.actor!r}")
+        jobs.append(ScheduledJob(entry.key, job.interval_seconds, _sender(actors[job.actor], job)))
+    return jobs
 
-    return [
-        PeriodicJob("heartbeat", 15, lambda: heartbeat.send(time.time())),
-        PeriodicJob("flush-usage", 60, flush_usage.send),
-    ]
 
-
-def enqueue_due(client: Any, jobs: list[PeriodicJob], now: float) -> list[str]:
+def enqueue_due(client: Any, jobs: list[ScheduledJob], now: float) -> list[str]:
     """Enqueue each job whose current slot no scheduler has claimed yet; return their names."""
     enqueued = []
     for job in jobs:
@@ -49,6 +55,13 @@ def enqueue_due(client: Any, jobs: list[PeriodicJob], now: float) -> list[str]:
             job.enqueue()
             enqueued.append(job.name)
     return enqueued
+
+
+def _sender(actor: dramatiq.Actor[Any, Any], job: PeriodicJob) -> Callable[[], object]:
+    def send() -> object:
+        return actor.send(*job.arguments())
+
+    return send
 
 
 class StopFlag:
@@ -62,10 +75,13 @@ class StopFlag:
         self.raised = True
 
 
-def run_forever(settings: Settings, *, stop: StopFlag | None = None) -> int:
+def run_forever(
+    settings: Settings, *, stop: StopFlag | None = None, areas: AreaRegistries | None = None
+) -> int:
     broker = configure_broker(settings)
     client = broker.client
-    jobs = periodic_jobs()
+    areas = areas or builtin_areas()
+    jobs = scheduled_jobs(areas, declare_actors(areas.actors, broker))
     stop = stop or _stop_on_signals()
     logging.basicConfig(level=settings.log_level)
     log.info("scheduler started with jobs: %s", ", ".join(job.name for job in jobs))

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Generic, TypeVar
 
-from openmailer.core.accounts.errors import ValidationError
+from openmailer.core.errors import ValidationError
 
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores (or, in bcrypt>=4.1, refuses) anything longer
@@ -24,8 +23,6 @@ class AccountStatus(StrEnum):
     TRIAL = "TRIAL"
     EXPIRED = "EXPIRED"
 
-
-T = TypeVar("T")
 
 BLOCKED_STATUSES = frozenset({AccountStatus.SUSPENDED, AccountStatus.EXPIRED})
 
@@ -111,14 +108,6 @@ class Principal:
     def is_test_mode(self) -> bool:
         """Calls made with an `om_test_` key: the send path must use the local outbox only."""
         return self.api_key is not None and self.api_key.is_test
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
 
 
 def reject_overlong_password(password: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from openmailer.core.accounts.errors import ValidationError
+from openmailer.core.errors import ValidationError
 
 
 class Scope(StrEnum):

@@ -1,60 +1,13 @@
 """The ports: `typing.Protocol` interfaces the core needs and the adapters implement.
 
-Each area has its own module; this package re-exports them so callers (and third-party plugins)
-write `from openmailer.core.ports import ...`.
+Each area has its own module, which lists its names in `__all__`; this package re-exports them
+so callers (and third-party plugins) write `from openmailer.core.ports import ...`. A new area
+adds one import line and one `__all__` entry below.
 """
 
-# accounts and access
-from openmailer.core.ports.accounts import (
-    ApiKeyRepository,
-    ApiKeyUsage,
-    Clock,
-    NewApiKeyRecord,
-    PasswordHasher,
-    RateDecision,
-    RateLimiter,
-    SecretBox,
-    SessionStore,
-    TotpReplayGuard,
-    UserRepository,
-)
+from openmailer.core.ports import accounts, rendering, unit_of_work
+from openmailer.core.ports.accounts import *  # noqa: F403
+from openmailer.core.ports.rendering import *  # noqa: F403
+from openmailer.core.ports.unit_of_work import *  # noqa: F403
 
-# rendering (the sender_rs send core)
-from openmailer.core.ports.rendering import (
-    CampaignContent,
-    CompiledCampaign,
-    DkimKey,
-    MessageRenderer,
-    RecipientData,
-    RenderedMessage,
-    RenderedParts,
-    RenderError,
-    RenderOutcome,
-    TemplateInvalid,
-    TrackedLink,
-)
-
-__all__ = [
-    "ApiKeyRepository",
-    "ApiKeyUsage",
-    "CampaignContent",
-    "Clock",
-    "CompiledCampaign",
-    "DkimKey",
-    "MessageRenderer",
-    "NewApiKeyRecord",
-    "PasswordHasher",
-    "RateDecision",
-    "RateLimiter",
-    "RecipientData",
-    "RenderError",
-    "RenderOutcome",
-    "RenderedMessage",
-    "RenderedParts",
-    "SecretBox",
-    "SessionStore",
-    "TemplateInvalid",
-    "TotpReplayGuard",
-    "TrackedLink",
-    "UserRepository",
-]
+__all__ = [*accounts.__all__, *rendering.__all__, *unit_of_work.__all__]

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from openmailer.core.accounts.model import AccountStatus, ApiKey, NewUser, Page, User
+from openmailer.core.accounts.model import AccountStatus, ApiKey, NewUser, User
+from openmailer.core.pages import Page
 
 
 class Clock(Protocol):
@@ -144,3 +145,18 @@ class SecretBox(Protocol):
         ...
 
     def needs_rotation(self, sealed: str) -> bool: ...
+
+
+__all__ = [
+    "ApiKeyRepository",
+    "ApiKeyUsage",
+    "Clock",
+    "NewApiKeyRecord",
+    "PasswordHasher",
+    "RateDecision",
+    "RateLimiter",
+    "SecretBox",
+    "SessionStore",
+    "TotpReplayGuard",
+    "UserRepository",
+]

@@ -126,3 +126,18 @@ class MessageRenderer(Protocol):
     ) -> list[RenderOutcome]:
         """One outcome per recipient, in order; a bad recipient never fails the batch."""
         ...
+
+
+__all__ = [
+    "CampaignContent",
+    "CompiledCampaign",
+    "DkimKey",
+    "MessageRenderer",
+    "RecipientData",
+    "RenderError",
+    "RenderOutcome",
+    "RenderedMessage",
+    "RenderedParts",
+    "TemplateInvalid",
+    "TrackedLink",
+]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sender_helpers import DOMAIN, Keys, pem_ed25519, pem_rsa
 
 import sender_rs
+from tests.sender_rs.sender_helpers import DOMAIN, Keys, pem_ed25519, pem_rsa
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from sender_helpers import HTML, SECRET, TIMESTAMP, parse, pem_ed25519, pem_rsa
 
 from openmailer.adapters.native.sender import SenderRsMessageRenderer
 from openmailer.core.ports import (
@@ -19,6 +18,7 @@ from openmailer.core.ports import (
     TemplateInvalid,
     TrackedLink,
 )
+from tests.sender_rs.sender_helpers import HTML, SECRET, TIMESTAMP, parse, pem_ed25519, pem_rsa
 
 pytestmark = pytest.mark.unit
 

@@ -10,8 +10,10 @@ import threading
 import time
 
 import pytest
-import rfc8463_vectors as rfc
-from sender_helpers import (
+
+import sender_rs
+from tests.sender_rs import rfc8463_vectors as rfc
+from tests.sender_rs.sender_helpers import (
     BASE_URL,
     DOMAIN,
     SECRET,
@@ -25,8 +27,6 @@ from sender_helpers import (
     recipient,
     verify,
 )
-
-import sender_rs
 
 pytestmark = pytest.mark.unit
 

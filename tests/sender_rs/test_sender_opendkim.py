@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sender_helpers import TIMESTAMP, Keys, compile_default
 
 import sender_rs
+from tests.sender_rs.sender_helpers import TIMESTAMP, Keys, compile_default
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,16 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sender_helpers import TIMESTAMP, Keys, body_text, compile_default, parse, verify
 
 import sender_rs
+from tests.sender_rs.sender_helpers import (
+    TIMESTAMP,
+    Keys,
+    body_text,
+    compile_default,
+    parse,
+    verify,
+)
 
 pytestmark = pytest.mark.unit
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from openmailer.core.accounts.credentials import api_key_mode, digest, is_session_token
-from openmailer.core.accounts.errors import Forbidden, Unauthorized
 from openmailer.core.accounts.model import Principal
 from openmailer.core.accounts.scopes import ALL_SCOPES, Access, Requirement
+from openmailer.core.errors import Forbidden, Unauthorized
 from openmailer.core.ports.accounts import (
     ApiKeyRepository,
     ApiKeyUsage,

@@ -6,9 +6,10 @@ from dataclasses import replace
 from datetime import datetime
 
 from openmailer.core.accounts.credentials import KeyMode, generate_api_key
-from openmailer.core.accounts.errors import NotFound, ValidationError
-from openmailer.core.accounts.model import ApiKey, Page, Principal
+from openmailer.core.accounts.model import ApiKey, Principal
 from openmailer.core.accounts.scopes import validate_scopes
+from openmailer.core.errors import NotFound, ValidationError
+from openmailer.core.pages import Page
 from openmailer.core.ports.accounts import ApiKeyRepository, ApiKeyUsage, Clock, NewApiKeyRecord
 
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from openmailer.core.accounts.credentials import digest, generate_session_token
-from openmailer.core.accounts.errors import Unauthorized, ValidationError
 from openmailer.core.accounts.lockout import DEFAULT_LOCKOUT, LockoutPolicy
 from openmailer.core.accounts.model import (
     Principal,
@@ -15,6 +14,7 @@ from openmailer.core.accounts.model import (
     reject_overlong_password,
 )
 from openmailer.core.accounts.services.two_factor import verify_code
+from openmailer.core.errors import Unauthorized, ValidationError
 from openmailer.core.ports.accounts import (
     Clock,
     PasswordHasher,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from openmailer.core.accounts import totp
-from openmailer.core.accounts.errors import Conflict, ValidationError
 from openmailer.core.accounts.model import Principal, User, reject_overlong_password
+from openmailer.core.errors import Conflict, ValidationError
 from openmailer.core.ports.accounts import (
     Clock,
     PasswordHasher,

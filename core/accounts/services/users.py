@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import secrets
 
-from openmailer.core.accounts.errors import Conflict, NotFound, ValidationError
 from openmailer.core.accounts.model import (
     BLOCKED_STATUSES,
     AccountStatus,
     NewUser,
-    Page,
     Principal,
     Role,
     User,
     check_new_password,
 )
 from openmailer.core.accounts.plans import Plan, limits_for
+from openmailer.core.errors import Conflict, NotFound, ValidationError
+from openmailer.core.pages import Page
 from openmailer.core.ports.accounts import PasswordHasher, SessionStore, UserRepository
+from openmailer.core.ports.unit_of_work import AccountsUnitOfWork
 
 FIRST_ADMIN_USERNAME = "admin"
 FIRST_ADMIN_EMAIL = "admin@localhost"
@@ -93,6 +94,37 @@ async def set_account_status(
 
     An administrator cannot block their own account: that could leave no one able to undo it.
     """
+    user = await _apply_status(actor, user_id, status, users=users)
+    if not user.may_sign_in:
+        await sessions.revoke_all(user_id)
+    return user
+
+
+async def update_user(
+    actor: Principal,
+    user_id: int,
+    *,
+    account_status: str | None,
+    subscription_plan: str | None,
+    uow: AccountsUnitOfWork,
+    sessions: SessionStore,
+) -> User:
+    """Plan and status change together or not at all: a refused status undoes the plan too.
+    Sessions end only after the change committed (they live outside the transaction)."""
+    async with uow:
+        user = await get_user(user_id, users=uow.users)
+        if subscription_plan is not None:
+            user = await change_plan(user_id, subscription_plan, users=uow.users)
+        if account_status is not None:
+            user = await _apply_status(actor, user_id, account_status, users=uow.users)
+    if account_status is not None and not user.may_sign_in:
+        await sessions.revoke_all(user_id)
+    return user
+
+
+async def _apply_status(
+    actor: Principal, user_id: int, status: str, *, users: UserRepository
+) -> User:
     try:
         new_status = AccountStatus(status)
     except ValueError:
@@ -104,8 +136,6 @@ async def set_account_status(
     user = await users.set_status(user_id, new_status)
     if user is None:
         raise NotFound(f"no user with id {user_id}")
-    if not user.may_sign_in:
-        await sessions.revoke_all(user_id)
     return user
 
 

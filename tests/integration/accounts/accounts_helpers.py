@@ -6,9 +6,9 @@ import itertools
 import os
 from dataclasses import dataclass
 
-from openmailer.adapters.bootstrap import Accounts
 from openmailer.core.accounts.model import Principal, User
 from openmailer.core.accounts.plans import Plan
+from openmailer.core.accounts.service import AccountsPorts as Accounts
 from openmailer.core.accounts.services import api_keys, auth, users
 
 PASSWORD = "correct horse battery"

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from openmailer.adapters.bootstrap import Accounts
 from openmailer.adapters.http.app import create_app, make_lifespan
 from openmailer.adapters.settings import Settings, load_settings
+from openmailer.core.accounts.service import AccountsPorts as Accounts
 
 TEST_PASSWORD_ROUNDS = 4  # bcrypt's minimum: the suite hashes many passwords
 
@@ -57,7 +57,7 @@ async def client(app: Litestar, accounts_settings: Settings) -> AsyncIterator[ht
 
 @pytest.fixture
 async def accounts(app: Litestar, client: httpx.AsyncClient) -> AsyncIterator[Accounts]:
-    accounts: Accounts = app.state.accounts
+    accounts: Accounts = app.state.accounts.ports
     # Tests share one client IP; start each with fresh per-IP windows.
     redis = app.state.resources.redis
     stale = [key async for key in redis.scan_iter("om:rl:ip:*")]

@@ -4,16 +4,16 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from accounts_helpers import Caller, make_user, session_for
 from litestar import Litestar
 from sqlalchemy import select
 
-from openmailer.adapters.bootstrap import Accounts
-from openmailer.adapters.db.tables_users import RateLimit
+from openmailer.adapters.db.tables.users import RateLimit
 from openmailer.adapters.redis.flush import flush_usage
 from openmailer.core.accounts.credentials import digest
 from openmailer.core.accounts.model import AccountStatus
 from openmailer.core.accounts.plans import Plan
+from openmailer.core.accounts.service import AccountsPorts as Accounts
+from tests.integration.accounts.accounts_helpers import Caller, make_user, session_for
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,6 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 import uvicorn
-from accounts_helpers import make_user, session_for
 from schemathesis import Case
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events
@@ -26,6 +25,7 @@ from schemathesis.engine import Status, events
 from openmailer.adapters.bootstrap import build_accounts, open_resources
 from openmailer.adapters.http.app import create_app
 from openmailer.adapters.settings import Settings
+from tests.integration.accounts.accounts_helpers import make_user, session_for
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +70,7 @@ def live_api(accounts_settings: Settings) -> Iterator[str]:
 def admin_tokens(accounts_settings: Settings, live_api: str) -> list[str]:
     async def prepare() -> list[str]:
         async with open_resources(accounts_settings) as resources:
-            accounts = build_accounts(resources, password_rounds=4)
+            accounts = build_accounts(resources, password_rounds=4).ports
             admin = await make_user(accounts, admin=True)
             return [(await session_for(accounts, admin)).token for _ in range(TOKENS_TO_PREPARE)]
 

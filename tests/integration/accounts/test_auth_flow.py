@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from accounts_helpers import PASSWORD, make_user, session_for
 
-from openmailer.adapters.bootstrap import Accounts
+from openmailer.core.accounts.service import AccountsPorts as Accounts
+from tests.integration.accounts.accounts_helpers import PASSWORD, make_user, session_for
 
 pytestmark = pytest.mark.integration
 Client = httpx.AsyncClient

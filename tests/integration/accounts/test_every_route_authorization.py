@@ -9,12 +9,12 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
-from accounts_helpers import Caller, api_key_for, make_user, session_for
 from litestar import Litestar
 
-from openmailer.adapters.bootstrap import Accounts
 from openmailer.core.accounts.model import User
 from openmailer.core.accounts.scopes import ALL_SCOPES, Access
+from openmailer.core.accounts.service import AccountsPorts as Accounts
+from tests.integration.accounts.accounts_helpers import Caller, api_key_for, make_user, session_for
 
 pytestmark = pytest.mark.integration
 

@@ -7,13 +7,13 @@ import time
 import asyncpg
 import httpx
 import pytest
-from accounts_helpers import PASSWORD, make_user, session_for
 
-from openmailer.adapters.bootstrap import Accounts
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
 from openmailer.adapters.settings import SecretKey, Settings
 from openmailer.core.accounts import totp
-from openmailer.core.accounts.errors import SecretUnavailable
+from openmailer.core.accounts.service import AccountsPorts as Accounts
+from openmailer.core.errors import SecretUnavailable
+from tests.integration.accounts.accounts_helpers import PASSWORD, make_user, session_for
 
 pytestmark = pytest.mark.integration
 

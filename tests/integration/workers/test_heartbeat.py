@@ -11,11 +11,12 @@ import pytest
 import redis
 from dramatiq import Worker
 
-from openmailer.adapters.bootstrap import configure_broker
+from openmailer.adapters.bootstrap import builtin_areas, configure_broker
 from openmailer.adapters.redis.rate_limiter import AUDIT_HASH
 from openmailer.adapters.settings import load_settings
+from openmailer.adapters.workers.actors import declare_actors
 from openmailer.adapters.workers.heartbeats import HEARTBEATS_KEY
-from openmailer.adapters.workers.scheduler import PeriodicJob, enqueue_due
+from openmailer.adapters.workers.scheduler import ScheduledJob, enqueue_due
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +32,7 @@ def client(redis_url: str) -> Iterator[redis.Redis]:
 
 def test_each_job_is_enqueued_once_per_slot_across_schedulers(client: redis.Redis) -> None:
     enqueued: list[str] = []
-    jobs = [PeriodicJob("every-ten", 10, lambda: enqueued.append("every-ten"))]
+    jobs = [ScheduledJob("every-ten", 10, lambda: enqueued.append("every-ten"))]
 
     first_scheduler = enqueue_due(client, jobs, now=1000.0)
     second_scheduler = enqueue_due(client, jobs, now=1003.0)  # same 10-second slot
@@ -50,15 +51,13 @@ def test_a_worker_runs_the_heartbeat_job(
         {"OPENMAILER_DATABASE_URL": database_url, "OPENMAILER_REDIS_URL": redis_url}
     )
     broker = configure_broker(settings)
-    from openmailer.adapters.workers import actors
-
-    broker.declare_actor(actors.heartbeat)  # actors bind to the broker current at import
+    heartbeat = declare_actors(builtin_areas().actors, broker)["heartbeat"]
     broker.flush_all()
     worker = Worker(broker, worker_threads=1)
     worker.start()
     try:
-        actors.heartbeat.send(123.0)
-        broker.join(actors.heartbeat.queue_name, timeout=20_000)
+        heartbeat.send(123.0)
+        broker.join(heartbeat.queue_name, timeout=20_000)
         worker.join()
     finally:
         worker.stop()
@@ -88,14 +87,12 @@ def test_the_flush_usage_job_writes_buffered_counts_to_rate_limits(
     client.hset(AUDIT_HASH, f"{user_id}|API_REQUEST|{window_start}|60|300", 7)
 
     broker = configure_broker(load_settings())
-    from openmailer.adapters.workers import actors
-
-    broker.declare_actor(actors.flush_usage)
+    flush_usage = declare_actors(builtin_areas().actors, broker)["flush_usage"]
     worker = Worker(broker, worker_threads=1)
     worker.start()
     try:
-        actors.flush_usage.send()
-        broker.join(actors.flush_usage.queue_name, timeout=30_000)
+        flush_usage.send()
+        broker.join(flush_usage.queue_name, timeout=30_000)
         worker.join()
     finally:
         worker.stop()

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import pytest
-from fakes import (
+
+from openmailer.core.accounts import totp
+from openmailer.core.accounts.model import AccountStatus, Principal, User
+from openmailer.core.accounts.plans import Plan
+from openmailer.core.accounts.services import access, auth, users
+from tests.unit.accounts.fakes import (
     FakeClock,
     FakePasswordHasher,
     FakeSecretBox,
@@ -15,11 +20,6 @@ from fakes import (
     InMemoryTotpReplayGuard,
     InMemoryUserRepository,
 )
-
-from openmailer.core.accounts import totp
-from openmailer.core.accounts.model import AccountStatus, Principal, User
-from openmailer.core.accounts.plans import Plan
-from openmailer.core.accounts.services import access, auth, users
 
 PASSWORD = "correct horse battery"
 

@@ -1,7 +1,8 @@
 """A fresh set of accounts fakes for every test."""
 
 import pytest
-from accounts_scenario import Accounts
+
+from tests.unit.accounts.accounts_scenario import Accounts
 
 
 @pytest.fixture

@@ -15,15 +15,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from openmailer.core.accounts.errors import Conflict, SecretUnavailable
-from openmailer.core.accounts.model import (
-    MAX_PASSWORD_BYTES,
-    AccountStatus,
-    ApiKey,
-    NewUser,
-    Page,
-    User,
-)
+from openmailer.core.accounts.model import MAX_PASSWORD_BYTES, AccountStatus, ApiKey, NewUser, User
+from openmailer.core.errors import Conflict, SecretUnavailable
+from openmailer.core.pages import Page
 from openmailer.core.ports.accounts import (
     ApiKeyRepository,
     ApiKeyUsage,

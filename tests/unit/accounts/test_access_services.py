@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from accounts_scenario import BLOCKED, Accounts
 
 from openmailer.core.accounts.credentials import (
     KeyMode,
@@ -11,9 +10,10 @@ from openmailer.core.accounts.credentials import (
     generate_api_key,
     generate_session_token,
 )
-from openmailer.core.accounts.errors import Forbidden, Unauthorized
 from openmailer.core.accounts.scopes import Access, Scope
 from openmailer.core.accounts.services import access
+from openmailer.core.errors import Forbidden, Unauthorized
+from tests.unit.accounts.accounts_scenario import BLOCKED, Accounts
 
 pytestmark = pytest.mark.unit
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from accounts_scenario import BLOCKED, Accounts
 
 from openmailer.core.accounts.credentials import api_key_mode, digest
-from openmailer.core.accounts.errors import Forbidden, NotFound, Unauthorized, ValidationError
-from openmailer.core.accounts.model import ApiKey, Page, Principal
+from openmailer.core.accounts.model import ApiKey, Principal
 from openmailer.core.accounts.scopes import Access, Scope
 from openmailer.core.accounts.services import access, api_keys
+from openmailer.core.errors import Forbidden, NotFound, Unauthorized, ValidationError
+from openmailer.core.pages import Page
+from tests.unit.accounts.accounts_scenario import BLOCKED, Accounts
 
 pytestmark = pytest.mark.unit
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from fakes import FakeClock, FakePasswordHasher, FakeSecretBox, InMemoryRateLimiter
 
-from openmailer.core.accounts.errors import SecretUnavailable
+from openmailer.core.errors import SecretUnavailable
+from tests.unit.accounts.fakes import (
+    FakeClock,
+    FakePasswordHasher,
+    FakeSecretBox,
+    InMemoryRateLimiter,
+)
 
 pytestmark = pytest.mark.unit
 

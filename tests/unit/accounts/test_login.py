@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from accounts_scenario import BLOCKED, PASSWORD, Accounts
 
 from openmailer.core.accounts.credentials import is_session_token
-from openmailer.core.accounts.errors import Unauthorized, ValidationError
 from openmailer.core.accounts.model import AccountStatus, Principal
 from openmailer.core.accounts.scopes import ALL_SCOPES
 from openmailer.core.accounts.services import auth
+from openmailer.core.errors import Unauthorized, ValidationError
+from tests.unit.accounts.accounts_scenario import BLOCKED, PASSWORD, Accounts
 
 pytestmark = pytest.mark.unit
 

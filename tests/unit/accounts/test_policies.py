@@ -3,7 +3,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from openmailer.core.accounts import credentials
-from openmailer.core.accounts.errors import ValidationError
 from openmailer.core.accounts.lockout import LockoutPolicy
 from openmailer.core.accounts.model import check_new_password, reject_overlong_password
 from openmailer.core.accounts.plans import PLAN_LIMITS, Plan, limits_for
@@ -14,6 +13,7 @@ from openmailer.core.accounts.scopes import (
     parse_requirement,
     validate_scopes,
 )
+from openmailer.core.errors import ValidationError
 
 pytestmark = pytest.mark.unit
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from accounts_scenario import PASSWORD, Accounts, totp_code, wrong_totp_code
 
-from openmailer.core.accounts.errors import (
+from openmailer.core.accounts.model import Principal, User
+from openmailer.core.accounts.services import two_factor
+from openmailer.core.errors import (
     Conflict,
     SecretUnavailable,
     Unauthorized,
     ValidationError,
 )
-from openmailer.core.accounts.model import Principal, User
-from openmailer.core.accounts.services import two_factor
+from tests.unit.accounts.accounts_scenario import PASSWORD, Accounts, totp_code, wrong_totp_code
 
 pytestmark = pytest.mark.unit
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from accounts_scenario import PASSWORD, Accounts
 
-from openmailer.core.accounts.errors import Conflict, NotFound, Unauthorized, ValidationError
 from openmailer.core.accounts.model import AccountStatus, Principal, Role, User
 from openmailer.core.accounts.plans import PLAN_LIMITS, Plan
 from openmailer.core.accounts.services import users
+from openmailer.core.errors import Conflict, NotFound, Unauthorized, ValidationError
+from tests.unit.accounts.accounts_scenario import PASSWORD, Accounts
 
 pytestmark = pytest.mark.unit
 

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import msgspec
 from litestar import Controller, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from openmailer.adapters.http.schemas import TwoFactorConfirm, TwoFactorDisable, TwoFactorEnrolment
-from openmailer.adapters.http.security import AccountsPorts, CurrentPrincipal, access
+from openmailer.adapters.http.accounts.fields import Password, TotpCode
+from openmailer.adapters.http.security import AccountsApi, CurrentPrincipal, access
 from openmailer.core.accounts.scopes import Access
-from openmailer.core.accounts.services import two_factor
+
+
+class TwoFactorEnrolment(msgspec.Struct):
+    secret: str
+    otpauth_uri: str
+
+
+class TwoFactorConfirm(msgspec.Struct):
+    code: TotpCode
+
+
+class TwoFactorDisable(msgspec.Struct):
+    password: Password
+    code: TotpCode
 
 
 class TwoFactorController(Controller):
@@ -17,14 +31,10 @@ class TwoFactorController(Controller):
     tags = ["me"]
 
     @post("", operation_id="beginTwoFactor", status_code=HTTP_201_CREATED, **access(Access.SESSION))
-    async def begin(
-        self, principal: CurrentPrincipal, accounts: AccountsPorts
-    ) -> TwoFactorEnrolment:
+    async def begin(self, principal: CurrentPrincipal, accounts: AccountsApi) -> TwoFactorEnrolment:
         """A new TOTP secret and otpauth URI (for a QR code). Not active until confirmed;
         starting again replaces an unconfirmed secret."""
-        enrolment = await two_factor.begin_enrolment(
-            principal, users=accounts.users, secret_box=accounts.secret_box
-        )
+        enrolment = await accounts.begin_two_factor(principal)
         return TwoFactorEnrolment(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
 
     @post(
@@ -36,19 +46,11 @@ class TwoFactorController(Controller):
     async def confirm(
         self,
         principal: CurrentPrincipal,
-        accounts: AccountsPorts,
+        accounts: AccountsApi,
         data: JSONBody[TwoFactorConfirm],
     ) -> None:
         """Turn 2FA on with a current code; other sessions end."""
-        await two_factor.confirm_enrolment(
-            principal,
-            data.code,
-            users=accounts.users,
-            secret_box=accounts.secret_box,
-            replay_guard=accounts.replay_guard,
-            sessions=accounts.sessions,
-            clock=accounts.clock,
-        )
+        await accounts.confirm_two_factor(principal, data.code)
 
     @post(
         "/disable",
@@ -59,18 +61,8 @@ class TwoFactorController(Controller):
     async def disable(
         self,
         principal: CurrentPrincipal,
-        accounts: AccountsPorts,
+        accounts: AccountsApi,
         data: JSONBody[TwoFactorDisable],
     ) -> None:
         """Turn 2FA off; needs the password and a current code. Other sessions end."""
-        await two_factor.disable(
-            principal,
-            data.password,
-            data.code,
-            users=accounts.users,
-            hasher=accounts.hasher,
-            secret_box=accounts.secret_box,
-            replay_guard=accounts.replay_guard,
-            sessions=accounts.sessions,
-            clock=accounts.clock,
-        )
+        await accounts.disable_two_factor(principal, data.password, data.code)

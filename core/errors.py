@@ -1,8 +1,7 @@
-"""Domain errors. The HTTP adapter maps each class to one RFC 9457 problem type and status."""
+"""Domain errors every area raises. They carry no transport detail: the HTTP adapter maps each
+class to one RFC 9457 problem type and status, a CLI prints `detail`."""
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 
 class DomainError(Exception):
@@ -50,12 +49,9 @@ class Conflict(DomainError):
 class RateLimited(DomainError):
     code = "rate_limited"
 
-    def __init__(
-        self, detail: str, *, retry_after_seconds: int, headers: Mapping[str, str]
-    ) -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str, *, retry_after_seconds: int, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
         self.retry_after_seconds = retry_after_seconds
-        self.headers = dict(headers)
 
 
 class SecretUnavailable(DomainError):

@@ -7,7 +7,7 @@ The migrations in `openmailer.migrations` create exactly this schema (a test com
 from __future__ import annotations
 
 from openmailer.adapters.db.base import Base
-from openmailer.adapters.db.tables_campaigns import (
+from openmailer.adapters.db.tables.campaigns import (
     CampaignClick,
     CampaignLink,
     CampaignRecipient,
@@ -15,14 +15,14 @@ from openmailer.adapters.db.tables_campaigns import (
     EmailCampaignArchive,
     EmailTemplate,
 )
-from openmailer.adapters.db.tables_contacts import (
+from openmailer.adapters.db.tables.contacts import (
     Contact,
     ContactList,
     ContactListMembership,
     Segment,
 )
-from openmailer.adapters.db.tables_sending import Domain, EmailLog, EmailProvider, WebhookEvent
-from openmailer.adapters.db.tables_users import ApiKey, RateLimit, User
+from openmailer.adapters.db.tables.sending import Domain, EmailLog, EmailProvider, WebhookEvent
+from openmailer.adapters.db.tables.users import ApiKey, RateLimit, User
 
 metadata = Base.metadata
 

@@ -1,0 +1,1 @@
+"""The accounts area's HTTP controllers, one module per resource with its own schemas."""

@@ -1,0 +1,237 @@
+"""The accounts area bound to its ports once: what controllers, actors and commands call.
+
+`AccountsPorts` is typed by the Protocols only, so the composition root can bind real adapters
+and tests can bind the in-memory fakes. Each method passes the right ports to a use case in
+`core.accounts.services`; callers translate their input and output, nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from openmailer.core.accounts.model import ApiKey, Principal, User
+from openmailer.core.accounts.plans import (
+    PUBLIC_REQUESTS_PER_MINUTE_PER_IP,
+    RATE_WINDOW_SECONDS,
+    limits_for,
+)
+from openmailer.core.accounts.services import access, api_keys, auth, two_factor, users
+from openmailer.core.errors import RateLimited
+from openmailer.core.pages import Page
+from openmailer.core.ports.accounts import (
+    ApiKeyRepository,
+    ApiKeyUsage,
+    Clock,
+    PasswordHasher,
+    RateDecision,
+    RateLimiter,
+    SecretBox,
+    SessionStore,
+    TotpReplayGuard,
+    UserRepository,
+)
+from openmailer.core.ports.unit_of_work import AccountsUnitOfWork
+
+
+@dataclass(frozen=True)
+class AccountsPorts:
+    users: UserRepository
+    api_keys: ApiKeyRepository
+    sessions: SessionStore
+    api_key_usage: ApiKeyUsage
+    replay_guard: TotpReplayGuard
+    rate_limiter: RateLimiter
+    hasher: PasswordHasher
+    secret_box: SecretBox
+    clock: Clock
+    unit_of_work: Callable[[], AccountsUnitOfWork]
+
+
+class AccountsService:
+    def __init__(self, ports: AccountsPorts) -> None:
+        self.ports = ports
+
+    # --- access -------------------------------------------------------------------------------
+
+    async def authenticate(self, bearer: str) -> Principal:
+        p = self.ports
+        return await access.authenticate(
+            bearer,
+            users=p.users,
+            api_keys=p.api_keys,
+            sessions=p.sessions,
+            usage=p.api_key_usage,
+            clock=p.clock,
+        )
+
+    async def admit(self, principal: Principal | None, client_ip: str) -> RateDecision:
+        """Counts the request against its quota: per client IP when unauthenticated, per key or
+        per user by plan otherwise. Raises RateLimited once the quota is spent."""
+        if principal is None:
+            decision = await self.ports.rate_limiter.hit(
+                f"ip:{client_ip}",
+                limit=PUBLIC_REQUESTS_PER_MINUTE_PER_IP,
+                window_seconds=RATE_WINDOW_SECONDS,
+            )
+        else:
+            key = principal.api_key
+            decision = await self.ports.rate_limiter.hit(
+                f"key:{key.id}" if key else f"user:{principal.user.id}",
+                limit=limits_for(principal.user.subscription_plan).api_requests_per_minute,
+                window_seconds=RATE_WINDOW_SECONDS,
+                audit_user_id=principal.user.id,
+            )
+        return decision
+
+    @staticmethod
+    def refuse_if_spent(decision: RateDecision) -> None:
+        if not decision.allowed:
+            raise RateLimited(
+                f"rate limit of {decision.limit} requests per {RATE_WINDOW_SECONDS}s exceeded; "
+                f"retry in {decision.reset_seconds}s",
+                retry_after_seconds=decision.reset_seconds,
+            )
+
+    # --- sessions and passwords ---------------------------------------------------------------
+
+    async def login(
+        self, identifier: str, password: str, *, totp_code: str | None, client_ip: str | None
+    ) -> auth.LoginResult:
+        p = self.ports
+        return await auth.login(
+            identifier,
+            password,
+            totp_code=totp_code,
+            client_ip=client_ip,
+            users=p.users,
+            hasher=p.hasher,
+            sessions=p.sessions,
+            secret_box=p.secret_box,
+            replay_guard=p.replay_guard,
+            clock=p.clock,
+        )
+
+    async def logout(self, principal: Principal) -> None:
+        await auth.logout(principal, sessions=self.ports.sessions)
+
+    async def change_password(
+        self, principal: Principal, current_password: str, new_password: str
+    ) -> None:
+        p = self.ports
+        await auth.change_password(
+            principal,
+            current_password,
+            new_password,
+            users=p.users,
+            hasher=p.hasher,
+            sessions=p.sessions,
+        )
+
+    # --- two-factor ---------------------------------------------------------------------------
+
+    async def begin_two_factor(self, principal: Principal) -> two_factor.Enrolment:
+        return await two_factor.begin_enrolment(
+            principal, users=self.ports.users, secret_box=self.ports.secret_box
+        )
+
+    async def confirm_two_factor(self, principal: Principal, code: str) -> None:
+        p = self.ports
+        await two_factor.confirm_enrolment(
+            principal,
+            code,
+            users=p.users,
+            secret_box=p.secret_box,
+            replay_guard=p.replay_guard,
+            sessions=p.sessions,
+            clock=p.clock,
+        )
+
+    async def disable_two_factor(self, principal: Principal, password: str, code: str) -> None:
+        p = self.ports
+        await two_factor.disable(
+            principal,
+            password,
+            code,
+            users=p.users,
+            hasher=p.hasher,
+            secret_box=p.secret_box,
+            replay_guard=p.replay_guard,
+            sessions=p.sessions,
+            clock=p.clock,
+        )
+
+    # --- API keys -----------------------------------------------------------------------------
+
+    async def create_api_key(
+        self,
+        principal: Principal,
+        name: str,
+        scopes: list[str],
+        *,
+        test: bool = False,
+        expires_at: datetime | None = None,
+    ) -> tuple[ApiKey, str]:
+        return await api_keys.create_api_key(
+            principal,
+            name,
+            scopes,
+            test=test,
+            expires_at=expires_at,
+            api_keys=self.ports.api_keys,
+            clock=self.ports.clock,
+        )
+
+    async def list_api_keys(self, principal: Principal, *, limit: int, offset: int) -> Page[ApiKey]:
+        return await api_keys.list_api_keys(
+            principal,
+            limit=limit,
+            offset=offset,
+            api_keys=self.ports.api_keys,
+            usage=self.ports.api_key_usage,
+        )
+
+    async def revoke_api_key(self, principal: Principal, key_id: int) -> None:
+        await api_keys.revoke_api_key(principal, key_id, api_keys=self.ports.api_keys)
+
+    # --- user administration ------------------------------------------------------------------
+
+    async def create_user(
+        self, username: str, email: str, password: str, *, admin: bool = False, plan: str = "FREE"
+    ) -> User:
+        return await users.create_user(
+            username,
+            email,
+            password,
+            admin=admin,
+            plan=plan,
+            users=self.ports.users,
+            hasher=self.ports.hasher,
+        )
+
+    async def ensure_first_admin(self) -> tuple[str, str] | None:
+        return await users.ensure_first_admin(users=self.ports.users, hasher=self.ports.hasher)
+
+    async def get_user(self, user_id: int) -> User:
+        return await users.get_user(user_id, users=self.ports.users)
+
+    async def list_users(self, *, limit: int, offset: int) -> Page[User]:
+        return await users.list_users(limit=limit, offset=offset, users=self.ports.users)
+
+    async def update_user(
+        self,
+        actor: Principal,
+        user_id: int,
+        *,
+        account_status: str | None = None,
+        subscription_plan: str | None = None,
+    ) -> User:
+        return await users.update_user(
+            actor,
+            user_id,
+            account_status=account_status,
+            subscription_plan=subscription_plan,
+            uow=self.ports.unit_of_work(),
+            sessions=self.ports.sessions,
+        )

@@ -1,0 +1,72 @@
+"""What an area of the platform contributes at start-up, as plain values.
+
+An area (accounts, audience, sending, ...) is a plugin: through the hooks in
+`openmailer.plugins.hookspecs` it adds its HTTP controllers, CLI commands, worker actors,
+periodic jobs and start-up steps to these registries, once per process. The HTTP app, the CLI,
+the worker and the scheduler then read the registries; none of them lists areas by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from openmailer.core.registry import Registry
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRoutes:
+    """Litestar controllers or route handlers of an area, mounted under `/api/v1` (where every
+    route must declare its access), or at the root for public pages (`at_root=True`)."""
+
+    handlers: tuple[Any, ...]
+    at_root: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ActorSpec:
+    """A worker job. The function takes ids and plain values only (they cross a queue)."""
+
+    function: Callable[..., None]
+    queue: str
+    max_retries: int = 3
+    time_limit_ms: int = 600_000
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodicJob:
+    """Enqueue `actor` every `interval_seconds`, once per period across all schedulers."""
+
+    actor: str
+    interval_seconds: int
+    arguments: Callable[[], tuple[Any, ...]] = tuple
+
+
+@dataclass(frozen=True, slots=True)
+class StartupStep:
+    """Runs in `openmailer up` after migrations; returns lines to show the operator once.
+
+    `run` receives the process's settings (an adapters type, hence Any here).
+    """
+
+    run: Callable[[Any], list[str]]
+    order: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class CliCommand:
+    """`register(subparsers)` adds the command's argparse parser (with a `handler` default)."""
+
+    register: Callable[[Any], None]
+
+
+@dataclass
+class AreaRegistries:
+    """Everything the areas registered; built once per process by the plugin manager."""
+
+    http_routes: Registry[HttpRoutes] = field(default_factory=lambda: Registry("HTTP routes"))
+    cli_commands: Registry[CliCommand] = field(default_factory=lambda: Registry("CLI command"))
+    actors: Registry[ActorSpec] = field(default_factory=lambda: Registry("actor"))
+    periodic_jobs: Registry[PeriodicJob] = field(default_factory=lambda: Registry("periodic job"))
+    startup_steps: Registry[StartupStep] = field(default_factory=lambda: Registry("start-up step"))

@@ -1,0 +1,40 @@
+"""Every hook of OpenMailer. Each receives a registrar: `registrar.add(key, value)`.
+
+Hooks are called once per process at start-up, in plugin registration order; the values are
+defined in `openmailer.core` (`core.areas` for the platform's own building blocks).
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from openmailer.core.areas import ActorSpec, CliCommand, HttpRoutes, PeriodicJob, StartupStep
+from openmailer.core.registry import Registrar
+from openmailer.plugins import PROJECT_NAME
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_http_routes(routes: Registrar[HttpRoutes]) -> None:
+    """Add the area's Litestar controllers, under `/api/v1` (each declares its access) or root."""
+
+
+@hookspec
+def register_cli_commands(commands: Registrar[CliCommand]) -> None:
+    """Add `openmailer` subcommands, keyed by the command name."""
+
+
+@hookspec
+def register_actors(actors: Registrar[ActorSpec]) -> None:
+    """Add dramatiq actors, keyed by actor name; every worker and scheduler declares them."""
+
+
+@hookspec
+def register_periodic_jobs(jobs: Registrar[PeriodicJob]) -> None:
+    """Add jobs the scheduler enqueues every period, keyed by job name."""
+
+
+@hookspec
+def register_startup_steps(steps: Registrar[StartupStep]) -> None:
+    """Add steps `openmailer up` runs after migrating, keyed by step name."""
