@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 from openmailer.core.errors import ValidationError
 
 T = TypeVar("T")
-MAX_CURSOR_CHARS = 512
+MAX_CURSOR_CHARS = 2048
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,8 +46,7 @@ def fill(manager: pluggy.PluginManager, hook: str, argument: str, registry: Regi
     """Call each implementation of `hook` with a registrar bound to its own plugin's name, so
     every entry remembers who added it (pluggy's one-call-for-all would lose that)."""
     caller = getattr(manager.hook, hook)
-    # pluggy returns implementations last-registered first; registration order reads better.
-    for implementation in reversed(caller.get_hookimpls()):
+    for implementation in caller.get_hookimpls():
         implementation.function(**{argument: registry.registrar(implementation.plugin_name)})
 
 

@@ -121,6 +121,7 @@ def create_app(
         ),
         debug=False,
     )
+    app.state.areas = areas
     _require_declared_access(app)
     app.before_send.append(_allow_every_method(app))
     return app

@@ -13,6 +13,8 @@ from litestar import Litestar
 from openmailer.adapters.http.app import create_app, make_lifespan
 from openmailer.adapters.settings import Settings, load_settings
 from openmailer.core.accounts.service import AccountsPorts as Accounts
+from openmailer.plugins.manager import load_areas
+from tests import sample_area
 
 TEST_PASSWORD_ROUNDS = 4  # bcrypt's minimum: the suite hashes many passwords
 
@@ -35,7 +37,9 @@ def accounts_settings(migrated_database_url: str, redis_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 def app(accounts_settings: Settings) -> Litestar:
-    return create_app(accounts_settings, password_rounds=TEST_PASSWORD_ROUNDS)
+    """With an area only the tests register, so the every-route walk covers a new area too."""
+    areas = load_areas(extra=[sample_area])
+    return create_app(accounts_settings, password_rounds=TEST_PASSWORD_ROUNDS, areas=areas)
 
 
 @pytest.fixture(scope="session")

@@ -106,3 +106,23 @@ async def test_suspended_user_cannot_log_in_or_use_sessions(
     )
     assert reactivate.status_code == 200
     assert (await login(client, user.username)).status_code == 200
+
+
+async def test_an_admin_patch_that_is_refused_commits_nothing(
+    client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    """The plan change and the refused self-suspension share one transaction in PostgreSQL."""
+    admin = await make_user(accounts, admin=True, plan="FREE")
+    caller = await session_for(accounts, admin)
+
+    response = await client.patch(
+        f"/api/v1/users/{admin.id}",
+        json={"subscription_plan": "PRO", "account_status": "SUSPENDED"},
+        headers=caller.headers,
+    )
+
+    assert (response.status_code, response.json()["code"]) == (409, "own_account")
+    stored = await accounts.users.get(admin.id)
+    assert stored is not None
+    assert (stored.subscription_plan, stored.monthly_email_limit) == ("FREE", 1_000)
+    assert (await client.get("/api/v1/me", headers=caller.headers)).status_code == 200

@@ -9,13 +9,16 @@ import pytest
 from openmailer.core.accounts import totp
 from openmailer.core.accounts.model import AccountStatus, Principal, User
 from openmailer.core.accounts.plans import Plan
+from openmailer.core.accounts.service import AccountsPorts, AccountsService
 from openmailer.core.accounts.services import access, auth, users
+from tests.unit.accounts.fake_unit_of_work import InMemoryAccountsUnitOfWork
 from tests.unit.accounts.fakes import (
     FakeClock,
     FakePasswordHasher,
     FakeSecretBox,
     InMemoryApiKeyRepository,
     InMemoryApiKeyUsage,
+    InMemoryRateLimiter,
     InMemorySessionStore,
     InMemoryTotpReplayGuard,
     InMemoryUserRepository,
@@ -41,11 +44,36 @@ class Accounts:
     users: InMemoryUserRepository = field(init=False)
     api_keys: InMemoryApiKeyRepository = field(init=False)
     sessions: InMemorySessionStore = field(init=False)
+    rate_limiter: InMemoryRateLimiter = field(init=False)
+    units_of_work: list[InMemoryAccountsUnitOfWork] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.users = InMemoryUserRepository(self.clock)
         self.api_keys = InMemoryApiKeyRepository(self.clock)
         self.sessions = InMemorySessionStore(self.clock)
+        self.rate_limiter = InMemoryRateLimiter(self.clock)
+
+    def unit_of_work(self) -> InMemoryAccountsUnitOfWork:
+        uow = InMemoryAccountsUnitOfWork(self.users, self.api_keys)
+        self.units_of_work.append(uow)
+        return uow
+
+    def service(self) -> AccountsService:
+        """The accounts area bound to these fakes, as the composition root binds real ports."""
+        return AccountsService(
+            AccountsPorts(
+                users=self.users,
+                api_keys=self.api_keys,
+                sessions=self.sessions,
+                api_key_usage=self.usage,
+                replay_guard=self.replay_guard,
+                rate_limiter=self.rate_limiter,
+                hasher=self.hasher,
+                secret_box=self.secret_box,
+                clock=self.clock,
+                unit_of_work=self.unit_of_work,
+            )
+        )
 
     async def add_user(
         self, username: str = "ann", *, admin: bool = False, plan: str = Plan.FREE

@@ -1,0 +1,64 @@
+"""An area that only the tests register: one route, one command, one actor and its job.
+
+It proves that an area needs nothing but its own files and one name: the tests pass this
+module to `load_areas(extra=[...])`, as an entry point would for an installed package.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import msgspec
+from litestar import Controller, get
+
+from openmailer.adapters.http.security import CurrentPrincipal, access
+from openmailer.core.accounts.scopes import Scope
+from openmailer.core.areas import ActorSpec, CliCommand, HttpRoutes, PeriodicJob
+from openmailer.core.registry import Registrar
+from openmailer.plugins import hookimpl
+
+TICKS: list[int] = []
+
+
+class SampleNote(msgspec.Struct):
+    owner_id: int
+    text: str
+
+
+class SampleNoteController(Controller):
+    path = "/sample-notes"
+    tags = ["sample"]
+
+    @get("", operation_id="listSampleNotes", **access(Scope.READ_CONTACTS))
+    async def list_notes(self, principal: CurrentPrincipal) -> list[SampleNote]:
+        """The caller's notes (always one, for the test)."""
+        return [SampleNote(owner_id=principal.user.id, text="hello from the sample area")]
+
+
+def register_hello(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("sample-hello", help="say hello from the sample area")
+    parser.set_defaults(handler=lambda args: print("hello from the sample area") or 0)
+
+
+def sample_tick(number: int) -> None:
+    TICKS.append(number)
+
+
+@hookimpl
+def register_http_routes(routes: Registrar[HttpRoutes]) -> None:
+    routes.add("sample", HttpRoutes(handlers=(SampleNoteController,)))
+
+
+@hookimpl
+def register_cli_commands(commands: Registrar[CliCommand]) -> None:
+    commands.add("sample-hello", CliCommand(register_hello))
+
+
+@hookimpl
+def register_actors(actors: Registrar[ActorSpec]) -> None:
+    actors.add("sample_tick", ActorSpec(sample_tick, queue="sample", max_retries=0))
+
+
+@hookimpl
+def register_periodic_jobs(jobs: Registrar[PeriodicJob]) -> None:
+    jobs.add("sample-tick", PeriodicJob("sample_tick", 30, arguments=lambda: (7,)))
