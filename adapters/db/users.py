@@ -9,13 +9,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, or_, select, update
+from sqlalchemy import Table, and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openmailer.adapters.db.tables.users import User as UserRow
 from openmailer.adapters.db.unit_of_work import Statements, statements_on
+from openmailer.core.accounts.lockout import DOUBLINGS_CAP, LockoutPolicy
 from openmailer.core.accounts.model import AccountStatus, NewUser, Role, User
 from openmailer.core.errors import Conflict
 from openmailer.core.pages import Page
@@ -100,27 +101,57 @@ class SqlAlchemyUserRepository:
 
     async def record_login(self, user_id: int, *, at: datetime, ip: str | None) -> None:
         await self._update(
-            user_id,
-            {
-                "last_login_at": to_db_time(at),
-                "last_login_ip": (ip or None) and ip[:45],
-                "failed_login_attempts": 0,
-                "account_locked_until": None,
-            },
+            user_id, {"last_login_at": to_db_time(at), "last_login_ip": (ip or None) and ip[:45]}
         )
 
-    async def count_failed_login(self, user_id: int) -> int:
+    async def claim_attempt(
+        self, user_id: int, *, now: datetime, policy: LockoutPolicy
+    ) -> int | None:
+        # One statement: the lock check, the count and, at the limit, the lock itself, so no two
+        # concurrent claims can both see the account unlocked once the limit is reached.
+        failures = func.coalesce(USERS.c.failed_login_attempts, 0) + 1
+        doublings = func.least(func.greatest(failures - policy.max_failures, 0), DOUBLINGS_CAP)
+        lock_seconds = func.least(
+            policy.base_lock.total_seconds() * func.power(2, doublings),
+            policy.max_lock.total_seconds(),
+        )
+        at = to_db_time(now)
         statement = (
             update(USERS)
-            .where(USERS.c.id == user_id)
-            .values(failed_login_attempts=func.coalesce(USERS.c.failed_login_attempts, 0) + 1)
+            .where(
+                USERS.c.id == user_id,
+                or_(USERS.c.account_locked_until.is_(None), USERS.c.account_locked_until <= at),
+            )
+            .values(
+                failed_login_attempts=failures,
+                account_locked_until=case(
+                    (
+                        failures >= policy.max_failures,
+                        literal(at) + func.make_interval(0, 0, 0, 0, 0, 0, lock_seconds),
+                    ),
+                    else_=USERS.c.account_locked_until,
+                ),
+            )
             .returning(USERS.c.failed_login_attempts)
         )
         async with self._db.write() as conn:
-            return int((await conn.execute(statement)).scalar_one())
+            claimed = (await conn.execute(statement)).scalar_one_or_none()
+        return None if claimed is None else int(claimed)
 
-    async def lock_until(self, user_id: int, until: datetime) -> None:
-        await self._update(user_id, {"account_locked_until": to_db_time(until)})
+    async def release_attempts(self, user_id: int, claimed: int, *, policy: LockoutPolicy) -> None:
+        remaining = func.greatest(func.coalesce(USERS.c.failed_login_attempts, 0) - claimed, 0)
+        statement = (
+            update(USERS)
+            .where(USERS.c.id == user_id)
+            .values(
+                failed_login_attempts=remaining,
+                account_locked_until=case(
+                    (remaining < policy.max_failures, None), else_=USERS.c.account_locked_until
+                ),
+            )
+        )
+        async with self._db.write() as conn:
+            await conn.execute(statement)
 
     async def set_password(self, user_id: int, password_hash: str) -> None:
         await self._update(user_id, {"password": password_hash})
@@ -135,6 +166,15 @@ class SqlAlchemyUserRepository:
     async def set_two_factor(self, user_id: int, *, enabled: bool, secret: str | None) -> None:
         await self._update(user_id, {"two_factor_enabled": enabled, "two_factor_secret": secret})
 
+    async def start_two_factor(self, user_id: int, secret: str) -> bool:
+        off = USERS.c.two_factor_enabled.is_not(True)
+        values = {"two_factor_enabled": False, "two_factor_secret": secret}
+        return await self._update(user_id, values, off) is not None
+
+    async def enable_two_factor(self, user_id: int, secret: str) -> bool:
+        pending = and_(USERS.c.two_factor_enabled.is_not(True), USERS.c.two_factor_secret == secret)
+        return await self._update(user_id, {"two_factor_enabled": True}, pending) is not None
+
     async def two_factor_secrets(self) -> list[tuple[int, str]]:
         query = select(USERS.c.id, USERS.c.two_factor_secret).where(
             USERS.c.two_factor_secret.is_not(None)
@@ -147,10 +187,12 @@ class SqlAlchemyUserRepository:
             row = (await conn.execute(query)).first()
         return None if row is None else _to_user(row._mapping)
 
-    async def _update(self, user_id: int, values: Mapping[str, Any]) -> User | None:
+    async def _update(
+        self, user_id: int, values: Mapping[str, Any], *conditions: Any
+    ) -> User | None:
         statement = (
             update(USERS)
-            .where(USERS.c.id == user_id)
+            .where(USERS.c.id == user_id, *conditions)
             .values({**values, "updated_at": func.timezone("UTC", func.now())})
             .returning(USERS)
         )

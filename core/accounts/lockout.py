@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+DOUBLINGS_CAP = 16
+
 
 @dataclass(frozen=True, slots=True)
 class LockoutPolicy:
@@ -25,9 +27,13 @@ class LockoutPolicy:
         failures = failures_before + 1
         if failures < self.max_failures:
             return failures, None
-        doublings = min(failures - self.max_failures, 16)
-        lock = min(self.base_lock * (2**doublings), self.max_lock)
-        return failures, now + lock
+        return failures, now + self.lock_for(failures)
+
+    def lock_for(self, failures: int) -> timedelta:
+        """How long `failures` (at or past the threshold) lock the account. The SQL adapter
+        computes the same in its claim statement (`DOUBLINGS_CAP` included)."""
+        doublings = min(max(failures - self.max_failures, 0), DOUBLINGS_CAP)
+        return min(self.base_lock * (1 << doublings), self.max_lock)
 
 
 DEFAULT_LOCKOUT = LockoutPolicy()

@@ -7,6 +7,7 @@ and tests can bind the in-memory fakes. Each method passes the right ports to a 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,8 @@ from openmailer.core.ports.accounts import (
     UserRepository,
 )
 from openmailer.core.ports.unit_of_work import AccountsUnitOfWork
+
+audit = logging.getLogger("openmailer.audit")
 
 
 @dataclass(frozen=True)
@@ -117,31 +120,49 @@ class AccountsService:
         await auth.logout(principal, sessions=self.ports.sessions)
 
     async def change_password(
-        self, principal: Principal, current_password: str, new_password: str
+        self,
+        principal: Principal,
+        current_password: str,
+        new_password: str,
+        *,
+        totp_code: str | None = None,
     ) -> None:
         p = self.ports
         await auth.change_password(
             principal,
             current_password,
             new_password,
+            totp_code=totp_code,
             users=p.users,
             hasher=p.hasher,
             sessions=p.sessions,
+            secret_box=p.secret_box,
+            replay_guard=p.replay_guard,
+            clock=p.clock,
         )
 
     # --- two-factor ---------------------------------------------------------------------------
 
-    async def begin_two_factor(self, principal: Principal) -> two_factor.Enrolment:
+    async def begin_two_factor(self, principal: Principal, password: str) -> two_factor.Enrolment:
+        p = self.ports
         return await two_factor.begin_enrolment(
-            principal, users=self.ports.users, secret_box=self.ports.secret_box
+            principal,
+            password,
+            users=p.users,
+            hasher=p.hasher,
+            secret_box=p.secret_box,
+            replay_guard=p.replay_guard,
+            clock=p.clock,
         )
 
-    async def confirm_two_factor(self, principal: Principal, code: str) -> None:
+    async def confirm_two_factor(self, principal: Principal, password: str, code: str) -> None:
         p = self.ports
         await two_factor.confirm_enrolment(
             principal,
+            password,
             code,
             users=p.users,
+            hasher=p.hasher,
             secret_box=p.secret_box,
             replay_guard=p.replay_guard,
             sessions=p.sessions,
@@ -161,6 +182,22 @@ class AccountsService:
             sessions=p.sessions,
             clock=p.clock,
         )
+
+    async def reset_two_factor(self, actor: Principal, user_id: int) -> User:
+        """An administrator's reset of another user's (or their own) 2FA, written to the audit
+        log with both ids."""
+        user = await two_factor.reset_by_admin(
+            actor,
+            user_id,
+            users=self.ports.users,
+            replay_guard=self.ports.replay_guard,
+            sessions=self.ports.sessions,
+        )
+        audit.info(
+            "two_factor_reset",
+            extra={"actor_user_id": actor.user.id, "target_user_id": user_id},
+        )
+        return user
 
     # --- API keys -----------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from openmailer.core.accounts.lockout import LockoutPolicy
 from openmailer.core.accounts.model import AccountStatus, ApiKey, NewUser, User
 from openmailer.core.pages import Page
 
@@ -40,15 +41,23 @@ class UserRepository(Protocol):
 
     async def any_admin(self) -> bool: ...
 
+    async def claim_attempt(
+        self, user_id: int, *, now: datetime, policy: LockoutPolicy
+    ) -> int | None:
+        """One atomic step before a secret is checked: None while the account is locked;
+        otherwise counts the attempt as a failure (locking the account when it reaches the
+        policy's limit) and returns the new count, the claim that `release_attempts` gives back
+        if the secret turns out right. Concurrent claims can never exceed the limit."""
+        ...
+
+    async def release_attempts(self, user_id: int, claimed: int, *, policy: LockoutPolicy) -> None:
+        """A right secret: forgets the failures counted up to and including this claim (later,
+        concurrent ones stay counted) and lifts a lock that no longer has enough of them."""
+        ...
+
     async def record_login(self, user_id: int, *, at: datetime, ip: str | None) -> None:
-        """A successful login: stamps time and IP and clears failures and any lock."""
+        """A successful login: stamps its time and IP."""
         ...
-
-    async def count_failed_login(self, user_id: int) -> int:
-        """Atomically adds one to `failed_login_attempts` and returns the new count."""
-        ...
-
-    async def lock_until(self, user_id: int, until: datetime) -> None: ...
 
     async def set_password(self, user_id: int, password_hash: str) -> None: ...
 
@@ -57,6 +66,15 @@ class UserRepository(Protocol):
     async def set_plan(self, user_id: int, plan: str, monthly_email_limit: int) -> User | None: ...
 
     async def set_two_factor(self, user_id: int, *, enabled: bool, secret: str | None) -> None: ...
+
+    async def start_two_factor(self, user_id: int, secret: str) -> bool:
+        """Stores a new, inactive secret unless 2FA is already on (then False)."""
+        ...
+
+    async def enable_two_factor(self, user_id: int, secret: str) -> bool:
+        """Turns 2FA on only if `secret` is still the stored, inactive one (else False: the
+        enrolment was restarted or finished meanwhile)."""
+        ...
 
     async def two_factor_secrets(self) -> list[tuple[int, str]]:
         """(user id, ciphertext) of every stored TOTP secret, for key rotation."""

@@ -7,7 +7,7 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from openmailer.adapters.http.accounts.fields import NewPassword, Password
+from openmailer.adapters.http.accounts.fields import NewPassword, Password, TotpCode
 from openmailer.adapters.http.accounts.users import UserRead
 from openmailer.adapters.http.security import AccountsApi, CurrentPrincipal, access
 from openmailer.core.accounts.plans import limits_for
@@ -17,6 +17,7 @@ from openmailer.core.accounts.scopes import Access, Scope
 class PasswordChange(msgspec.Struct):
     current_password: Password
     new_password: NewPassword
+    totp_code: TotpCode | None = None  # required when 2FA is on
 
 
 class UsageRead(msgspec.Struct):
@@ -47,8 +48,11 @@ class MeController(Controller):
         accounts: AccountsApi,
         data: JSONBody[PasswordChange],
     ) -> None:
-        """Set a new password; every other session of the user ends."""
-        await accounts.change_password(principal, data.current_password, data.new_password)
+        """Set a new password; needs the current one (and `totp_code` when 2FA is on). Wrong
+        answers count towards the login lockout. Every other session of the user ends."""
+        await accounts.change_password(
+            principal, data.current_password, data.new_password, totp_code=data.totp_code
+        )
 
     @get("/usage", operation_id="getUsage", **access(Scope.READ_ANALYTICS))
     async def usage(self, principal: CurrentPrincipal) -> UsageRead:

@@ -17,7 +17,14 @@ class TwoFactorEnrolment(msgspec.Struct):
     otpauth_uri: str
 
 
+class TwoFactorBegin(msgspec.Struct):
+    """The current password: a session alone cannot start an enrolment."""
+
+    password: Password
+
+
 class TwoFactorConfirm(msgspec.Struct):
+    password: Password
     code: TotpCode
 
 
@@ -31,10 +38,12 @@ class TwoFactorController(Controller):
     tags = ["me"]
 
     @post("", operation_id="beginTwoFactor", status_code=HTTP_201_CREATED, **access(Access.SESSION))
-    async def begin(self, principal: CurrentPrincipal, accounts: AccountsApi) -> TwoFactorEnrolment:
-        """A new TOTP secret and otpauth URI (for a QR code). Not active until confirmed;
-        starting again replaces an unconfirmed secret."""
-        enrolment = await accounts.begin_two_factor(principal)
+    async def begin(
+        self, principal: CurrentPrincipal, accounts: AccountsApi, data: JSONBody[TwoFactorBegin]
+    ) -> TwoFactorEnrolment:
+        """A new TOTP secret and otpauth URI (for a QR code); needs the current password. Not
+        active until confirmed; starting again replaces an unconfirmed secret."""
+        enrolment = await accounts.begin_two_factor(principal, data.password)
         return TwoFactorEnrolment(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
 
     @post(
@@ -49,8 +58,9 @@ class TwoFactorController(Controller):
         accounts: AccountsApi,
         data: JSONBody[TwoFactorConfirm],
     ) -> None:
-        """Turn 2FA on with a current code; other sessions end."""
-        await accounts.confirm_two_factor(principal, data.code)
+        """Turn 2FA on with the current password and a code from the new secret; other sessions
+        end. Wrong passwords and codes count towards the login lockout."""
+        await accounts.confirm_two_factor(principal, data.password, data.code)
 
     @post(
         "/disable",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
-from litestar import Controller, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -120,3 +120,16 @@ class UserController(Controller):
             subscription_plan=data.subscription_plan,
         )
         return UserRead.of(user)
+
+    @delete(
+        "/{user_id:int}/two-factor",
+        operation_id="resetTwoFactor",
+        status_code=200,
+        **access(Access.ADMIN),
+    )
+    async def reset_two_factor(
+        self, principal: CurrentPrincipal, accounts: AccountsApi, user_id: ResourceId
+    ) -> UserRead:
+        """Turn a user's 2FA off (a lost device, an enrolment made by someone else): the secret
+        is erased, the user's sessions end, and the reset is written to the audit log."""
+        return UserRead.of(await accounts.reset_two_factor(principal, user_id))

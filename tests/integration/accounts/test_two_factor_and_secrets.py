@@ -23,12 +23,14 @@ def code(secret: str, steps_ahead: int = 0) -> str:
 
 
 async def enrol(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
-    begin = await client.post("/api/v1/me/two-factor", headers=headers)
+    begin = await client.post("/api/v1/me/two-factor", headers=headers, json={"password": PASSWORD})
     assert begin.status_code == 201, begin.text
     body = begin.json()
     assert body["otpauth_uri"].startswith("otpauth://totp/OpenMailer:")
     confirm = await client.post(
-        "/api/v1/me/two-factor/confirm", headers=headers, json={"code": code(body["secret"])}
+        "/api/v1/me/two-factor/confirm",
+        headers=headers,
+        json={"password": PASSWORD, "code": code(body["secret"])},
     )
     assert confirm.status_code == 204, confirm.text
     return str(body["secret"])

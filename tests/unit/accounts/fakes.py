@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from openmailer.core.accounts.lockout import LockoutPolicy
 from openmailer.core.accounts.model import MAX_PASSWORD_BYTES, AccountStatus, ApiKey, NewUser, User
 from openmailer.core.errors import Conflict, SecretUnavailable
 from openmailer.core.pages import Page
@@ -123,21 +124,26 @@ class InMemoryUserRepository:
         return any(user.is_admin for user in self._rows.values())
 
     async def record_login(self, user_id: int, *, at: datetime, ip: str | None) -> None:
-        self.change(
-            user_id,
-            last_login_at=at,
-            last_login_ip=ip[:45] if ip else None,
-            failed_login_attempts=0,
-            account_locked_until=None,
-        )
+        self.change(user_id, last_login_at=at, last_login_ip=ip[:45] if ip else None)
 
-    async def count_failed_login(self, user_id: int) -> int:
-        failures = self._rows[user_id].failed_login_attempts + 1
-        self.change(user_id, failed_login_attempts=failures)
+    async def claim_attempt(
+        self, user_id: int, *, now: datetime, policy: LockoutPolicy
+    ) -> int | None:
+        user = self._rows[user_id]  # no await in between: atomic on the event loop
+        if policy.is_locked(user.account_locked_until, now):
+            return None
+        failures = user.failed_login_attempts + 1
+        locked_until = user.account_locked_until
+        if failures >= policy.max_failures:
+            locked_until = now + policy.lock_for(failures)
+        self.change(user_id, failed_login_attempts=failures, account_locked_until=locked_until)
         return failures
 
-    async def lock_until(self, user_id: int, until: datetime) -> None:
-        self.change(user_id, account_locked_until=until)
+    async def release_attempts(self, user_id: int, claimed: int, *, policy: LockoutPolicy) -> None:
+        user = self._rows[user_id]
+        remaining = max(user.failed_login_attempts - claimed, 0)
+        locked_until = None if remaining < policy.max_failures else user.account_locked_until
+        self.change(user_id, failed_login_attempts=remaining, account_locked_until=locked_until)
 
     async def set_password(self, user_id: int, password_hash: str) -> None:
         self.change(user_id, password_hash=password_hash)
@@ -150,6 +156,19 @@ class InMemoryUserRepository:
 
     async def set_two_factor(self, user_id: int, *, enabled: bool, secret: str | None) -> None:
         self.change(user_id, two_factor_enabled=enabled, two_factor_secret=secret)
+
+    async def start_two_factor(self, user_id: int, secret: str) -> bool:
+        if self._rows[user_id].two_factor_enabled:
+            return False
+        self.change(user_id, two_factor_enabled=False, two_factor_secret=secret)
+        return True
+
+    async def enable_two_factor(self, user_id: int, secret: str) -> bool:
+        user = self._rows[user_id]
+        if user.two_factor_enabled or user.two_factor_secret != secret:
+            return False
+        self.change(user_id, two_factor_enabled=True)
+        return True
 
     async def two_factor_secrets(self) -> list[tuple[int, str]]:
         return [

@@ -25,14 +25,7 @@ async def fail_login(accounts: Accounts, identifier: str, password: str = WRONG)
 
 
 async def change_password(accounts: Accounts, principal: Principal, current: str, new: str) -> None:
-    await auth.change_password(
-        principal,
-        current,
-        new,
-        users=accounts.users,
-        hasher=accounts.hasher,
-        sessions=accounts.sessions,
-    )
+    await accounts.service().change_password(principal, current, new)
 
 
 async def test_login_starts_a_twelve_hour_session_with_every_scope(accounts: Accounts) -> None:

@@ -19,22 +19,16 @@ pytestmark = pytest.mark.unit
 WHERE = {"table": "users", "column": "two_factor_secret"}
 
 
-async def begin(accounts: Accounts, principal: Principal) -> two_factor.Enrolment:
-    return await two_factor.begin_enrolment(
-        principal, users=accounts.users, secret_box=accounts.secret_box
-    )
+async def begin(
+    accounts: Accounts, principal: Principal, password: str = PASSWORD
+) -> two_factor.Enrolment:
+    return await accounts.service().begin_two_factor(principal, password)
 
 
-async def confirm(accounts: Accounts, principal: Principal, code: str) -> None:
-    await two_factor.confirm_enrolment(
-        await accounts.reload(principal),
-        code,
-        users=accounts.users,
-        secret_box=accounts.secret_box,
-        replay_guard=accounts.replay_guard,
-        sessions=accounts.sessions,
-        clock=accounts.clock,
-    )
+async def confirm(
+    accounts: Accounts, principal: Principal, code: str, password: str = PASSWORD
+) -> None:
+    await accounts.service().confirm_two_factor(await accounts.reload(principal), password, code)
 
 
 async def disable(accounts: Accounts, principal: Principal, password: str, code: str) -> None:
