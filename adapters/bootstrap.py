@@ -36,16 +36,25 @@ class ServicesNotConfiguredError(RuntimeError):
 
 
 @dataclass
-class Resources:
-    """Long-lived connections of one process; closed together."""
+class DatabaseResources:
+    """The PostgreSQL side of a process's connections: all that the database-only CLI needs."""
 
     settings: Settings
     engine: AsyncEngine
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()
+
+
+@dataclass
+class Resources(DatabaseResources):
+    """Long-lived connections of one process; closed together."""
+
     redis: Redis
 
     async def aclose(self) -> None:
         await self.redis.aclose()
-        await self.engine.dispose()
+        await super().aclose()
 
 
 def require_database_url(settings: Settings) -> str:
@@ -75,6 +84,17 @@ def require_service_urls(settings: Settings) -> tuple[str, str]:
 
 def create_redis(redis_url: str) -> Redis:
     return Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+
+
+@asynccontextmanager
+async def open_database(settings: Settings | None = None) -> AsyncIterator[DatabaseResources]:
+    """PostgreSQL only, for commands that never touch Redis (`users`, `keys`)."""
+    settings = settings or load_settings()
+    database = DatabaseResources(settings, create_engine(require_database_url(settings)))
+    try:
+        yield database
+    finally:
+        await database.aclose()
 
 
 @asynccontextmanager

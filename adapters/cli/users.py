@@ -6,17 +6,26 @@ import argparse
 import asyncio
 import getpass
 
-from openmailer.adapters.bootstrap import Resources, build_accounts, open_resources
+from openmailer.adapters.bootstrap import DatabaseResources, open_database
+from openmailer.adapters.crypto.passwords import DEFAULT_ROUNDS, BcryptPasswordHasher
+from openmailer.adapters.db.users import SqlAlchemyUserRepository
 from openmailer.adapters.settings import load_settings
 from openmailer.core.accounts.errors import DomainError
 from openmailer.core.accounts.plans import Plan
 from openmailer.core.accounts.services import users
 
 
-async def ensure_first_admin(resources: Resources) -> tuple[str, str] | None:
+def _user_ports(
+    database: DatabaseResources,
+) -> tuple[SqlAlchemyUserRepository, BcryptPasswordHasher]:
+    """The two ports these commands use; the full `Accounts` bundle would need Redis too."""
+    return SqlAlchemyUserRepository(database.engine), BcryptPasswordHasher(DEFAULT_ROUNDS)
+
+
+async def ensure_first_admin(database: DatabaseResources) -> tuple[str, str] | None:
     """(username, generated password) when it created the first admin; None if one exists."""
-    accounts = build_accounts(resources)
-    return await users.ensure_first_admin(users=accounts.users, hasher=accounts.hasher)
+    repository, hasher = _user_ports(database)
+    return await users.ensure_first_admin(users=repository, hasher=hasher)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,16 +46,16 @@ def run_create(args: argparse.Namespace) -> int:
     password = args.password or getpass.getpass("password: ")
 
     async def create() -> str:
-        async with open_resources(load_settings()) as resources:
-            accounts = build_accounts(resources)
+        async with open_database(load_settings()) as database:
+            repository, hasher = _user_ports(database)
             user = await users.create_user(
                 args.username,
                 args.email,
                 password,
                 admin=args.admin,
                 plan=args.plan,
-                users=accounts.users,
-                hasher=accounts.hasher,
+                users=repository,
+                hasher=hasher,
             )
             plan = user.subscription_plan
             return f"created user {user.username} (id {user.id}, {user.role}, {plan})"
@@ -61,9 +70,9 @@ def run_create(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     async def listing() -> list[str]:
-        async with open_resources(load_settings()) as resources:
-            accounts = build_accounts(resources)
-            page = await users.list_users(limit=100, offset=0, users=accounts.users)
+        async with open_database(load_settings()) as database:
+            repository, _ = _user_ports(database)
+            page = await users.list_users(limit=100, offset=0, users=repository)
             return [
                 f"{user.id}\t{user.username}\t{user.email}\t{user.role}\t{user.account_status}"
                 f"\t{user.subscription_plan}"
