@@ -82,15 +82,33 @@ def require_service_urls(settings: Settings) -> tuple[str, str]:
     return settings.database_url, settings.redis_url
 
 
-def create_redis(redis_url: str) -> Redis:
-    return Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+def create_redis(redis_url: str, timeout: float = 3.0) -> Redis:
+    """`timeout`: seconds to connect and per command (default: OPENMAILER_REDIS_TIMEOUT's)."""
+    return Redis.from_url(redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
+
+
+def create_service_engine(database_url: str, settings: Settings) -> AsyncEngine:
+    """The engine of the processes and commands, with the settings' timeouts: an unreachable or
+    silent PostgreSQL fails a request within seconds instead of holding it. (Migrations build
+    their own engine: a schema change may rightly run longer than a statement timeout.)"""
+    return create_engine(
+        database_url,
+        # waiting for a pooled connection is bounded like making one
+        pool_timeout=settings.database_connect_timeout,
+        connect_args={
+            "timeout": settings.database_connect_timeout,
+            # asyncpg's client-side limit: it also ends a wait on a server that stopped answering
+            "command_timeout": settings.database_statement_timeout,
+        },
+    )
 
 
 @asynccontextmanager
 async def open_database(settings: Settings | None = None) -> AsyncIterator[DatabaseResources]:
     """PostgreSQL only, for commands that never touch Redis (`users`, `keys`)."""
     settings = settings or load_settings()
-    database = DatabaseResources(settings, create_engine(require_database_url(settings)))
+    engine = create_service_engine(require_database_url(settings), settings)
+    database = DatabaseResources(settings, engine)
     try:
         yield database
     finally:
@@ -101,7 +119,11 @@ async def open_database(settings: Settings | None = None) -> AsyncIterator[Datab
 async def open_resources(settings: Settings | None = None) -> AsyncIterator[Resources]:
     settings = settings or load_settings()
     database_url, redis_url = require_service_urls(settings)
-    resources = Resources(settings, create_engine(database_url), create_redis(redis_url))
+    resources = Resources(
+        settings,
+        create_service_engine(database_url, settings),
+        create_redis(redis_url, settings.redis_timeout),
+    )
     try:
         yield resources
     finally:
