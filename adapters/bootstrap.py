@@ -29,7 +29,7 @@ from openmailer.adapters.redis.rate_limiter import RedisRateLimiter
 from openmailer.adapters.redis.sessions import RedisSessionStore
 from openmailer.adapters.redis.totp_guard import RedisTotpReplayGuard
 from openmailer.adapters.settings import Settings, load_settings
-from openmailer.core.accounts.service import AccountsPorts, AccountsService
+from openmailer.core.accounts.service import AccountsPorts, AccountsService, UserAdminService
 from openmailer.core.areas import AreaRegistries
 from openmailer.plugins.manager import load_areas
 
@@ -42,16 +42,25 @@ class ServicesNotConfiguredError(RuntimeError):
 
 
 @dataclass
-class Resources:
-    """Long-lived connections of one process; closed together."""
+class DatabaseResources:
+    """The PostgreSQL side of a process's connections: all that the database-only CLI needs."""
 
     settings: Settings
     engine: AsyncEngine
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()
+
+
+@dataclass
+class Resources(DatabaseResources):
+    """Long-lived connections of one process; closed together."""
+
     redis: Redis
 
     async def aclose(self) -> None:
         await self.redis.aclose()
-        await self.engine.dispose()
+        await super().aclose()
 
 
 def require_database_url(settings: Settings) -> str:
@@ -79,15 +88,48 @@ def require_service_urls(settings: Settings) -> tuple[str, str]:
     return settings.database_url, settings.redis_url
 
 
-def create_redis(redis_url: str) -> Redis:
-    return Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+def create_redis(redis_url: str, timeout: float = 3.0) -> Redis:
+    """`timeout`: seconds to connect and per command (default: OPENMAILER_REDIS_TIMEOUT's)."""
+    return Redis.from_url(redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
+
+
+def create_service_engine(database_url: str, settings: Settings) -> AsyncEngine:
+    """The engine of the processes and commands, with the settings' timeouts: an unreachable or
+    silent PostgreSQL fails a request within seconds instead of holding it. (Migrations build
+    their own engine: a schema change may rightly run longer than a statement timeout.)"""
+    return create_engine(
+        database_url,
+        # waiting for a pooled connection is bounded like making one
+        pool_timeout=settings.database_connect_timeout,
+        connect_args={
+            "timeout": settings.database_connect_timeout,
+            # asyncpg's client-side limit: it also ends a wait on a server that stopped answering
+            "command_timeout": settings.database_statement_timeout,
+        },
+    )
+
+
+@asynccontextmanager
+async def open_database(settings: Settings | None = None) -> AsyncIterator[DatabaseResources]:
+    """PostgreSQL only, for commands that never touch Redis (`users`, `keys`)."""
+    settings = settings or load_settings()
+    engine = create_service_engine(require_database_url(settings), settings)
+    database = DatabaseResources(settings, engine)
+    try:
+        yield database
+    finally:
+        await database.aclose()
 
 
 @asynccontextmanager
 async def open_resources(settings: Settings | None = None) -> AsyncIterator[Resources]:
     settings = settings or load_settings()
     database_url, redis_url = require_service_urls(settings)
-    resources = Resources(settings, create_engine(database_url), create_redis(redis_url))
+    resources = Resources(
+        settings,
+        create_service_engine(database_url, settings),
+        create_redis(redis_url, settings.redis_timeout),
+    )
     try:
         yield resources
     finally:
@@ -133,6 +175,15 @@ def build_accounts(
             clock=SystemClock(),
             unit_of_work=lambda: SqlAlchemyAccountsUnitOfWork(engine),
         )
+    )
+
+
+def build_user_admin(
+    database: DatabaseResources, *, password_rounds: int = DEFAULT_ROUNDS
+) -> UserAdminService:
+    """User administration on PostgreSQL alone, for the commands that must not need Redis."""
+    return UserAdminService(
+        SqlAlchemyUserRepository(database.engine), BcryptPasswordHasher(password_rounds)
     )
 
 

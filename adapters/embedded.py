@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 import warnings
@@ -48,6 +49,17 @@ class EmbeddedProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+@dataclass(frozen=True)
+class _RunAs:
+    """Who PostgreSQL's processes run as; all None: this process's own identity. As root, its
+    own user and group and no supplementary groups: `subprocess`'s `user=` alone would keep
+    root's groups, and with them access to whatever the root group may read."""
+
+    uid: int | None = None
+    gid: int | None = None
+    extra_groups: tuple[int, ...] | None = None
 
 
 def die_with_parent(sig: int) -> None:
@@ -125,15 +137,16 @@ def start_postgres(data_dir: Path, *, database: str = "openmailer") -> EmbeddedP
     socket_dir = _socket_dir(data_dir)
     log_path = data_dir / "postgres.log"
     socket_dir.mkdir(parents=True, exist_ok=True)
-    run_as: str | None = None
+    run_as = _RunAs()
     if os.geteuid() == 0:
-        run_as = PG_SYSTEM_USER
-        ensure_user_exists(run_as)
+        ensure_user_exists(PG_SYSTEM_USER)
+        account = pwd.getpwnam(PG_SYSTEM_USER)
+        run_as = _RunAs(account.pw_uid, account.pw_gid, ())
         ensure_prefix_permissions(data_dir)
+        _let_traverse(data_dir, account)
         ensure_prefix_permissions(POSTGRES_BIN_PATH)
         ensure_folder_permissions(POSTGRES_BIN_PATH, 0o055)
         ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
-        account = pwd.getpwnam(run_as)
         pgdata.mkdir(mode=0o700, exist_ok=True)
         for path in (pgdata, socket_dir):
             os.chown(path, account.pw_uid, account.pw_gid)
@@ -144,7 +157,7 @@ def start_postgres(data_dir: Path, *, database: str = "openmailer") -> EmbeddedP
     if not (pgdata / "PG_VERSION").exists():
         if pgdata.exists() and any(pgdata.iterdir()):
             raise EmbeddedServiceError(f"{pgdata} exists but holds no PostgreSQL cluster")
-        subprocess.run(
+        _run_tool(
             [
                 str(POSTGRES_BIN_PATH / "initdb"),
                 "-D",
@@ -155,10 +168,7 @@ def start_postgres(data_dir: Path, *, database: str = "openmailer") -> EmbeddedP
                 "-U",
                 "postgres",
             ],
-            check=True,
-            user=run_as,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            run_as,
         )
     _clear_stale_postmaster_pid(pgdata)
 
@@ -179,7 +189,9 @@ def start_postgres(data_dir: Path, *, database: str = "openmailer") -> EmbeddedP
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            user=run_as,
+            user=run_as.uid,
+            group=run_as.gid,
+            extra_groups=run_as.extra_groups,
             preexec_fn=lambda: die_with_parent(signal.SIGINT),
         )
     pg = EmbeddedProcess("postgresql", process, "", log_path)
@@ -192,6 +204,45 @@ def start_postgres(data_dir: Path, *, database: str = "openmailer") -> EmbeddedP
     _ensure_database(POSTGRES_BIN_PATH, socket_dir, run_as, database)
     pg.url = postgres_url(data_dir, database)
     return pg
+
+
+def _let_traverse(directory: Path, account: pwd.struct_passwd) -> None:
+    """PostgreSQL's user must enter the data directory to reach its cluster below it. A private
+    directory (0700, what `mktemp -d` makes) is shared with that user's group only, so it stays
+    closed to everyone else; pgserver's helpers only open the directories above it."""
+    status = directory.stat()
+    mode = stat.S_IMODE(status.st_mode)
+    if (
+        status.st_uid == account.pw_uid
+        or mode & stat.S_IXOTH
+        or (status.st_gid == account.pw_gid and mode & stat.S_IXGRP)
+    ):
+        return
+    if mode & stat.S_IRWXG == 0:  # no group relies on this directory's group bits
+        os.chown(directory, -1, account.pw_gid)
+        directory.chmod(mode | stat.S_IXGRP)
+    else:
+        directory.chmod(mode | stat.S_IXOTH)
+
+
+def _run_tool(command: list[str], run_as: _RunAs) -> subprocess.CompletedProcess[bytes]:
+    """Run one of PostgreSQL's tools; a failure carries the tool's own message, which names the
+    cause (a permission, a full disk) where an exit status alone does not."""
+    result = subprocess.run(
+        command,
+        check=False,
+        capture_output=True,
+        user=run_as.uid,
+        group=run_as.gid,
+        extra_groups=run_as.extra_groups,
+    )
+    if result.returncode != 0:
+        output = (result.stderr or result.stdout).decode(errors="replace").strip()
+        raise EmbeddedServiceError(
+            f"{Path(command[0]).name} exited with code {result.returncode}:\n"
+            + ("\n".join(output.splitlines()[-30:]) or "(no output)")
+        )
+    return result
 
 
 def _clear_stale_postmaster_pid(pgdata: Path) -> None:
@@ -213,16 +264,18 @@ def _clear_stale_postmaster_pid(pgdata: Path) -> None:
     pid_file.unlink(missing_ok=True)
 
 
-def _postgres_ready(bin_path: Path, socket_dir: Path, run_as: str | None) -> bool:
+def _postgres_ready(bin_path: Path, socket_dir: Path, run_as: _RunAs) -> bool:
     result = subprocess.run(
         [str(bin_path / "pg_isready"), "-h", str(socket_dir), "-U", "postgres", "-q"],
         check=False,
-        user=run_as,
+        user=run_as.uid,
+        group=run_as.gid,
+        extra_groups=run_as.extra_groups,
     )
     return result.returncode == 0
 
 
-def _ensure_database(bin_path: Path, socket_dir: Path, run_as: str | None, database: str) -> None:
+def _ensure_database(bin_path: Path, socket_dir: Path, run_as: _RunAs, database: str) -> None:
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", database):
         raise EmbeddedServiceError(f"invalid database name {database!r}")
     psql = [
@@ -238,16 +291,12 @@ def _ensure_database(bin_path: Path, socket_dir: Path, run_as: str | None, datab
         "ON_ERROR_STOP=1",
         "-c",
     ]
-    exists = subprocess.run(
+    exists = _run_tool(
         [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{database}'"],  # noqa: S608 (checked)
-        check=True,
-        capture_output=True,
-        user=run_as,
+        run_as,
     ).stdout.strip()
     if not exists:
-        subprocess.run(
-            [*psql, f'CREATE DATABASE "{database}"'], check=True, capture_output=True, user=run_as
-        )
+        _run_tool([*psql, f'CREATE DATABASE "{database}"'], run_as)
 
 
 def start_redis(data_dir: Path) -> EmbeddedProcess:

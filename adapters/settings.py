@@ -14,6 +14,10 @@ from urllib.parse import urlsplit
 
 PREFIX = "OPENMAILER_"
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+MAX_TIMEOUT_SECONDS = 3600.0
+DEFAULT_DATABASE_CONNECT_TIMEOUT = 5.0
+DEFAULT_DATABASE_STATEMENT_TIMEOUT = 10.0
+DEFAULT_REDIS_TIMEOUT = 3.0
 _T = TypeVar("_T")
 
 
@@ -38,6 +42,11 @@ class Settings:
     api_port: int
     log_level: str
     env: str
+    # Seconds. An unreachable or silent service must fail a request soon (a 503), not hold it
+    # for the client libraries' defaults (asyncpg waits 60 s to connect, queries forever).
+    database_connect_timeout: float = DEFAULT_DATABASE_CONNECT_TIMEOUT
+    database_statement_timeout: float = DEFAULT_DATABASE_STATEMENT_TIMEOUT
+    redis_timeout: float = DEFAULT_REDIS_TIMEOUT
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -68,6 +77,10 @@ def load_settings(
             errors.append(f"{PREFIX}{name}: {exc}")
             return None
 
+    def seconds(name: str, default: float) -> float:
+        # the default stands in only after an error was recorded, which raises below
+        return check(name, _parse_seconds, get(name) or str(default)) or default
+
     app_env = get("ENV") or "development"
     if app_env not in {"development", "production", "test"}:
         errors.append(f"{PREFIX}ENV: must be development, production or test, got {app_env!r}")
@@ -76,6 +89,9 @@ def load_settings(
     secret_keys = check("SECRET_KEYS", _parse_secret_keys, get("SECRET_KEYS"))
     base_url = check("BASE_URL", _parse_base_url, get("BASE_URL"))
     api_port = check("API_PORT", _parse_port, get("API_PORT") or "8025")
+    connect_timeout = seconds("DATABASE_CONNECT_TIMEOUT", DEFAULT_DATABASE_CONNECT_TIMEOUT)
+    statement_timeout = seconds("DATABASE_STATEMENT_TIMEOUT", DEFAULT_DATABASE_STATEMENT_TIMEOUT)
+    redis_timeout = seconds("REDIS_TIMEOUT", DEFAULT_REDIS_TIMEOUT)
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         errors.append(
@@ -98,6 +114,9 @@ def load_settings(
         api_port=api_port,
         log_level=log_level,
         env=app_env,
+        database_connect_timeout=connect_timeout,
+        database_statement_timeout=statement_timeout,
+        redis_timeout=redis_timeout,
     )
 
 
@@ -162,6 +181,17 @@ def _parse_port(raw: str | None) -> int:
     if not 0 < port < 65536:
         raise ValueError(f"must be between 1 and 65535, got {port}")
     return port
+
+
+def _parse_seconds(raw: str | None) -> float:
+    try:
+        seconds = float(raw or "")
+    except ValueError:
+        raise ValueError(f"must be a number of seconds, got {raw!r}") from None
+    # `not <=` also refuses NaN
+    if not 0 < seconds <= MAX_TIMEOUT_SECONDS:
+        raise ValueError(f"must be more than 0 and at most {MAX_TIMEOUT_SECONDS:g} seconds")
+    return seconds
 
 
 def _read_dotenv(path: Path) -> Mapping[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from openmailer.adapters.bootstrap import open_resources
+from openmailer.adapters.bootstrap import open_database
 from openmailer.adapters.crypto.rotation import rotate_sealed_columns
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
 from openmailer.adapters.settings import load_settings
@@ -32,9 +32,9 @@ def run_rotate(args: argparse.Namespace) -> int:
         return 2
 
     async def rotate() -> int:
-        async with open_resources(settings) as resources:
+        async with open_database(settings) as database:
             box = AesGcmSecretBox(settings.secret_keys)
-            return await rotate_sealed_columns(resources.engine, box)
+            return await rotate_sealed_columns(database.engine, box)
 
     try:
         count = asyncio.run(rotate())

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import getpass
 
-from openmailer.adapters.bootstrap import build_accounts, open_resources
+from openmailer.adapters.bootstrap import build_user_admin, open_database
 from openmailer.adapters.settings import Settings, load_settings
 from openmailer.core.accounts.plans import Plan
 from openmailer.core.errors import DomainError
@@ -16,8 +16,8 @@ def first_admin_step(settings: Settings) -> list[str]:
     """`openmailer up`'s start-up step: on the first start, an admin with a generated password."""
 
     async def ensure() -> tuple[str, str] | None:
-        async with open_resources(settings) as resources:
-            return await build_accounts(resources).ensure_first_admin()
+        async with open_database(settings) as database:
+            return await build_user_admin(database).ensure_first_admin()
 
     created = asyncio.run(ensure())
     if created is None:
@@ -46,8 +46,8 @@ def run_create(args: argparse.Namespace) -> int:
     password = args.password or getpass.getpass("password: ")
 
     async def create() -> str:
-        async with open_resources(load_settings()) as resources:
-            user = await build_accounts(resources).create_user(
+        async with open_database(load_settings()) as database:
+            user = await build_user_admin(database).create_user(
                 args.username, args.email, password, admin=args.admin, plan=args.plan
             )
             plan = user.subscription_plan
@@ -63,8 +63,8 @@ def run_create(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     async def listing() -> list[str]:
-        async with open_resources(load_settings()) as resources:
-            page = await build_accounts(resources).list_users(limit=100, offset=0)
+        async with open_database(load_settings()) as database:
+            page = await build_user_admin(database).list_users(limit=100, offset=0)
             return [
                 f"{user.id}\t{user.username}\t{user.email}\t{user.role}\t{user.account_status}"
                 f"\t{user.subscription_plan}"

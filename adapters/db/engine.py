@@ -28,5 +28,9 @@ def to_async_url(url: str) -> str:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An asyncpg-backed `AsyncEngine` for a `postgresql://` (or already async) URL."""
-    return create_async_engine(to_async_url(url), **kwargs)
+    """An asyncpg-backed `AsyncEngine` for a `postgresql://` (or already async) URL.
+
+    Bound parameters stay out of error messages and logs: they carry password hashes, key
+    digests and sealed secrets, and an error text ends up in logs and tracebacks.
+    """
+    return create_async_engine(to_async_url(url), hide_parameters=True, **kwargs)

@@ -14,6 +14,12 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+from openmailer.adapters.http.outages import (
+    RETRY_AFTER_SECONDS,
+    outage_log_of,
+    outage_of,
+    service_address,
+)
 from openmailer.adapters.http.request_context import (
     rate_decision_of,
     rate_limit_headers,
@@ -138,6 +144,17 @@ def handle_http_exception(
 
 
 def handle_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
+    outage = outage_of(error)
+    if outage is not None:
+        address = service_address(request.app.state.resources, outage.service)
+        outage_log_of(request.app.state).record(outage, address)
+        return problem_response(
+            request,
+            503,
+            "service_unavailable",
+            "a service the API depends on is unavailable; retry shortly",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     log.exception("unhandled error", exc_info=error)
     return problem_response(request, 500, "internal_error", "the server could not do this")
 

@@ -1,8 +1,13 @@
-"""`GET /health`: database and Redis reachability and the schema revision; 503 if one is down."""
+"""`GET /health`: database and Redis reachability and the schema revision; 503 if one is down.
+
+Why a service is down (error texts name hosts, sockets and library internals) is shown only to a
+client on the machine itself; any other client sees which services are down, not why.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from typing import Any
 
@@ -65,6 +70,16 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
 
 
+def _is_local(request: Request[Any, Any, Any]) -> bool:
+    try:
+        address = ipaddress.ip_address(request.client.host if request.client else "")
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
 @get(
     "/health",
     tags=["operations"],
@@ -80,6 +95,8 @@ async def health(request: Request[Any, Any, Any]) -> Response[HealthReport]:
     )
     head = request.app.state.migration_head
     healthy = database.ok and redis.ok
+    if not _is_local(request):
+        database, redis = ComponentHealth(ok=database.ok), ComponentHealth(ok=redis.ok)
     report = HealthReport(
         status="ok" if healthy else "unavailable",
         database=database,

@@ -52,8 +52,40 @@ class AccountsPorts:
     unit_of_work: Callable[[], AccountsUnitOfWork]
 
 
-class AccountsService:
+class UserAdminService:
+    """User administration that needs only the user table and the hasher (the CLI's commands,
+    which must run with no Redis configured)."""
+
+    def __init__(self, users_port: UserRepository, hasher_port: PasswordHasher) -> None:
+        self.users_port = users_port
+        self.hasher_port = hasher_port
+
+    async def create_user(
+        self, username: str, email: str, password: str, *, admin: bool = False, plan: str = "FREE"
+    ) -> User:
+        return await users.create_user(
+            username,
+            email,
+            password,
+            admin=admin,
+            plan=plan,
+            users=self.users_port,
+            hasher=self.hasher_port,
+        )
+
+    async def ensure_first_admin(self) -> tuple[str, str] | None:
+        return await users.ensure_first_admin(users=self.users_port, hasher=self.hasher_port)
+
+    async def get_user(self, user_id: int) -> User:
+        return await users.get_user(user_id, users=self.users_port)
+
+    async def list_users(self, *, limit: int, offset: int) -> Page[User]:
+        return await users.list_users(limit=limit, offset=offset, users=self.users_port)
+
+
+class AccountsService(UserAdminService):
     def __init__(self, ports: AccountsPorts) -> None:
+        super().__init__(ports.users, ports.hasher)
         self.ports = ports
 
     # --- access -------------------------------------------------------------------------------
@@ -233,28 +265,6 @@ class AccountsService:
         await api_keys.revoke_api_key(principal, key_id, api_keys=self.ports.api_keys)
 
     # --- user administration ------------------------------------------------------------------
-
-    async def create_user(
-        self, username: str, email: str, password: str, *, admin: bool = False, plan: str = "FREE"
-    ) -> User:
-        return await users.create_user(
-            username,
-            email,
-            password,
-            admin=admin,
-            plan=plan,
-            users=self.ports.users,
-            hasher=self.ports.hasher,
-        )
-
-    async def ensure_first_admin(self) -> tuple[str, str] | None:
-        return await users.ensure_first_admin(users=self.ports.users, hasher=self.ports.hasher)
-
-    async def get_user(self, user_id: int) -> User:
-        return await users.get_user(user_id, users=self.ports.users)
-
-    async def list_users(self, *, limit: int, offset: int) -> Page[User]:
-        return await users.list_users(limit=limit, offset=offset, users=self.ports.users)
 
     async def update_user(
         self,

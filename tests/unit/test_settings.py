@@ -53,6 +53,11 @@ def test_a_valid_environment_is_read(tmp_path: Path) -> None:
         ("BASE_URL", "mail.example.com", "absolute http(s) URL"),
         ("API_PORT", "99999", "between 1 and 65535"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
+        ("DATABASE_CONNECT_TIMEOUT", "soon", "must be a number of seconds"),
+        ("DATABASE_STATEMENT_TIMEOUT", "0", "more than 0"),
+        ("REDIS_TIMEOUT", "-1", "more than 0"),
+        ("REDIS_TIMEOUT", "nan", "more than 0"),
+        ("DATABASE_CONNECT_TIMEOUT", "86400", "at most 3600"),
     ],
 )
 def test_invalid_values_are_named_with_the_reason(
@@ -62,6 +67,23 @@ def test_invalid_values_are_named_with_the_reason(
         settings({f"OPENMAILER_{name}": value}, tmp_path)
     assert f"OPENMAILER_{name}" in str(error.value)
     assert message in str(error.value)
+
+
+def test_timeouts_default_to_seconds_and_can_be_set(tmp_path: Path) -> None:
+    defaults = settings({}, tmp_path)
+    assert (defaults.database_connect_timeout, defaults.database_statement_timeout) == (5.0, 10.0)
+    assert defaults.redis_timeout == 3.0
+    loaded = settings(
+        {
+            "OPENMAILER_DATABASE_CONNECT_TIMEOUT": "1.5",
+            "OPENMAILER_DATABASE_STATEMENT_TIMEOUT": "30",
+            "OPENMAILER_REDIS_TIMEOUT": "0.5",
+        },
+        tmp_path,
+    )
+    assert loaded.database_connect_timeout == 1.5
+    assert loaded.database_statement_timeout == 30.0
+    assert loaded.redis_timeout == 0.5
 
 
 def test_every_error_is_reported_at_once(tmp_path: Path) -> None:
