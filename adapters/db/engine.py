@@ -31,6 +31,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An asyncpg-backed `AsyncEngine` for a `postgresql://` (or already async) URL.
 
     Bound parameters stay out of error messages and logs: they carry password hashes, key
-    digests and sealed secrets, and an error text ends up in logs and tracebacks.
+    digests and sealed secrets, and an error text ends up in logs and tracebacks. Pooled
+    connections are pinged before use, so the first request after a PostgreSQL restart gets a
+    fresh connection instead of a 503 from a dead one.
     """
+    kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(to_async_url(url), hide_parameters=True, **kwargs)

@@ -29,8 +29,8 @@ AccountsApi = NamedDependency[AccountsService]
 
 BEARER_SCHEME = "BearerAuth"
 ACCESS_OPT = "access"
-PUBLIC_PROBLEMS = (400, 401, 422, 429)
-PROTECTED_PROBLEMS = (400, 401, 403, 404, 409, 422, 429)
+PUBLIC_PROBLEMS = (400, 401, 422, 429, 503)
+PROTECTED_PROBLEMS = (400, 401, 403, 404, 409, 422, 429, 503)
 
 
 def access(requirement: Requirement) -> dict[str, Any]:
