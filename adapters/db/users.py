@@ -140,14 +140,17 @@ class SqlAlchemyUserRepository:
 
     async def release_attempts(self, user_id: int, claimed: int, *, policy: LockoutPolicy) -> None:
         remaining = func.greatest(func.coalesce(USERS.c.failed_login_attempts, 0) - claimed, 0)
+        # Only a lock this claim (or one before it) earned is lifted; one earned by failures
+        # claimed after it stands.
+        lock_kept: Any = USERS.c.account_locked_until
+        if claimed >= policy.max_failures:
+            lock_kept = case((remaining < policy.max_failures, None), else_=lock_kept)
         statement = (
             update(USERS)
             .where(USERS.c.id == user_id)
             .values(
                 failed_login_attempts=remaining,
-                account_locked_until=case(
-                    (remaining < policy.max_failures, None), else_=USERS.c.account_locked_until
-                ),
+                account_locked_until=lock_kept,
             )
         )
         async with self._db.write() as conn:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypedDict
 
 from openmailer.core.accounts.model import ApiKey, Principal, User
 from openmailer.core.accounts.plans import (
@@ -83,10 +84,27 @@ class UserAdminService:
         return await users.list_users(limit=limit, offset=offset, users=self.users_port)
 
 
+class SecretChecks(TypedDict):
+    """The ports every check of a password or TOTP code under the lockout takes."""
+
+    users: UserRepository
+    hasher: PasswordHasher
+    secret_box: SecretBox
+    replay_guard: TotpReplayGuard
+    clock: Clock
+
+
 class AccountsService(UserAdminService):
     def __init__(self, ports: AccountsPorts) -> None:
         super().__init__(ports.users, ports.hasher)
         self.ports = ports
+        self._secret_checks = SecretChecks(
+            users=ports.users,
+            hasher=ports.hasher,
+            secret_box=ports.secret_box,
+            replay_guard=ports.replay_guard,
+            clock=ports.clock,
+        )
 
     # --- access -------------------------------------------------------------------------------
 
@@ -134,18 +152,13 @@ class AccountsService(UserAdminService):
     async def login(
         self, identifier: str, password: str, *, totp_code: str | None, client_ip: str | None
     ) -> auth.LoginResult:
-        p = self.ports
         return await auth.login(
             identifier,
             password,
             totp_code=totp_code,
             client_ip=client_ip,
-            users=p.users,
-            hasher=p.hasher,
-            sessions=p.sessions,
-            secret_box=p.secret_box,
-            replay_guard=p.replay_guard,
-            clock=p.clock,
+            sessions=self.ports.sessions,
+            **self._secret_checks,
         )
 
     async def logout(self, principal: Principal) -> None:
@@ -159,60 +172,28 @@ class AccountsService(UserAdminService):
         *,
         totp_code: str | None = None,
     ) -> None:
-        p = self.ports
         await auth.change_password(
             principal,
             current_password,
             new_password,
             totp_code=totp_code,
-            users=p.users,
-            hasher=p.hasher,
-            sessions=p.sessions,
-            secret_box=p.secret_box,
-            replay_guard=p.replay_guard,
-            clock=p.clock,
+            sessions=self.ports.sessions,
+            **self._secret_checks,
         )
 
     # --- two-factor ---------------------------------------------------------------------------
 
     async def begin_two_factor(self, principal: Principal, password: str) -> two_factor.Enrolment:
-        p = self.ports
-        return await two_factor.begin_enrolment(
-            principal,
-            password,
-            users=p.users,
-            hasher=p.hasher,
-            secret_box=p.secret_box,
-            replay_guard=p.replay_guard,
-            clock=p.clock,
-        )
+        return await two_factor.begin_enrolment(principal, password, **self._secret_checks)
 
     async def confirm_two_factor(self, principal: Principal, password: str, code: str) -> None:
-        p = self.ports
         await two_factor.confirm_enrolment(
-            principal,
-            password,
-            code,
-            users=p.users,
-            hasher=p.hasher,
-            secret_box=p.secret_box,
-            replay_guard=p.replay_guard,
-            sessions=p.sessions,
-            clock=p.clock,
+            principal, password, code, sessions=self.ports.sessions, **self._secret_checks
         )
 
     async def disable_two_factor(self, principal: Principal, password: str, code: str) -> None:
-        p = self.ports
         await two_factor.disable(
-            principal,
-            password,
-            code,
-            users=p.users,
-            hasher=p.hasher,
-            secret_box=p.secret_box,
-            replay_guard=p.replay_guard,
-            sessions=p.sessions,
-            clock=p.clock,
+            principal, password, code, sessions=self.ports.sessions, **self._secret_checks
         )
 
     async def reset_two_factor(self, actor: Principal, user_id: int) -> User:

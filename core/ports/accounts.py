@@ -51,8 +51,9 @@ class UserRepository(Protocol):
         ...
 
     async def release_attempts(self, user_id: int, claimed: int, *, policy: LockoutPolicy) -> None:
-        """A right secret: forgets the failures counted up to and including this claim (later,
-        concurrent ones stay counted) and lifts a lock that no longer has enough of them."""
+        """A right secret: forgets the failures claimed up to and including this one (later,
+        concurrent ones stay counted) and lifts the lock only if this claim or an earlier one
+        earned it; a lock that failures claimed after it earned stands."""
         ...
 
     async def record_login(self, user_id: int, *, at: datetime, ip: str | None) -> None:

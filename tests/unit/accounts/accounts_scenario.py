@@ -10,7 +10,7 @@ from openmailer.core.accounts import totp
 from openmailer.core.accounts.model import AccountStatus, Principal, User
 from openmailer.core.accounts.plans import Plan
 from openmailer.core.accounts.service import AccountsPorts, AccountsService
-from openmailer.core.accounts.services import access, auth, users
+from openmailer.core.accounts.services import auth
 from tests.unit.accounts.fake_unit_of_work import InMemoryAccountsUnitOfWork
 from tests.unit.accounts.fakes import (
     FakeClock,
@@ -78,14 +78,8 @@ class Accounts:
     async def add_user(
         self, username: str = "ann", *, admin: bool = False, plan: str = Plan.FREE
     ) -> User:
-        return await users.create_user(
-            username,
-            f"{username}@example.com",
-            PASSWORD,
-            admin=admin,
-            plan=plan,
-            users=self.users,
-            hasher=self.hasher,
+        return await self.service().create_user(
+            username, f"{username}@example.com", PASSWORD, admin=admin, plan=plan
         )
 
     async def login(
@@ -96,28 +90,12 @@ class Accounts:
         totp_code: str | None = None,
         client_ip: str | None = "203.0.113.7",
     ) -> auth.LoginResult:
-        return await auth.login(
-            identifier,
-            password,
-            totp_code=totp_code,
-            client_ip=client_ip,
-            users=self.users,
-            hasher=self.hasher,
-            sessions=self.sessions,
-            secret_box=self.secret_box,
-            replay_guard=self.replay_guard,
-            clock=self.clock,
+        return await self.service().login(
+            identifier, password, totp_code=totp_code, client_ip=client_ip
         )
 
     async def authenticate(self, bearer: str) -> Principal:
-        return await access.authenticate(
-            bearer,
-            users=self.users,
-            api_keys=self.api_keys,
-            sessions=self.sessions,
-            usage=self.usage,
-            clock=self.clock,
-        )
+        return await self.service().authenticate(bearer)
 
     async def sign_in(self, user: User, *, totp_code: str | None = None) -> Principal:
         """A login session's principal, as the HTTP layer resolves it from the bearer token."""

@@ -142,7 +142,8 @@ class InMemoryUserRepository:
     async def release_attempts(self, user_id: int, claimed: int, *, policy: LockoutPolicy) -> None:
         user = self._rows[user_id]
         remaining = max(user.failed_login_attempts - claimed, 0)
-        locked_until = None if remaining < policy.max_failures else user.account_locked_until
+        lock_is_ours = claimed >= policy.max_failures and remaining < policy.max_failures
+        locked_until = None if lock_is_ours else user.account_locked_until
         self.change(user_id, failed_login_attempts=remaining, account_locked_until=locked_until)
 
     async def set_password(self, user_id: int, password_hash: str) -> None:

@@ -84,6 +84,33 @@ async def test_a_success_keeps_the_failures_counted_after_its_own_claim(
     assert (await accounts.stored(ann)).failed_login_attempts == 2
 
 
+async def test_a_lock_earned_after_a_success_stands(accounts: Accounts) -> None:
+    ann = await accounts.add_user("ann")
+    now, policy = accounts.clock.now(), DEFAULT_LOCKOUT
+    claims = [await accounts.users.claim_attempt(ann.id, now=now, policy=policy) for _ in range(5)]
+    assert claims == [1, 2, 3, 4, 5]  # the 5th claim locked the account
+    assert await accounts.users.claim_attempt(ann.id, now=now, policy=policy) is None
+
+    await accounts.users.release_attempts(ann.id, 3, policy=policy)  # claim 3 was right
+
+    stored = await accounts.stored(ann)
+    assert stored.failed_login_attempts == 2
+    assert stored.account_locked_until == now + policy.base_lock  # claims 4 and 5 earned it
+
+
+async def test_a_lock_the_right_answer_itself_earned_is_lifted(accounts: Accounts) -> None:
+    ann = await accounts.add_user("ann")
+    now, policy = accounts.clock.now(), DEFAULT_LOCKOUT
+    for _ in range(5):
+        last = await accounts.users.claim_attempt(ann.id, now=now, policy=policy)
+
+    assert last is not None
+    await accounts.users.release_attempts(ann.id, last, policy=policy)
+
+    stored = await accounts.stored(ann)
+    assert (stored.failed_login_attempts, stored.account_locked_until) == (0, None)
+
+
 async def test_a_held_session_guessing_the_password_is_locked_out(accounts: Accounts) -> None:
     ann = await accounts.add_user("ann")
     principal = await accounts.sign_in(ann)
