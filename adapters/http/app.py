@@ -25,7 +25,7 @@ from openmailer.adapters.http.docs_ui import swagger_ui_assets, swagger_ui_plugi
 from openmailer.adapters.http.errors import EXCEPTION_HANDLERS
 from openmailer.adapters.http.json_logs import configure_json_logging
 from openmailer.adapters.http.pagination import provide_pagination
-from openmailer.adapters.http.request_context import request_context_middleware
+from openmailer.adapters.http.request_context import with_request_context
 from openmailer.adapters.http.security import (
     BEARER_SCHEME,
     declared_requirement,
@@ -101,7 +101,6 @@ def create_app(
             "pagination": Provide(provide_pagination),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_context_middleware],
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
             title="OpenMailer API",
@@ -123,6 +122,7 @@ def create_app(
     )
     _require_declared_access(app)
     app.before_send.append(_allow_every_method(app))
+    app.asgi_handler = with_request_context(app.asgi_handler)
     return app
 
 

@@ -1,7 +1,10 @@
-"""Request ids, structured access logs and rate-limit headers, as one ASGI middleware.
+"""Request ids, structured access logs and rate-limit headers, as one ASGI wrapper.
 
 The request id is the caller's `X-Request-ID` when it is sane (a client correlating its own logs),
 otherwise a new one; it is echoed in the response header, in every problem body and in the logs.
+
+`with_request_context` wraps the app's whole ASGI handler, not a route's: Litestar finds the route
+(and answers 404 or 405) before any route middleware runs, and those answers need ids too.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def rate_limit_headers(decision: RateDecision) -> dict[str, str]:
     }
 
 
-def request_context_middleware(app: ASGIApp) -> ASGIApp:
+def with_request_context(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
