@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 PREFIX = "OPENMAILER_"
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _T = TypeVar("_T")
+ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(ValueError):
@@ -38,6 +40,8 @@ class Settings:
     api_port: int
     log_level: str
     env: str
+    # Peers whose `X-Forwarded-For` is believed (adapters/http/client_address.py); none by default.
+    trusted_proxies: tuple[ProxyNetwork, ...] = ()
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -76,6 +80,7 @@ def load_settings(
     secret_keys = check("SECRET_KEYS", _parse_secret_keys, get("SECRET_KEYS"))
     base_url = check("BASE_URL", _parse_base_url, get("BASE_URL"))
     api_port = check("API_PORT", _parse_port, get("API_PORT") or "8025")
+    trusted_proxies = check("TRUSTED_PROXIES", _parse_trusted_proxies, get("TRUSTED_PROXIES"))
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         errors.append(
@@ -98,6 +103,7 @@ def load_settings(
         api_port=api_port,
         log_level=log_level,
         env=app_env,
+        trusted_proxies=trusted_proxies or (),
     )
 
 
@@ -152,6 +158,22 @@ def _parse_base_url(raw: str | None) -> str | None:
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ValueError(f"must be an absolute http(s) URL, got {raw!r}")
     return raw.rstrip("/")
+
+
+def _parse_trusted_proxies(raw: str | None) -> tuple[ProxyNetwork, ...]:
+    """`10.0.0.5,10.1.0.0/16,::1`: addresses or networks, each entry checked."""
+    if raw is None:
+        return ()
+    networks: list[ProxyNetwork] = []
+    for index, item in enumerate(raw.split(","), start=1):
+        try:
+            networks.append(ipaddress.ip_network(item.strip()))
+        except ValueError as exc:
+            raise ValueError(
+                f"entry {index} ({item.strip()!r}) must be an IP address or a network "
+                f"such as 10.0.0.0/8: {exc}"
+            ) from None
+    return tuple(networks)
 
 
 def _parse_port(raw: str | None) -> int:

@@ -122,7 +122,9 @@ def create_app(
     )
     _require_declared_access(app)
     app.before_send.append(_allow_every_method(app))
-    app.asgi_handler = with_request_context(app.asgi_handler)
+    app.asgi_handler = with_request_context(
+        app.asgi_handler, trusted_proxies=settings.trusted_proxies
+    )
     return app
 
 

@@ -53,6 +53,9 @@ def test_a_valid_environment_is_read(tmp_path: Path) -> None:
         ("BASE_URL", "mail.example.com", "absolute http(s) URL"),
         ("API_PORT", "99999", "between 1 and 65535"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
+        ("TRUSTED_PROXIES", "proxy.internal", "entry 1 ('proxy.internal') must be an IP"),
+        ("TRUSTED_PROXIES", "10.0.0.1,10.0.0.1/8", "entry 2 ('10.0.0.1/8')"),
+        ("TRUSTED_PROXIES", "10.0.0.1,,::1", "entry 2"),
     ],
 )
 def test_invalid_values_are_named_with_the_reason(
@@ -62,6 +65,16 @@ def test_invalid_values_are_named_with_the_reason(
         settings({f"OPENMAILER_{name}": value}, tmp_path)
     assert f"OPENMAILER_{name}" in str(error.value)
     assert message in str(error.value)
+
+
+def test_trusted_proxies_are_none_by_default_and_read_as_networks(tmp_path: Path) -> None:
+    assert settings({}, tmp_path).trusted_proxies == ()
+    loaded = settings({"OPENMAILER_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8,::1"}, tmp_path)
+    assert [str(network) for network in loaded.trusted_proxies] == [
+        "127.0.0.1/32",
+        "10.0.0.0/8",
+        "::1/128",
+    ]
 
 
 def test_every_error_is_reported_at_once(tmp_path: Path) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+
 from openmailer.core.accounts.model import Principal, User
-from openmailer.core.accounts.plans import Plan
+from openmailer.core.accounts.plans import RATE_WINDOW_SECONDS, Plan
 from openmailer.core.accounts.service import AccountsPorts as Accounts
 from openmailer.core.accounts.services import api_keys, auth, users
 
@@ -64,3 +67,12 @@ async def api_key_for(
         principal, "test key", scopes, test=test, api_keys=accounts.api_keys, clock=accounts.clock
     )
     return Caller(user=user, token=plaintext)
+
+
+async def within_one_rate_window(redis: Redis, seconds_needed: int = 15) -> None:
+    """Waits for the next rate-limit window when this one has fewer than `seconds_needed` left,
+    so that a test's requests all count in one window (windows follow Redis' clock)."""
+    now, _ = await redis.time()
+    left = RATE_WINDOW_SECONDS - now % RATE_WINDOW_SECONDS
+    if left < seconds_needed:
+        await asyncio.sleep(left + 0.2)
