@@ -134,6 +134,11 @@ class RateLimiter(Protocol):
         """Counts one request in `bucket`'s current window, shared by every process."""
         ...
 
+    async def peek(self, bucket: str, *, limit: int, window_seconds: int) -> RateDecision:
+        """`bucket`'s current window without counting: `allowed` while fewer than `limit`
+        requests were counted, so that one more would still pass."""
+        ...
+
 
 class SecretBox(Protocol):
     """Authenticated encryption of secrets at rest, bound to where each is stored."""

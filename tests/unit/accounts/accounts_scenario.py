@@ -9,13 +9,14 @@ import pytest
 from openmailer.core.accounts import totp
 from openmailer.core.accounts.model import AccountStatus, Principal, User
 from openmailer.core.accounts.plans import Plan
-from openmailer.core.accounts.services import access, auth, users
+from openmailer.core.accounts.services import access, admission, auth, users
 from tests.unit.accounts.fakes import (
     FakeClock,
     FakePasswordHasher,
     FakeSecretBox,
     InMemoryApiKeyRepository,
     InMemoryApiKeyUsage,
+    InMemoryRateLimiter,
     InMemorySessionStore,
     InMemoryTotpReplayGuard,
     InMemoryUserRepository,
@@ -41,11 +42,13 @@ class Accounts:
     users: InMemoryUserRepository = field(init=False)
     api_keys: InMemoryApiKeyRepository = field(init=False)
     sessions: InMemorySessionStore = field(init=False)
+    rate_limiter: InMemoryRateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = InMemoryUserRepository(self.clock)
         self.api_keys = InMemoryApiKeyRepository(self.clock)
         self.sessions = InMemorySessionStore(self.clock)
+        self.rate_limiter = InMemoryRateLimiter(self.clock)
 
     async def add_user(
         self, username: str = "ann", *, admin: bool = False, plan: str = Plan.FREE
@@ -89,6 +92,11 @@ class Accounts:
             sessions=self.sessions,
             usage=self.usage,
             clock=self.clock,
+        )
+
+    async def admit(self, bearer: str, client_ip: str = "203.0.113.7") -> admission.Admission:
+        return await admission.admit_credential(
+            bearer, client_ip, authenticate=self.authenticate, rate_limiter=self.rate_limiter
         )
 
     async def sign_in(self, user: User, *, totp_code: str | None = None) -> Principal:

@@ -304,6 +304,17 @@ class InMemoryRateLimiter:
             reset_seconds=max(window_start + window_seconds - now, 1),
         )
 
+    async def peek(self, bucket: str, *, limit: int, window_seconds: int) -> RateDecision:
+        now = int(self._clock.now().timestamp())
+        window_start = now // window_seconds * window_seconds
+        count = self._counts.get((bucket, window_start), 0)
+        return RateDecision(
+            allowed=count < limit,
+            limit=limit,
+            remaining=max(limit - count, 0),
+            reset_seconds=max(window_start + window_seconds - now, 1),
+        )
+
 
 class FakeSecretBox:
     """Not encryption, but the box's contract: the tag covers the key id, the plaintext and the
