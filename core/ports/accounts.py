@@ -29,11 +29,12 @@ class UserRepository(Protocol):
     async def get(self, user_id: int) -> User | None: ...
 
     async def find_by_login(self, identifier: str) -> User | None:
-        """By username, or by email (case-insensitive)."""
+        """By email when the identifier has an `@`, by username otherwise, both ignoring case
+        (`model.login_lookup`): at most one user can match."""
         ...
 
     async def add(self, user: NewUser) -> User:
-        """Raises Conflict when the username or email is taken."""
+        """Raises Conflict when the username (in any case) or the email is taken."""
         ...
 
     async def list_users(self, *, limit: int, offset: int) -> Page[User]: ...

@@ -15,7 +15,15 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from openmailer.core.accounts.model import MAX_PASSWORD_BYTES, AccountStatus, ApiKey, NewUser, User
+from openmailer.core.accounts.model import (
+    MAX_PASSWORD_BYTES,
+    AccountStatus,
+    ApiKey,
+    LoginField,
+    NewUser,
+    User,
+    login_lookup,
+)
 from openmailer.core.errors import Conflict, SecretUnavailable
 from openmailer.core.pages import Page
 from openmailer.core.ports.accounts import (
@@ -76,14 +84,16 @@ class InMemoryUserRepository:
         return self._rows.get(user_id)
 
     async def find_by_login(self, identifier: str) -> User | None:
+        field, value = login_lookup(identifier)
         for user in self._rows.values():
-            if user.username == identifier or user.email == identifier.lower():
+            stored = user.email if field is LoginField.EMAIL else user.username.lower()
+            if stored == value:
                 return user
         return None
 
     async def add(self, user: NewUser) -> User:
         for existing in self._rows.values():
-            if existing.username == user.username:
+            if existing.username.lower() == user.username.lower():
                 raise Conflict("that username is already taken", code="username_taken")
             if existing.email == user.email:
                 raise Conflict("that email is already taken", code="email_taken")
