@@ -32,6 +32,7 @@ from openmailer.adapters.http.security import (
     enforce_access,
     provide_principal,
 )
+from openmailer.adapters.http.strict_input import StrictInput
 from openmailer.adapters.settings import Settings, load_settings
 from openmailer.core.accounts.service import AccountsService
 from openmailer.core.areas import AreaRegistries
@@ -91,10 +92,12 @@ def create_app(
         ],
     )
     at_root = [handler for group in routes if group.at_root for handler in group.handlers]
+    strict_input = StrictInput()
     app = Litestar(
         route_handlers=[*at_root, api, swagger_ui_assets()],
         lifespan=[make_lifespan(settings, password_rounds=password_rounds, accounts=accounts)],
         guards=[enforce_access],
+        before_request=strict_input.check,
         dependencies={
             "accounts": Provide(provide_accounts, sync_to_thread=False),
             "principal": Provide(provide_principal),
@@ -121,6 +124,7 @@ def create_app(
         debug=False,
     )
     _require_declared_access(app)
+    strict_input.learn(app)
     app.before_send.append(_allow_every_method(app))
     app.asgi_handler = with_request_context(
         app.asgi_handler, trusted_proxies=settings.trusted_proxies
