@@ -11,6 +11,9 @@ declared:
 - An operation that takes a JSON body takes it as `application/json` (UTF-8 if a charset is
   named): a body of any other or no Content-Type is 415, never parsed as JSON anyway. The 415
   is added to those operations' documented responses.
+- That body is decoded here, so that what the JSON decoder cannot take — invalid UTF-8, nesting
+  deeper than the interpreter's recursion limit — is a 400 like any malformed JSON, not an
+  unexpected error. The handler reuses the decoded value.
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Litestar, Request
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    NotFoundException,
+    SerializationException,
+    ValidationException,
+)
 from litestar.openapi.spec import OpenAPIResponse, Operation, Parameter, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
@@ -72,11 +81,18 @@ class StrictInput:
                 errors.append(_not_canonical(name))
         if errors:
             raise ValidationException(extra=errors)
-        if expected.json_body and await request.body() and not _is_json(request):
-            raise HTTPException(
-                status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                detail=f"send the body as {JSON_MEDIA_TYPE} (UTF-8)",
-            )
+        if expected.json_body and await request.body():
+            if not _is_json(request):
+                raise HTTPException(
+                    status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                    detail=f"send the body as {JSON_MEDIA_TYPE} (UTF-8)",
+                )
+            try:
+                await request.json()
+            except (SerializationException, UnicodeDecodeError, RecursionError):
+                raise ClientException(
+                    detail="the body is not JSON in UTF-8 (or is nested too deeply)"
+                ) from None
 
 
 def _input_of(path: str, operation: Operation) -> OperationInput:

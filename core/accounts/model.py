@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from openmailer.core.errors import ValidationError
@@ -198,3 +198,16 @@ def login_lookup(identifier: str) -> tuple[LoginField, str]:
     """
     field = LoginField.EMAIL if "@" in identifier else LoginField.USERNAME
     return field, identifier.lower()
+
+
+def in_utc(moment: datetime, *, field: str) -> datetime:
+    """An aware time from input, in UTC; its offset can push it past year 9999 or before year 1
+    (`9999-12-31T23:59:59-14:00`), which no datetime can hold."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(
+            f"{field} is outside the years 1 to 9999 once its UTC offset is applied",
+            field=field,
+            code="time_out_of_range",
+        ) from None

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -84,3 +85,14 @@ async def forget_failed_authentications(redis: Redis) -> None:
     stale = [key async for key in redis.scan_iter("om:rl:ip:*:failed-auth:*")]
     if stale:
         await redis.delete(*stale)
+
+
+def json_operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(method, path template, operation) of each operation of an OpenAPI document that takes a
+    JSON body."""
+    return [
+        (method, path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
