@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ DEFAULT_DATABASE_CONNECT_TIMEOUT = 5.0
 DEFAULT_DATABASE_STATEMENT_TIMEOUT = 10.0
 DEFAULT_REDIS_TIMEOUT = 3.0
 _T = TypeVar("_T")
+ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(ValueError):
@@ -47,6 +49,8 @@ class Settings:
     database_connect_timeout: float = DEFAULT_DATABASE_CONNECT_TIMEOUT
     database_statement_timeout: float = DEFAULT_DATABASE_STATEMENT_TIMEOUT
     redis_timeout: float = DEFAULT_REDIS_TIMEOUT
+    # Peers whose `X-Forwarded-For` is believed (adapters/http/client_address.py); none by default.
+    trusted_proxies: tuple[ProxyNetwork, ...] = ()
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -92,6 +96,7 @@ def load_settings(
     connect_timeout = seconds("DATABASE_CONNECT_TIMEOUT", DEFAULT_DATABASE_CONNECT_TIMEOUT)
     statement_timeout = seconds("DATABASE_STATEMENT_TIMEOUT", DEFAULT_DATABASE_STATEMENT_TIMEOUT)
     redis_timeout = seconds("REDIS_TIMEOUT", DEFAULT_REDIS_TIMEOUT)
+    trusted_proxies = check("TRUSTED_PROXIES", _parse_trusted_proxies, get("TRUSTED_PROXIES"))
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         errors.append(
@@ -117,6 +122,7 @@ def load_settings(
         database_connect_timeout=connect_timeout,
         database_statement_timeout=statement_timeout,
         redis_timeout=redis_timeout,
+        trusted_proxies=trusted_proxies or (),
     )
 
 
@@ -171,6 +177,22 @@ def _parse_base_url(raw: str | None) -> str | None:
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ValueError(f"must be an absolute http(s) URL, got {raw!r}")
     return raw.rstrip("/")
+
+
+def _parse_trusted_proxies(raw: str | None) -> tuple[ProxyNetwork, ...]:
+    """`10.0.0.5,10.1.0.0/16,::1`: addresses or networks, each entry checked."""
+    if raw is None:
+        return ()
+    networks: list[ProxyNetwork] = []
+    for index, item in enumerate(raw.split(","), start=1):
+        try:
+            networks.append(ipaddress.ip_network(item.strip()))
+        except ValueError as exc:
+            raise ValueError(
+                f"entry {index} ({item.strip()!r}) must be an IP address or a network "
+                f"such as 10.0.0.0/8: {exc}"
+            ) from None
+    return tuple(networks)
 
 
 def _parse_port(raw: str | None) -> int:

@@ -51,7 +51,9 @@ def run_api(args: argparse.Namespace) -> int:
         port=args.port or settings.api_port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
-        proxy_headers=True,
+        # The app reads X-Forwarded-For itself, from OPENMAILER_TRUSTED_PROXIES only; uvicorn's
+        # default would believe any local process (adapters/http/client_address.py).
+        proxy_headers=False,
         access_log=False,  # the app writes one structured JSON line per request
         server_header=False,
     )

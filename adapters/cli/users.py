@@ -8,6 +8,7 @@ import getpass
 
 from openmailer.adapters.bootstrap import build_user_admin, open_database
 from openmailer.adapters.settings import Settings, load_settings
+from openmailer.core.accounts.model import normalise_email, normalise_username
 from openmailer.core.accounts.plans import Plan
 from openmailer.core.errors import DomainError
 
@@ -43,6 +44,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_create(args: argparse.Namespace) -> int:
+    try:  # before the password prompt; create_user checks both again
+        normalise_username(args.username)
+        normalise_email(args.email)
+    except DomainError as error:
+        print(f"openmailer users create: {error.detail}")
+        return 1
     password = args.password or getpass.getpass("password: ")
 
     async def create() -> str:

@@ -17,7 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from openmailer.adapters.db.tables.users import User as UserRow
 from openmailer.adapters.db.unit_of_work import Statements, statements_on
 from openmailer.core.accounts.lockout import DOUBLINGS_CAP, LockoutPolicy
-from openmailer.core.accounts.model import AccountStatus, NewUser, Role, User
+from openmailer.core.accounts.model import (
+    AccountStatus,
+    LoginField,
+    NewUser,
+    Role,
+    User,
+    login_lookup,
+)
 from openmailer.core.errors import Conflict
 from openmailer.core.pages import Page
 
@@ -65,8 +72,15 @@ class SqlAlchemyUserRepository:
         return await self._one(select(USERS).where(USERS.c.id == user_id))
 
     async def find_by_login(self, identifier: str) -> User | None:
-        condition = or_(USERS.c.username == identifier, USERS.c.email == identifier.lower())
-        return await self._one(select(USERS).where(condition).limit(1))
+        field, value = login_lookup(identifier)
+        # Emails are stored in lower case; usernames may predate that, and lower(username) is
+        # what idx_users_username_lower keeps unique.
+        condition = (
+            USERS.c.email == value
+            if field is LoginField.EMAIL
+            else func.lower(USERS.c.username) == value
+        )
+        return await self._one(select(USERS).where(condition))
 
     async def add(self, user: NewUser) -> User:
         values = {

@@ -25,13 +25,14 @@ from openmailer.adapters.http.docs_ui import swagger_ui_assets, swagger_ui_plugi
 from openmailer.adapters.http.errors import EXCEPTION_HANDLERS
 from openmailer.adapters.http.json_logs import configure_json_logging
 from openmailer.adapters.http.pagination import provide_pagination
-from openmailer.adapters.http.request_context import request_context_middleware
+from openmailer.adapters.http.request_context import with_request_context
 from openmailer.adapters.http.security import (
     BEARER_SCHEME,
     declared_requirement,
     enforce_access,
     provide_principal,
 )
+from openmailer.adapters.http.strict_input import StrictInput
 from openmailer.adapters.settings import Settings, load_settings
 from openmailer.core.accounts.service import AccountsService
 from openmailer.core.areas import AreaRegistries
@@ -91,17 +92,18 @@ def create_app(
         ],
     )
     at_root = [handler for group in routes if group.at_root for handler in group.handlers]
+    strict_input = StrictInput()
     app = Litestar(
         route_handlers=[*at_root, api, swagger_ui_assets()],
         lifespan=[make_lifespan(settings, password_rounds=password_rounds, accounts=accounts)],
         guards=[enforce_access],
+        before_request=strict_input.check,
         dependencies={
             "accounts": Provide(provide_accounts, sync_to_thread=False),
             "principal": Provide(provide_principal),
             "pagination": Provide(provide_pagination),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_context_middleware],
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
             title="OpenMailer API",
@@ -123,7 +125,11 @@ def create_app(
     )
     app.state.areas = areas
     _require_declared_access(app)
+    strict_input.learn(app)
     app.before_send.append(_allow_every_method(app))
+    app.asgi_handler = with_request_context(
+        app.asgi_handler, trusted_proxies=settings.trusted_proxies
+    )
     return app
 
 

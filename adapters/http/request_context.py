@@ -1,7 +1,11 @@
-"""Request ids, structured access logs and rate-limit headers, as one ASGI middleware.
+"""Request ids, structured access logs and rate-limit headers, as one ASGI wrapper.
 
 The request id is the caller's `X-Request-ID` when it is sane (a client correlating its own logs),
 otherwise a new one; it is echoed in the response header, in every problem body and in the logs.
+
+`with_request_context` wraps the app's whole ASGI handler, not a route's: Litestar finds the route
+(and answers 404 or 405) before any route middleware runs, and those answers need ids too. It
+also puts the address trusted proxies forwarded for in the scope's client, before anything reads it.
 """
 
 from __future__ import annotations
@@ -10,11 +14,14 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from openmailer.adapters.http.client_address import FORWARDED_FOR_HEADER, client_address
+from openmailer.adapters.settings import ProxyNetwork
 from openmailer.core.ports.accounts import RateDecision
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -45,11 +52,13 @@ def rate_limit_headers(decision: RateDecision) -> dict[str, str]:
     }
 
 
-def request_context_middleware(app: ASGIApp) -> ASGIApp:
+def with_request_context(app: ASGIApp, *, trusted_proxies: Sequence[ProxyNetwork] = ()) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
+        if trusted_proxies:
+            _use_forwarded_client(scope, trusted_proxies)
         supplied = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
         request_id = supplied if _SANE_ID.match(supplied) else uuid.uuid4().hex
         state = scope.setdefault("state", {})
@@ -83,9 +92,22 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
                     "method": scope.get("method"),
                     "path": scope.get("path"),
                     "status": status,
+                    "client_ip": (scope.get("client") or (None,))[0],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     "user_id": state.get("user_id"),
                 },
             )
 
     return middleware
+
+
+def _use_forwarded_client(scope: Scope, trusted_proxies: Sequence[ProxyNetwork]) -> None:
+    peer = scope.get("client")
+    if peer is None:
+        return
+    forwarded_for = [
+        value.decode("latin-1") for name, value in scope["headers"] if name == FORWARDED_FOR_HEADER
+    ]
+    host = client_address(peer[0], forwarded_for, trusted_proxies)
+    if host is not None and host != peer[0]:
+        scope["client"] = (host, peer[1])

@@ -69,16 +69,17 @@ async def enforce_access(
         return
     accounts = accounts_of(connection)
     client = connection.client.host if connection.client else "unknown"
-    principal = None
-    if requirement is not Access.PUBLIC:
-        principal = await accounts.authenticate(bearer_token(connection))
-        connection.scope["state"]["principal"] = principal
-        connection.scope["state"]["user_id"] = principal.user.id
-    decision = await accounts.admit(principal, client)
-    remember_rate_decision(connection.scope, decision)
-    accounts.refuse_if_spent(decision)
-    if principal is not None:
-        authorize(principal, requirement)
+    if requirement is Access.PUBLIC:
+        decision = await accounts.admit_public(client)
+        remember_rate_decision(connection.scope, decision)
+        accounts.refuse_if_spent(decision)
+        return
+    admission = await accounts.admit(bearer_token(connection), client)
+    connection.scope["state"]["principal"] = admission.principal
+    connection.scope["state"]["user_id"] = admission.principal.user.id
+    remember_rate_decision(connection.scope, admission.decision)
+    accounts.refuse_if_spent(admission.decision)
+    authorize(admission.principal, requirement)
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:

@@ -28,6 +28,14 @@ end
 return {count, window_start + window - tonumber(now[1])}
 """
 
+_PEEK = """
+local now = redis.call('TIME')
+local window = tonumber(ARGV[1])
+local window_start = math.floor(tonumber(now[1]) / window) * window
+local count = tonumber(redis.call('GET', KEYS[1] .. ':' .. window_start) or '0')
+return {count, window_start + window - tonumber(now[1])}
+"""
+
 
 def audit_field(user_id: int, resource_type: str) -> str:
     return f"{user_id}|{resource_type}"
@@ -36,6 +44,7 @@ def audit_field(user_id: int, resource_type: str) -> str:
 class RedisRateLimiter:
     def __init__(self, redis: Redis) -> None:
         self._hit = redis.register_script(_HIT)
+        self._peek = redis.register_script(_PEEK)
 
     async def hit(
         self, bucket: str, *, limit: int, window_seconds: int, audit_user_id: int | None = None
@@ -46,6 +55,15 @@ class RedisRateLimiter:
         )
         return RateDecision(
             allowed=int(count) <= limit,
+            limit=limit,
+            remaining=max(limit - int(count), 0),
+            reset_seconds=max(int(reset), 1),
+        )
+
+    async def peek(self, bucket: str, *, limit: int, window_seconds: int) -> RateDecision:
+        count, reset = await self._peek(keys=[f"om:rl:{bucket}"], args=[window_seconds])
+        return RateDecision(
+            allowed=int(count) < limit,
             limit=limit,
             remaining=max(limit - int(count), 0),
             reset_seconds=max(int(reset), 1),

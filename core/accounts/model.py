@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from openmailer.core.errors import ValidationError
 
 MIN_PASSWORD_CHARS = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores (or, in bcrypt>=4.1, refuses) anything longer
+
+# What a new username or email may be: the HTTP schemas state these same patterns. No `@` in a
+# username, so a login identifier is an email exactly when it has one.
+USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,64}$"
+_EMAIL_LOCAL = r"[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*"
+_DOMAIN_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+EMAIL_PATTERN = rf"^{_EMAIL_LOCAL}@{_DOMAIN_LABEL}(\.{_DOMAIN_LABEL})+$"
+MAX_EMAIL_LENGTH = 254  # RFC 5321's path limit, less the angle brackets
+MAX_EMAIL_LOCAL_PART = 64
+MAX_DOMAIN_LABEL = 63
+_USERNAME = re.compile(USERNAME_PATTERN)
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 
 class Role(StrEnum):
@@ -128,3 +141,73 @@ def check_new_password(password: str) -> None:
             field="password",
             code="password_too_short",
         )
+
+
+def normalise_username(username: str) -> str:
+    """The stored form of a new username: lower case, so that `Ann` and `ann` are one name."""
+    username = username.strip()
+    if "@" in username:
+        raise ValidationError(
+            "a username cannot contain @: logins with an @ are looked up as emails",
+            field="username",
+            code="invalid_username",
+        )
+    if not _USERNAME.fullmatch(username):
+        raise ValidationError(
+            "a username has 3 to 64 characters, each an ASCII letter, a digit, '.', '_' or '-'",
+            field="username",
+            code="invalid_username",
+        )
+    return username.lower()
+
+
+def normalise_email(email: str) -> str:
+    """The stored form of a new email address: lower case, checked strictly.
+
+    ASCII only, no quoted local parts, no IP-literal domains, at least two domain labels: the
+    address is a login identifier and a recipient, so anything exotic is refused rather than
+    half-supported.
+    """
+    email = email.strip()
+    local, _, domain = email.partition("@")
+    if (
+        len(email) > MAX_EMAIL_LENGTH
+        or not _EMAIL.fullmatch(email)
+        or len(local) > MAX_EMAIL_LOCAL_PART
+        or any(len(label) > MAX_DOMAIN_LABEL for label in domain.split("."))
+    ):
+        raise ValidationError(
+            "not a valid email address (name@example.com: ASCII letters, digits and ._%+- "
+            "before the @, a domain of at least two labels after it)",
+            field="email",
+            code="invalid_email",
+        )
+    return email.lower()
+
+
+class LoginField(StrEnum):
+    USERNAME = "username"
+    EMAIL = "email"
+
+
+def login_lookup(identifier: str) -> tuple[LoginField, str]:
+    """Which column a login identifier names, and the value to compare it with (lower case).
+
+    With an `@` it is an email, otherwise a username: usernames never contain one, so an
+    identifier can never match one account by email and another by username.
+    """
+    field = LoginField.EMAIL if "@" in identifier else LoginField.USERNAME
+    return field, identifier.lower()
+
+
+def in_utc(moment: datetime, *, field: str) -> datetime:
+    """An aware time from input, in UTC; its offset can push it past year 9999 or before year 1
+    (`9999-12-31T23:59:59-14:00`), which no datetime can hold."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(
+            f"{field} is outside the years 1 to 9999 once its UTC offset is applied",
+            field=field,
+            code="time_out_of_range",
+        ) from None

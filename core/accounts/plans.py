@@ -28,6 +28,9 @@ PLAN_LIMITS: dict[Plan, PlanLimits] = {
 
 # Unauthenticated routes (login) are limited per client IP, independent of any plan.
 PUBLIC_REQUESTS_PER_MINUTE_PER_IP = 30
+# Credentials that fail to authenticate, per client IP: past this, credentials from that address
+# are refused before any lookup, so guessing keys costs the database nothing.
+FAILED_AUTHENTICATIONS_PER_MINUTE_PER_IP = 30
 RATE_WINDOW_SECONDS = 60
 
 

@@ -14,12 +14,15 @@ from datetime import datetime
 from typing import TypedDict
 
 from openmailer.core.accounts.model import ApiKey, Principal, User
-from openmailer.core.accounts.plans import (
-    PUBLIC_REQUESTS_PER_MINUTE_PER_IP,
-    RATE_WINDOW_SECONDS,
-    limits_for,
+from openmailer.core.accounts.plans import RATE_WINDOW_SECONDS
+from openmailer.core.accounts.services import (
+    access,
+    admission,
+    api_keys,
+    auth,
+    two_factor,
+    users,
 )
-from openmailer.core.accounts.services import access, api_keys, auth, two_factor, users
 from openmailer.core.errors import RateLimited
 from openmailer.core.pages import Page
 from openmailer.core.ports.accounts import (
@@ -119,24 +122,16 @@ class AccountsService(UserAdminService):
             clock=p.clock,
         )
 
-    async def admit(self, principal: Principal | None, client_ip: str) -> RateDecision:
-        """Counts the request against its quota: per client IP when unauthenticated, per key or
-        per user by plan otherwise. Raises RateLimited once the quota is spent."""
-        if principal is None:
-            decision = await self.ports.rate_limiter.hit(
-                f"ip:{client_ip}",
-                limit=PUBLIC_REQUESTS_PER_MINUTE_PER_IP,
-                window_seconds=RATE_WINDOW_SECONDS,
-            )
-        else:
-            key = principal.api_key
-            decision = await self.ports.rate_limiter.hit(
-                f"key:{key.id}" if key else f"user:{principal.user.id}",
-                limit=limits_for(principal.user.subscription_plan).api_requests_per_minute,
-                window_seconds=RATE_WINDOW_SECONDS,
-                audit_user_id=principal.user.id,
-            )
-        return decision
+    async def admit_public(self, client_ip: str) -> RateDecision:
+        """Counts a request to a public route against its client IP's quota."""
+        return await admission.admit_public(client_ip, rate_limiter=self.ports.rate_limiter)
+
+    async def admit(self, bearer: str, client_ip: str) -> admission.Admission:
+        """Authenticates and counts the request against the user's plan quota, whatever the
+        credential; refuses the address first if its failed authentications are spent."""
+        return await admission.admit_credential(
+            bearer, client_ip, authenticate=self.authenticate, rate_limiter=self.ports.rate_limiter
+        )
 
     @staticmethod
     def refuse_if_spent(decision: RateDecision) -> None:

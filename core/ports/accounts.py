@@ -30,11 +30,12 @@ class UserRepository(Protocol):
     async def get(self, user_id: int) -> User | None: ...
 
     async def find_by_login(self, identifier: str) -> User | None:
-        """By username, or by email (case-insensitive)."""
+        """By email when the identifier has an `@`, by username otherwise, both ignoring case
+        (`model.login_lookup`): at most one user can match."""
         ...
 
     async def add(self, user: NewUser) -> User:
-        """Raises Conflict when the username or email is taken."""
+        """Raises Conflict when the username (in any case) or the email is taken."""
         ...
 
     async def list_users(self, *, limit: int, offset: int) -> Page[User]: ...
@@ -151,6 +152,11 @@ class RateLimiter(Protocol):
         self, bucket: str, *, limit: int, window_seconds: int, audit_user_id: int | None = None
     ) -> RateDecision:
         """Counts one request in `bucket`'s current window, shared by every process."""
+        ...
+
+    async def peek(self, bucket: str, *, limit: int, window_seconds: int) -> RateDecision:
+        """`bucket`'s current window without counting: `allowed` while fewer than `limit`
+        requests were counted, so that one more would still pass."""
         ...
 
 

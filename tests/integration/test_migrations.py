@@ -18,7 +18,7 @@ from openmailer.adapters.db.tables import metadata
 
 pytestmark = pytest.mark.integration
 
-REVISIONS = [f"{number:03d}" for number in range(1, 21)]
+REVISIONS = [f"{number:03d}" for number in range(1, 22)]
 TABLES_AT = {
     "003": {"users", "email_templates", "email_campaigns"},
     "010": {
@@ -73,18 +73,18 @@ async def campaign_foreign_keys(url: str) -> set[str]:
     return {row["conname"] for row in rows}
 
 
-def test_the_history_is_one_line_from_001_to_020() -> None:
+def test_the_history_is_one_line_from_001_to_021() -> None:
     scripts = ScriptDirectory.from_config(migrate.alembic_config())
     history = [script.revision for script in scripts.walk_revisions("base", "heads")]
     assert list(reversed(history)) == REVISIONS
-    assert migrate.head_revision() == "020"
+    assert migrate.head_revision() == "021"
 
 
 async def test_upgrade_downgrade_to_base_and_upgrade_again(empty_database_url: str) -> None:
     assert migrate.current_revision(empty_database_url) is None
 
     await migrate.upgrade_async(empty_database_url)
-    assert migrate.current_revision(empty_database_url) == "020"
+    assert migrate.current_revision(empty_database_url) == "021"
     assert len(await tables(empty_database_url)) == 17
 
     await migrate.downgrade_async(empty_database_url, "base")
@@ -95,7 +95,7 @@ async def test_upgrade_downgrade_to_base_and_upgrade_again(empty_database_url: s
     }
 
     await migrate.upgrade_async(empty_database_url)
-    assert await migrate.current_revision_async(empty_database_url) == "020"
+    assert await migrate.current_revision_async(empty_database_url) == "021"
     assert len(await tables(empty_database_url)) == 17
 
 
@@ -145,7 +145,7 @@ async def test_campaign_foreign_keys_arrive_with_their_tables(empty_database_url
 async def test_current_revision_async_accepts_an_engine(migrated_database_url: str) -> None:
     engine = create_engine(migrated_database_url)
     try:
-        assert await migrate.current_revision_async(engine) == "020"
+        assert await migrate.current_revision_async(engine) == "021"
     finally:
         await engine.dispose()
 
@@ -244,3 +244,25 @@ def _method_and_predicate(index: Index) -> tuple[str, str | None]:
     # PostgreSQL spells the predicate its own way: parenthesized, booleans in lower case.
     predicate = None if where is None else f"({str(where).replace('TRUE', 'true')})"
     return options["using"] or "btree", predicate
+
+
+async def test_usernames_differing_only_in_case_stop_the_upgrade_until_renamed(
+    empty_database_url: str,
+) -> None:
+    await migrate.upgrade_async(empty_database_url, "020")
+    await execute(
+        empty_database_url,
+        "INSERT INTO users (username, email, password) VALUES"
+        " ('caseuser', 'a@example.com', 'x'), ('CaseUser', 'b@example.com', 'x')",
+    )
+    with pytest.raises(RuntimeError, match="caseuser, CaseUser"):
+        await migrate.upgrade_async(empty_database_url)
+    assert await migrate.current_revision_async(empty_database_url) == "020"
+
+    await execute(empty_database_url, "UPDATE users SET username = 'caseuser2' WHERE id = 2")
+    await migrate.upgrade_async(empty_database_url)
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await execute(
+            empty_database_url,
+            "INSERT INTO users (username, email, password) VALUES ('CASEUSER', 'c@x.com', 'x')",
+        )

@@ -3,7 +3,8 @@
 The expected schema below is written by hand from the spec, in PostgreSQL's own spelling
 (`format_type`, `pg_get_expr`), plus the decisions the spec leaves open (documented in the
 migrations): ON DELETE actions of the three pre-existing tables and of the campaign references,
-the enum checks, idx_users_account_status, idx_segments_conditions and email_campaigns_archive.
+the enum checks, idx_users_account_status, idx_users_username_lower (usernames unique in any
+case), idx_segments_conditions and email_campaigns_archive.
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ EXPECTED: dict[str, Table] = {
             "idx_users_email": Idx(("email",)),
             "idx_users_role": Idx(("role",)),
             "idx_users_account_status": Idx(("account_status",)),
+            "idx_users_username_lower": Idx(("lower(username::text)",), unique=True),
         },
     ),
     "email_templates": Table(

@@ -58,6 +58,9 @@ def test_a_valid_environment_is_read(tmp_path: Path) -> None:
         ("REDIS_TIMEOUT", "-1", "more than 0"),
         ("REDIS_TIMEOUT", "nan", "more than 0"),
         ("DATABASE_CONNECT_TIMEOUT", "86400", "at most 3600"),
+        ("TRUSTED_PROXIES", "proxy.internal", "entry 1 ('proxy.internal') must be an IP"),
+        ("TRUSTED_PROXIES", "10.0.0.1,10.0.0.1/8", "entry 2 ('10.0.0.1/8')"),
+        ("TRUSTED_PROXIES", "10.0.0.1,,::1", "entry 2"),
     ],
 )
 def test_invalid_values_are_named_with_the_reason(
@@ -84,6 +87,16 @@ def test_timeouts_default_to_seconds_and_can_be_set(tmp_path: Path) -> None:
     assert loaded.database_connect_timeout == 1.5
     assert loaded.database_statement_timeout == 30.0
     assert loaded.redis_timeout == 0.5
+
+
+def test_trusted_proxies_are_none_by_default_and_read_as_networks(tmp_path: Path) -> None:
+    assert settings({}, tmp_path).trusted_proxies == ()
+    loaded = settings({"OPENMAILER_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8,::1"}, tmp_path)
+    assert [str(network) for network in loaded.trusted_proxies] == [
+        "127.0.0.1/32",
+        "10.0.0.0/8",
+        "::1/128",
+    ]
 
 
 def test_every_error_is_reported_at_once(tmp_path: Path) -> None:

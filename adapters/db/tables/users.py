@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     false,
+    func,
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -77,6 +78,11 @@ class User(Base):
     account_locked_until: Mapped[datetime | None] = mapped_column(DateTime())
     two_factor_enabled: Mapped[bool | None] = mapped_column(Boolean, server_default=false())
     two_factor_secret: Mapped[str | None] = mapped_column(String(255))
+
+
+# Logins match usernames ignoring case (migration 021); declared outside the class because the
+# expression needs the mapped column.
+Index("idx_users_username_lower", func.lower(User.username), unique=True)
 
 
 class ApiKey(Base):

@@ -10,14 +10,13 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Username = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{3,64}$", examples=["ann"])]
+from openmailer.core.accounts.model import EMAIL_PATTERN, MAX_EMAIL_LENGTH, USERNAME_PATTERN
+
+# The core's own patterns (core/accounts/model.py), which also bound the local part and labels.
+Username = Annotated[str, msgspec.Meta(pattern=USERNAME_PATTERN, examples=["ann"])]
 Email = Annotated[
     str,
-    msgspec.Meta(
-        max_length=254,
-        pattern=r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
-        examples=["ann@example.com"],
-    ),
+    msgspec.Meta(max_length=MAX_EMAIL_LENGTH, pattern=EMAIL_PATTERN, examples=["ann@example.com"]),
 ]
 LoginIdentifier = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._%+@-]{1,254}$")]
 # At most 72 characters; over 72 bytes of UTF-8 is refused with 422 `password_too_long`.

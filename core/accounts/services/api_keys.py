@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from openmailer.core.accounts.credentials import KeyMode, generate_api_key
-from openmailer.core.accounts.model import ApiKey, Principal
+from openmailer.core.accounts.model import ApiKey, Principal, in_utc
 from openmailer.core.accounts.scopes import validate_scopes
 from openmailer.core.errors import NotFound, ValidationError
 from openmailer.core.pages import Page
@@ -26,8 +26,10 @@ async def create_api_key(
     """The stored key and its plaintext, which is never available again."""
     if not name.strip():
         raise ValidationError("name must not be blank", field="name")
-    if expires_at is not None and expires_at <= clock.now():
-        raise ValidationError("expires_at must be in the future", field="expires_at")
+    if expires_at is not None:
+        expires_at = in_utc(expires_at, field="expires_at")
+        if expires_at <= clock.now():
+            raise ValidationError("expires_at must be in the future", field="expires_at")
     new_key = generate_api_key(KeyMode.TEST if test else KeyMode.LIVE)
     record = NewApiKeyRecord(
         user_id=principal.user.id,

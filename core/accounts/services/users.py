@@ -12,6 +12,8 @@ from openmailer.core.accounts.model import (
     Role,
     User,
     check_new_password,
+    normalise_email,
+    normalise_username,
 )
 from openmailer.core.accounts.plans import Plan, limits_for
 from openmailer.core.errors import Conflict, NotFound, ValidationError
@@ -20,7 +22,8 @@ from openmailer.core.ports.accounts import PasswordHasher, SessionStore, UserRep
 from openmailer.core.ports.unit_of_work import AccountsUnitOfWork
 
 FIRST_ADMIN_USERNAME = "admin"
-FIRST_ADMIN_EMAIL = "admin@localhost"
+# An email needs a domain of two labels; `.localdomain` keeps the old `admin@localhost` meaning.
+FIRST_ADMIN_EMAIL = "admin@localhost.localdomain"
 
 
 async def create_user(
@@ -33,12 +36,14 @@ async def create_user(
     users: UserRepository,
     hasher: PasswordHasher,
 ) -> User:
+    username = normalise_username(username)
+    email = normalise_email(email)
     check_new_password(password)
     plan = _parse_plan(plan)
     return await users.add(
         NewUser(
             username=username,
-            email=email.strip().lower(),
+            email=email,
             password_hash=await hasher.hash(password),
             role=Role.ADMIN if admin else Role.USER,
             subscription_plan=plan,

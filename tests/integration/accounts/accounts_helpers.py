@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
 
 from openmailer.core.accounts.model import Principal, User
-from openmailer.core.accounts.plans import Plan
+from openmailer.core.accounts.plans import RATE_WINDOW_SECONDS, Plan
 from openmailer.core.accounts.service import AccountsPorts as Accounts
 from openmailer.core.accounts.services import api_keys, auth, users
 
@@ -64,3 +68,31 @@ async def api_key_for(
         principal, "test key", scopes, test=test, api_keys=accounts.api_keys, clock=accounts.clock
     )
     return Caller(user=user, token=plaintext)
+
+
+async def within_one_rate_window(redis: Redis, seconds_needed: int = 15) -> None:
+    """Waits for the next rate-limit window when this one has fewer than `seconds_needed` left,
+    so that a test's requests all count in one window (windows follow Redis' clock)."""
+    now, _ = await redis.time()
+    left = RATE_WINDOW_SECONDS - now % RATE_WINDOW_SECONDS
+    if left < seconds_needed:
+        await asyncio.sleep(left + 0.2)
+
+
+async def forget_failed_authentications(redis: Redis) -> None:
+    """Tests share one client IP: a test that sends many bad credentials on purpose starts each
+    batch with the address's failure budget unspent."""
+    stale = [key async for key in redis.scan_iter("om:rl:ip:*:failed-auth:*")]
+    if stale:
+        await redis.delete(*stale)
+
+
+def json_operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(method, path template, operation) of each operation of an OpenAPI document that takes a
+    JSON body."""
+    return [
+        (method, path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]

@@ -60,6 +60,19 @@ async def client(app: Litestar, accounts_settings: Settings) -> AsyncIterator[ht
 
 
 @pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, accounts_settings: Settings) -> Settings:
+    """The environment `openmailer` commands read, naming the test database and Redis."""
+    monkeypatch.setenv("OPENMAILER_DATABASE_URL", accounts_settings.database_url or "")
+    monkeypatch.setenv("OPENMAILER_REDIS_URL", accounts_settings.redis_url or "")
+    keys = ",".join(
+        f"{key.key_id}:{base64.b64encode(key.key).decode()}"
+        for key in accounts_settings.secret_keys
+    )
+    monkeypatch.setenv("OPENMAILER_SECRET_KEYS", keys)
+    return accounts_settings
+
+
+@pytest.fixture
 async def accounts(app: Litestar, client: httpx.AsyncClient) -> AsyncIterator[Accounts]:
     accounts: Accounts = app.state.accounts.ports
     # Tests share one client IP; start each with fresh per-IP windows.

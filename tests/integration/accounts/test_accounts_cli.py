@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 
 import pytest
 
@@ -14,18 +13,6 @@ from openmailer.adapters.settings import Settings
 pytestmark = pytest.mark.integration
 
 WHERE = {"table": "users", "column": "two_factor_secret"}
-
-
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, accounts_settings: Settings) -> Settings:
-    monkeypatch.setenv("OPENMAILER_DATABASE_URL", accounts_settings.database_url or "")
-    monkeypatch.setenv("OPENMAILER_REDIS_URL", accounts_settings.redis_url or "")
-    keys = ",".join(
-        f"{key.key_id}:{base64.b64encode(key.key).decode()}"
-        for key in accounts_settings.secret_keys
-    )
-    monkeypatch.setenv("OPENMAILER_SECRET_KEYS", keys)
-    return accounts_settings
 
 
 def test_users_create_makes_a_user_who_can_be_listed(

@@ -114,8 +114,8 @@ async def test_rate_limit_answers_429_with_headers_and_is_flushed_in_aggregate(
     assert int(response.headers["retry-after"]) >= 1
     assert response.headers["ratelimit-limit"] == "60"
     assert response.headers["ratelimit-remaining"] == "0"
-    ok = await client.get("/api/v1/me", headers=owner.headers)  # the session has its own bucket
-    assert ok.status_code == 200 and ok.headers["ratelimit-limit"] == "60"
+    spent = await client.get("/api/v1/me", headers=owner.headers)  # the user's quota, shared
+    assert spent.status_code == 429 and spent.headers["ratelimit-limit"] == "60"
 
     await flush_usage(app.state.resources)
     rate_limits = RateLimit.__table__

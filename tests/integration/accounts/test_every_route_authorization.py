@@ -14,7 +14,13 @@ from litestar import Litestar
 from openmailer.core.accounts.model import User
 from openmailer.core.accounts.scopes import ALL_SCOPES, Access
 from openmailer.core.accounts.service import AccountsPorts as Accounts
-from tests.integration.accounts.accounts_helpers import Caller, api_key_for, make_user, session_for
+from tests.integration.accounts.accounts_helpers import (
+    Caller,
+    api_key_for,
+    forget_failed_authentications,
+    make_user,
+    session_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -94,6 +100,7 @@ async def test_every_protected_route_refuses_a_missing_or_bad_credential(
 ) -> None:
     protected, _ = operations(app)
     for method, template, _requirement in protected:
+        await forget_failed_authentications(app.state.resources.redis)
         path = re.sub(r"\{[^}]+\}", "1", template)
         for bad in (
             None,

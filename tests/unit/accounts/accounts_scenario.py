@@ -10,7 +10,7 @@ from openmailer.core.accounts import totp
 from openmailer.core.accounts.model import AccountStatus, Principal, User
 from openmailer.core.accounts.plans import Plan
 from openmailer.core.accounts.service import AccountsPorts, AccountsService
-from openmailer.core.accounts.services import auth
+from openmailer.core.accounts.services import admission, auth
 from tests.unit.accounts.fake_unit_of_work import InMemoryAccountsUnitOfWork
 from tests.unit.accounts.fakes import (
     FakeClock,
@@ -96,6 +96,11 @@ class Accounts:
 
     async def authenticate(self, bearer: str) -> Principal:
         return await self.service().authenticate(bearer)
+
+    async def admit(self, bearer: str, client_ip: str = "203.0.113.7") -> admission.Admission:
+        return await admission.admit_credential(
+            bearer, client_ip, authenticate=self.authenticate, rate_limiter=self.rate_limiter
+        )
 
     async def sign_in(self, user: User, *, totp_code: str | None = None) -> Principal:
         """A login session's principal, as the HTTP layer resolves it from the bearer token."""

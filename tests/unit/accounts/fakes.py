@@ -16,7 +16,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from openmailer.core.accounts.lockout import LockoutPolicy
-from openmailer.core.accounts.model import MAX_PASSWORD_BYTES, AccountStatus, ApiKey, NewUser, User
+from openmailer.core.accounts.model import (
+    MAX_PASSWORD_BYTES,
+    AccountStatus,
+    ApiKey,
+    LoginField,
+    NewUser,
+    User,
+    login_lookup,
+)
 from openmailer.core.errors import Conflict, SecretUnavailable
 from openmailer.core.pages import Page
 from openmailer.core.ports.accounts import (
@@ -77,14 +85,16 @@ class InMemoryUserRepository:
         return self._rows.get(user_id)
 
     async def find_by_login(self, identifier: str) -> User | None:
+        field, value = login_lookup(identifier)
         for user in self._rows.values():
-            if user.username == identifier or user.email == identifier.lower():
+            stored = user.email if field is LoginField.EMAIL else user.username.lower()
+            if stored == value:
                 return user
         return None
 
     async def add(self, user: NewUser) -> User:
         for existing in self._rows.values():
-            if existing.username == user.username:
+            if existing.username.lower() == user.username.lower():
                 raise Conflict("that username is already taken", code="username_taken")
             if existing.email == user.email:
                 raise Conflict("that email is already taken", code="email_taken")
@@ -319,6 +329,17 @@ class InMemoryRateLimiter:
             self.audited[audit_user_id] = self.audited.get(audit_user_id, 0) + 1
         return RateDecision(
             allowed=count <= limit,
+            limit=limit,
+            remaining=max(limit - count, 0),
+            reset_seconds=max(window_start + window_seconds - now, 1),
+        )
+
+    async def peek(self, bucket: str, *, limit: int, window_seconds: int) -> RateDecision:
+        now = int(self._clock.now().timestamp())
+        window_start = now // window_seconds * window_seconds
+        count = self._counts.get((bucket, window_start), 0)
+        return RateDecision(
+            allowed=count < limit,
             limit=limit,
             remaining=max(limit - count, 0),
             reset_seconds=max(window_start + window_seconds - now, 1),

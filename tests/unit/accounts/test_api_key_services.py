@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -246,3 +246,33 @@ async def test_listing_keeps_the_later_of_flushed_and_buffered_uses(accounts: Ac
     await accounts.authenticate(plaintext)
 
     assert (await list_keys(accounts, owner)).items[0].last_used_at == buffered_at
+
+
+@pytest.mark.parametrize(
+    "expires_at",
+    [
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14))),
+        datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=14))),
+    ],
+    ids=["past year 9999 in UTC", "before year 1 in UTC"],
+)
+async def test_an_expiry_its_offset_pushes_out_of_range_is_refused(
+    accounts: Accounts, expires_at: datetime
+) -> None:
+    principal = await accounts.sign_in(await accounts.add_user("ann"))
+
+    with pytest.raises(ValidationError) as error:
+        await create_key(accounts, principal, [Scope.READ_ANALYTICS.value], expires_at=expires_at)
+
+    assert (error.value.field, error.value.code) == ("expires_at", "time_out_of_range")
+
+
+async def test_an_expiry_is_stored_in_utc(accounts: Accounts) -> None:
+    principal = await accounts.sign_in(await accounts.add_user("ann"))
+    in_tokyo = datetime(2030, 1, 1, 9, 0, tzinfo=timezone(timedelta(hours=9)))
+
+    key, _ = await create_key(
+        accounts, principal, [Scope.READ_ANALYTICS.value], expires_at=in_tokyo
+    )
+
+    assert key.expires_at == in_tokyo and key.expires_at.utcoffset() == timedelta(0)

@@ -43,12 +43,12 @@ async def ensure_first_admin(accounts: Accounts) -> tuple[str, str] | None:
     return await users.ensure_first_admin(users=accounts.users, hasher=accounts.hasher)
 
 
-async def test_a_new_user_is_an_active_free_user_with_a_lowercased_email(
+async def test_a_new_user_is_an_active_free_user_with_a_lowercased_name_and_email(
     accounts: Accounts,
 ) -> None:
-    user = await create_user(accounts, "Ann", "  Ann@Example.COM ")
+    user = await create_user(accounts, " Ann ", "  Ann@Example.COM ")
 
-    assert (user.username, user.email) == ("Ann", "ann@example.com")
+    assert (user.username, user.email) == ("ann", "ann@example.com")
     assert user.role is Role.USER
     assert user.account_status is AccountStatus.ACTIVE
     assert user.subscription_plan == Plan.FREE
@@ -130,12 +130,12 @@ async def test_get_user_finds_by_id_and_unknown_is_not_found(accounts: Accounts)
 
 
 async def test_users_are_listed_in_id_order_a_page_at_a_time(accounts: Accounts) -> None:
-    for name in ("ann", "bob", "cy", "dee"):
+    for name in ("ann", "bob", "cyd", "dee"):
         await accounts.add_user(name)
 
     page = await users.list_users(limit=2, offset=1, users=accounts.users)
 
-    assert [user.username for user in page.items] == ["bob", "cy"]
+    assert [user.username for user in page.items] == ["bob", "cyd"]
     assert (page.total, page.limit, page.offset) == (4, 2, 1)
 
 
