@@ -29,12 +29,15 @@ AccountsApi = NamedDependency[AccountsService]
 
 BEARER_SCHEME = "BearerAuth"
 ACCESS_OPT = "access"
+NEVER_THROTTLED_OPT = "never_throttled"
 PUBLIC_PROBLEMS = (400, 401, 422, 429, 503)
 PROTECTED_PROBLEMS = (400, 401, 403, 404, 409, 422, 429, 503)
 
 
-def access(requirement: Requirement) -> dict[str, Any]:
-    """Keyword arguments for a route decorator that declare who may call it."""
+def access(requirement: Requirement, *, never_throttled: bool = False) -> dict[str, Any]:
+    """Keyword arguments for a route decorator that declare who may call it. A
+    `never_throttled` route (logout) is counted in the quota but never refused by it: ending a
+    session must work however many requests the user has made."""
     if requirement is Access.PUBLIC:
         return {
             "opt": {ACCESS_OPT: requirement},
@@ -44,7 +47,7 @@ def access(requirement: Requirement) -> dict[str, Any]:
     # OpenAPI 3.1 lets non-OAuth schemes list required roles: ours is the requirement itself.
     roles = [] if requirement is Access.AUTHENTICATED else [requirement.value]
     return {
-        "opt": {ACCESS_OPT: requirement},
+        "opt": {ACCESS_OPT: requirement, NEVER_THROTTLED_OPT: never_throttled},
         "security": [{BEARER_SCHEME: roles}],
         "responses": problem_specs(*PROTECTED_PROBLEMS),
     }
@@ -78,7 +81,8 @@ async def enforce_access(
     connection.scope["state"]["principal"] = admission.principal
     connection.scope["state"]["user_id"] = admission.principal.user.id
     remember_rate_decision(connection.scope, admission.decision)
-    accounts.refuse_if_spent(admission.decision)
+    if not handler.opt.get(NEVER_THROTTLED_OPT):
+        accounts.refuse_if_spent(admission.decision)
     authorize(admission.principal, requirement)
 
 

@@ -53,8 +53,12 @@ class AuthController(Controller):
         )
 
     @post(
-        "/logout", operation_id="logout", status_code=HTTP_204_NO_CONTENT, **access(Access.SESSION)
+        "/logout",
+        operation_id="logout",
+        status_code=HTTP_204_NO_CONTENT,
+        **access(Access.SESSION, never_throttled=True),
     )
     async def logout(self, principal: CurrentPrincipal, accounts: AccountsApi) -> None:
-        """End the session whose token authenticated this request."""
+        """End the session whose token authenticated this request; never refused by the
+        rate limit."""
         await accounts.logout(principal)

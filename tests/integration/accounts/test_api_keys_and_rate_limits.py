@@ -116,6 +116,9 @@ async def test_rate_limit_answers_429_with_headers_and_is_flushed_in_aggregate(
     assert response.headers["ratelimit-remaining"] == "0"
     spent = await client.get("/api/v1/me", headers=owner.headers)  # the user's quota, shared
     assert spent.status_code == 429 and spent.headers["ratelimit-limit"] == "60"
+    logout = await client.post("/api/v1/auth/logout", headers=owner.headers)  # never throttled
+    assert logout.status_code == 204, logout.text
+    assert (await client.get("/api/v1/me", headers=owner.headers)).status_code == 401
 
     await flush_usage(app.state.resources)
     rate_limits = RateLimit.__table__
@@ -124,7 +127,7 @@ async def test_rate_limit_answers_429_with_headers_and_is_flushed_in_aggregate(
             await conn.execute(select(rate_limits).where(rate_limits.c.user_id == user.id))
         ).all()
     assert rows, "the window counts reach the rate_limits table"
-    assert sum(row.request_count for row in rows) >= 62  # every request, one row per window
+    assert sum(row.request_count for row in rows) >= 63  # every request, one row per window
     assert all(row.limit_value == 60 and row.resource_type == "API_REQUEST" for row in rows)
     stored = await accounts.api_keys.find_by_digest(digest(key))
     assert stored is not None and stored.last_used_at is not None
