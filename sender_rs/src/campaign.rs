@@ -321,8 +321,60 @@ fn body_open_end(html: &[u8]) -> Option<usize> {
 
 /// Offset of the last `</body>`.
 fn body_close_start(html: &[u8]) -> Option<usize> {
-    let needle = b"</body";
-    (0..=html.len().saturating_sub(needle.len()))
-        .rev()
-        .find(|&i| html[i..i + needle.len()].eq_ignore_ascii_case(needle))
+    html.windows(b"</body".len())
+        .rposition(|w| w.eq_ignore_ascii_case(b"</body"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(html: &str) -> CampaignSpec {
+        CampaignSpec {
+            campaign_id: "c1".into(),
+            subject: "Hi".into(),
+            html: html.into(),
+            text: None,
+            preview_text: Some("Preheader".into()),
+            from_email: "news@acme.example".into(),
+            from_name: None,
+            reply_to: None,
+            list_id: "news.acme.example".into(),
+            list_name: None,
+            base_url: "https://mail.acme.example".into(),
+            tracking_secret: vec![7; 32],
+            track_opens: true,
+            track_clicks: true,
+            unsubscribe_mailto: None,
+            extra_headers: vec![],
+        }
+    }
+
+    #[test]
+    fn html_shorter_than_a_body_tag_compiles() {
+        // Every length up to and past `</body` (six bytes), which used to be sliced out of range.
+        for html in [
+            "",
+            "h",
+            "hi",
+            "<p>",
+            "</bod",
+            "</body",
+            "</BODY>",
+            "é",
+            "{{email}}",
+        ] {
+            let c = compile(spec(html)).unwrap_or_else(|e| panic!("{html:?}: {e}"));
+            assert!(c.html.segs.contains(&Seg::Pixel), "{html:?}");
+        }
+    }
+
+    #[test]
+    fn pixel_goes_before_the_last_closing_body_tag() {
+        let html = "<body>a</body>b</Body>";
+        assert_eq!(body_close_start(html.as_bytes()), Some(15));
+        assert_eq!(body_open_end(html.as_bytes()), Some(6));
+        assert_eq!(body_close_start(b"</bod"), None);
+        assert_eq!(body_open_end(b"<body"), None);
+    }
 }
