@@ -86,7 +86,11 @@ pub fn render_batch<R: std::borrow::Borrow<Recipient> + Sync>(
     threads: usize,
 ) -> Vec<Outcome> {
     let date = rfc5322_date(opts.timestamp);
-    let one = |r: &R| render_recipient(compiled, r.borrow(), keys, opts, &date);
+    // A panic (a bug) fails its recipient only, like any other per-recipient error.
+    let one = |r: &R| {
+        crate::unwind::catch(|| render_recipient(compiled, r.borrow(), keys, opts, &date))
+            .unwrap_or_else(Err)
+    };
     if threads <= 1 || recipients.len() <= 1 {
         return recipients.iter().map(one).collect();
     }

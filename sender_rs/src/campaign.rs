@@ -11,6 +11,10 @@ use crate::links::{find_anchors, find_text_urls, html_unescape, is_http_url, mas
 use crate::render::{assemble, parse_tags, write_escaped, Seg, Template, TemplateError};
 use crate::text::html_to_text;
 
+/// A campaign's content. Under the `python` feature it is read, field by field, from the
+/// attributes of a Python object (the port's `CampaignContent` dataclass in
+/// `openmailer.core.ports.rendering`, which is the other place a field is declared).
+#[cfg_attr(feature = "python", derive(pyo3::FromPyObject))]
 pub struct CampaignSpec {
     pub campaign_id: String,
     pub subject: String,
