@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use crate::headers::{
-    check_address, check_field_name, check_line, write_mailbox, write_phrase, write_unstructured,
-    HeaderError,
+    check_address, check_field_name, check_line, write_list_id, write_mailbox, write_phrase,
+    write_unstructured, HeaderError,
 };
 use crate::links::{find_anchors, find_text_urls, html_unescape, is_http_url, masked, TokenKey};
 use crate::render::{assemble, parse_tags, write_escaped, Seg, Template, TemplateError};
@@ -226,17 +226,22 @@ pub fn compile(spec: CampaignSpec) -> Result<Compiled, CompileError> {
     let text = assemble(&text_src, text_tags, text_repl);
 
     let mut from_field = String::from("From: ");
-    write_mailbox(&mut from_field, spec.from_name.as_deref(), &spec.from_email);
+    write_mailbox(
+        &mut from_field,
+        spec.from_name.as_deref(),
+        &spec.from_email,
+        write_phrase,
+    );
     from_field.push_str("\r\n");
     let reply_to_field = spec.reply_to.as_ref().map(|r| format!("Reply-To: {r}\r\n"));
     let mut list_id_field = String::from("List-Id: ");
-    if let Some(n) = spec.list_name.as_deref().filter(|n| !n.is_empty()) {
-        write_phrase(&mut list_id_field, n);
-        list_id_field.push(' ');
-    }
-    list_id_field.push('<');
-    list_id_field.push_str(&spec.list_id);
-    list_id_field.push_str(">\r\n");
+    write_list_id(
+        &mut list_id_field,
+        spec.list_name.as_deref(),
+        &spec.list_id,
+        write_phrase,
+    );
+    list_id_field.push_str("\r\n");
 
     let mut extra_fields = Vec::new();
     for (name, value) in &spec.extra_headers {

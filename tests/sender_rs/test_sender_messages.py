@@ -127,6 +127,16 @@ def test_content_rules_in_parts() -> None:
     headers = dict(p.headers)
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert headers["Message-ID"] == "<rcpt-1.cmp-1@acme.example>"
+    assert headers["From"] == f'"Acme News" <news@{DOMAIN}>'
+
+
+def test_parts_header_values_are_decoded_and_unfolded() -> None:
+    name = "Grüße aus Köln, the long-named newsletter of Acme"
+    p = render_parts(recipient(), from_name=name, list_name=name)
+    headers = dict(p.headers)
+    # The provider building the MIME encodes them: no encoded-words, no folding.
+    assert headers["From"] == f'"{name}" <news@{DOMAIN}>'
+    assert headers["List-Id"] == f'"{name}" <news.{DOMAIN}>'
 
 
 def test_tracked_links_are_reported_with_stable_indexes() -> None:

@@ -124,7 +124,11 @@ class RenderedMessage:
 
 @final
 class RenderedParts:
-    """Parts for providers that build MIME themselves; header values are not encoded."""
+    """Parts for providers that build MIME themselves.
+
+    Header values are neither encoded nor folded: display names are quoted-strings, as in
+    ``"Acme Ünited" <news@acme.example>``.
+    """
 
     @property
     def tracking_id(self) -> str: ...
