@@ -31,6 +31,7 @@ from benchmarks.workload import (
     recipients_data,
     rsa_pem,
 )
+from openmailer.core.ports.rendering import CampaignContent
 
 BATCH = 1_000
 
@@ -65,15 +66,17 @@ def measure(quick: bool) -> dict[str, Any]:
     seconds = 2.0 if quick else 6.0
     rounds = 2 if quick else 3
     template = sender_rs.compile_template(
-        campaign_id="bench",
-        subject=SUBJECT,
-        html=html_template(),
-        from_email=f"news@{DOMAIN}",
-        from_name="Acme News",
-        list_id=f"news.{DOMAIN}",
-        base_url=BASE_URL,
-        tracking_secret=SECRET,
-        preview_text="This week's deals",
+        CampaignContent(
+            campaign_id="bench",
+            subject=SUBJECT,
+            html=html_template(),
+            from_email=f"news@{DOMAIN}",
+            from_name="Acme News",
+            list_id=f"news.{DOMAIN}",
+            base_url=BASE_URL,
+            tracking_secret=SECRET,
+            preview_text="This week's deals",
+        )
     )
     assert len(template.links) == 15, template.links
     rsa_key_pem = rsa_pem()

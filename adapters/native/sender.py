@@ -41,24 +41,7 @@ class SenderRsMessageRenderer:
         self, content: CampaignContent, keys: Sequence[DkimKey] = ()
     ) -> NativeCompiledCampaign:
         try:
-            template = sender_rs.compile_template(
-                campaign_id=content.campaign_id,
-                subject=content.subject,
-                html=content.html,
-                from_email=content.from_email,
-                list_id=content.list_id,
-                base_url=content.base_url,
-                tracking_secret=content.tracking_secret,
-                text=content.text,
-                preview_text=content.preview_text,
-                from_name=content.from_name,
-                reply_to=content.reply_to,
-                list_name=content.list_name,
-                track_opens=content.track_opens,
-                track_clicks=content.track_clicks,
-                unsubscribe_mailto=content.unsubscribe_mailto,
-                extra_headers=list(content.extra_headers),
-            )
+            template = sender_rs.compile_template(content)
             parsed = tuple(
                 sender_rs.SigningKey.from_pem(k.domain, k.selector, k.private_key_pem) for k in keys
             )

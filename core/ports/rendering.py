@@ -31,6 +31,9 @@ class DkimKey:
 
 @dataclass(frozen=True, slots=True)
 class CampaignContent:
+    """The native renderer reads these attributes by name (`CampaignSpec` in
+    `sender_rs/src/campaign.rs`): a field is declared here and there."""
+
     campaign_id: str
     subject: str
     html: str

@@ -9,7 +9,10 @@ use rayon::ThreadPool;
 
 use crate::campaign::Compiled;
 use crate::dkim::{canonical_body_hash, signature_field, SigningKey};
-use crate::headers::{check_address, check_line, rfc5322_date, write_mailbox, write_unstructured};
+use crate::headers::{
+    check_address, check_line, rfc5322_date, write_list_id, write_mailbox, write_quoted,
+    write_unstructured,
+};
 use crate::links::valid_tracking_id;
 use crate::mime::write_alternative;
 use crate::render::{write_escaped, write_raw, write_slot, Context, Seg, Template, Value};
@@ -86,7 +89,11 @@ pub fn render_batch<R: std::borrow::Borrow<Recipient> + Sync>(
     threads: usize,
 ) -> Vec<Outcome> {
     let date = rfc5322_date(opts.timestamp);
-    let one = |r: &R| render_recipient(compiled, r.borrow(), keys, opts, &date);
+    // A panic (a bug) fails its recipient only, like any other per-recipient error.
+    let one = |r: &R| {
+        crate::unwind::catch(|| render_recipient(compiled, r.borrow(), keys, opts, &date))
+            .unwrap_or_else(Err)
+    };
     if threads <= 1 || recipients.len() <= 1 {
         return recipients.iter().map(one).collect();
     }
@@ -182,7 +189,12 @@ pub fn render_recipient(
     let rendered = match opts.output {
         Output::Parts => {
             let mut from = String::new();
-            write_mailbox(&mut from, c.from_name.as_deref(), &c.from_email);
+            write_mailbox(
+                &mut from,
+                c.from_name.as_deref(),
+                &c.from_email,
+                write_quoted,
+            );
             let mut headers = vec![
                 ("From".to_owned(), from),
                 ("To".to_owned(), r.email.clone()),
@@ -200,8 +212,14 @@ pub fn render_recipient(
                 "List-Unsubscribe-Post".into(),
                 "List-Unsubscribe=One-Click".into(),
             ));
-            let list_id = c.list_id_field["List-Id: ".len()..].trim_end().to_owned();
-            headers.push(("List-Id".into(), list_id.replace("\r\n", "")));
+            let mut list_id = String::new();
+            write_list_id(
+                &mut list_id,
+                c.list_name.as_deref(),
+                &c.list_id,
+                write_quoted,
+            );
+            headers.push(("List-Id".into(), list_id));
             headers.extend(c.extra_headers.iter().cloned());
             Rendered::Parts(Parts {
                 subject,

@@ -4,13 +4,17 @@
 use std::collections::HashMap;
 
 use crate::headers::{
-    check_address, check_field_name, check_line, write_mailbox, write_phrase, write_unstructured,
-    HeaderError,
+    check_address, check_field_name, check_line, write_list_id, write_mailbox, write_phrase,
+    write_unstructured, HeaderError,
 };
 use crate::links::{find_anchors, find_text_urls, html_unescape, is_http_url, masked, TokenKey};
 use crate::render::{assemble, parse_tags, write_escaped, Seg, Template, TemplateError};
 use crate::text::html_to_text;
 
+/// A campaign's content. Under the `python` feature it is read, field by field, from the
+/// attributes of a Python object (the port's `CampaignContent` dataclass in
+/// `openmailer.core.ports.rendering`, which is the other place a field is declared).
+#[cfg_attr(feature = "python", derive(pyo3::FromPyObject))]
 pub struct CampaignSpec {
     pub campaign_id: String,
     pub subject: String,
@@ -222,17 +226,22 @@ pub fn compile(spec: CampaignSpec) -> Result<Compiled, CompileError> {
     let text = assemble(&text_src, text_tags, text_repl);
 
     let mut from_field = String::from("From: ");
-    write_mailbox(&mut from_field, spec.from_name.as_deref(), &spec.from_email);
+    write_mailbox(
+        &mut from_field,
+        spec.from_name.as_deref(),
+        &spec.from_email,
+        write_phrase,
+    );
     from_field.push_str("\r\n");
     let reply_to_field = spec.reply_to.as_ref().map(|r| format!("Reply-To: {r}\r\n"));
     let mut list_id_field = String::from("List-Id: ");
-    if let Some(n) = spec.list_name.as_deref().filter(|n| !n.is_empty()) {
-        write_phrase(&mut list_id_field, n);
-        list_id_field.push(' ');
-    }
-    list_id_field.push('<');
-    list_id_field.push_str(&spec.list_id);
-    list_id_field.push_str(">\r\n");
+    write_list_id(
+        &mut list_id_field,
+        spec.list_name.as_deref(),
+        &spec.list_id,
+        write_phrase,
+    );
+    list_id_field.push_str("\r\n");
 
     let mut extra_fields = Vec::new();
     for (name, value) in &spec.extra_headers {
@@ -321,8 +330,60 @@ fn body_open_end(html: &[u8]) -> Option<usize> {
 
 /// Offset of the last `</body>`.
 fn body_close_start(html: &[u8]) -> Option<usize> {
-    let needle = b"</body";
-    (0..=html.len().saturating_sub(needle.len()))
-        .rev()
-        .find(|&i| html[i..i + needle.len()].eq_ignore_ascii_case(needle))
+    html.windows(b"</body".len())
+        .rposition(|w| w.eq_ignore_ascii_case(b"</body"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(html: &str) -> CampaignSpec {
+        CampaignSpec {
+            campaign_id: "c1".into(),
+            subject: "Hi".into(),
+            html: html.into(),
+            text: None,
+            preview_text: Some("Preheader".into()),
+            from_email: "news@acme.example".into(),
+            from_name: None,
+            reply_to: None,
+            list_id: "news.acme.example".into(),
+            list_name: None,
+            base_url: "https://mail.acme.example".into(),
+            tracking_secret: vec![7; 32],
+            track_opens: true,
+            track_clicks: true,
+            unsubscribe_mailto: None,
+            extra_headers: vec![],
+        }
+    }
+
+    #[test]
+    fn html_shorter_than_a_body_tag_compiles() {
+        // Every length up to and past `</body` (six bytes), which used to be sliced out of range.
+        for html in [
+            "",
+            "h",
+            "hi",
+            "<p>",
+            "</bod",
+            "</body",
+            "</BODY>",
+            "é",
+            "{{email}}",
+        ] {
+            let c = compile(spec(html)).unwrap_or_else(|e| panic!("{html:?}: {e}"));
+            assert!(c.html.segs.contains(&Seg::Pixel), "{html:?}");
+        }
+    }
+
+    #[test]
+    fn pixel_goes_before_the_last_closing_body_tag() {
+        let html = "<body>a</body>b</Body>";
+        assert_eq!(body_close_start(html.as_bytes()), Some(15));
+        assert_eq!(body_open_end(html.as_bytes()), Some(6));
+        assert_eq!(body_close_start(b"</bod"), None);
+        assert_eq!(body_open_end(b"<body"), None);
+    }
 }

@@ -162,8 +162,10 @@ fn pem_decode(pem: &str) -> Result<(String, Vec<u8>), KeyError> {
     let label = rest[..label_end].to_owned();
     let body_start = label_end + 5;
     let end_marker = format!("-----END {label}-----");
-    let end = rest
+    // Searched after the header: `-----BEGIN -----END -----` would find its END before the body.
+    let end = rest[body_start..]
         .find(&end_marker)
+        .map(|e| body_start + e)
         .ok_or_else(|| KeyError("unterminated PEM block".into()))?;
     let b64: String = rest[body_start..end]
         .chars()
@@ -465,5 +467,16 @@ mod tests {
     fn rejects_bad_keys_and_names() {
         assert!(SigningKey::from_pem("example.com", "s1", "not a key").is_err());
         assert!(SigningKey::from_pem("exa mple.com", "s1", "").is_err());
+        for pem in [
+            "-----BEGIN -----END -----",
+            "-----BEGIN X-----END X-----",
+            "-----BEGIN -----",
+            "-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----",
+        ] {
+            assert!(
+                SigningKey::from_pem("example.com", "s1", pem).is_err(),
+                "{pem}"
+            );
+        }
     }
 }

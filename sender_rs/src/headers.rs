@@ -139,15 +139,20 @@ pub fn write_phrase(out: &mut String, phrase: &str) {
             out.push_str("?=");
         }
     } else {
-        out.push('"');
-        for c in phrase.chars() {
-            if c == '"' || c == '\\' {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out.push('"');
+        write_quoted(out, phrase);
     }
+}
+
+/// A phrase as a quoted-string, never encoded: for values handed over decoded (parts output).
+pub fn write_quoted(out: &mut String, phrase: &str) {
+    out.push('"');
+    for c in phrase.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
 }
 
 /// Splits at character boundaries into pieces of at most `max` bytes (36 bytes = 48 base64
@@ -168,17 +173,39 @@ fn utf8_chunks(s: &str, max: usize) -> impl Iterator<Item = &str> {
     })
 }
 
-/// `Name <addr>` or `addr` as a mailbox.
-pub fn write_mailbox(out: &mut String, name: Option<&str>, addr: &str) {
+/// `Name <addr>` or `addr` as a mailbox; `phrase` writes the name ([`write_phrase`] in a header
+/// field, [`write_quoted`] for a decoded value).
+pub fn write_mailbox(
+    out: &mut String,
+    name: Option<&str>,
+    addr: &str,
+    phrase: fn(&mut String, &str),
+) {
     match name.filter(|n| !n.is_empty()) {
         Some(n) => {
-            write_phrase(out, n);
+            phrase(out, n);
             out.push_str(" <");
             out.push_str(addr);
             out.push('>');
         }
         None => out.push_str(addr),
     }
+}
+
+/// The List-Id value (RFC 2919), `Name <id>` or `<id>`; `phrase` as for [`write_mailbox`].
+pub fn write_list_id(
+    out: &mut String,
+    name: Option<&str>,
+    id: &str,
+    phrase: fn(&mut String, &str),
+) {
+    if let Some(n) = name.filter(|n| !n.is_empty()) {
+        phrase(out, n);
+        out.push(' ');
+    }
+    out.push('<');
+    out.push_str(id);
+    out.push('>');
 }
 
 /// RFC 5322 date-time in UTC from a Unix timestamp.
@@ -261,7 +288,20 @@ mod tests {
     #[test]
     fn quotes_display_names() {
         let mut out = String::new();
-        write_mailbox(&mut out, Some("Acme \"News\""), "news@acme.example");
+        write_mailbox(
+            &mut out,
+            Some("Acme \"News\""),
+            "news@acme.example",
+            write_phrase,
+        );
         assert_eq!(out, "\"Acme \\\"News\\\"\" <news@acme.example>");
+        let mut decoded = String::new();
+        write_mailbox(
+            &mut decoded,
+            Some(&"Grüße ".repeat(9)),
+            "a@b.example",
+            write_quoted,
+        );
+        assert_eq!(decoded, format!("\"{}\" <a@b.example>", "Grüße ".repeat(9)));
     }
 }

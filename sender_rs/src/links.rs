@@ -139,7 +139,8 @@ pub fn html_unescape(s: &str) -> String {
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        let end = rest[..rest.len().min(12)].find(';');
+        // Looked for in bytes: the 12th byte may fall inside a multi-byte character.
+        let end = memchr(b';', &rest.as_bytes()[..rest.len().min(12)]);
         let decoded = end.and_then(|e| decode_entity(&rest[1..e]).map(|c| (c, e)));
         match decoded {
             Some((c, e)) => {
@@ -318,6 +319,13 @@ mod tests {
     #[test]
     fn unescapes_entities() {
         assert_eq!(html_unescape("a&amp;b&#39;&#x41;&bogus;"), "a&b'A&bogus;");
+        // Twelve bytes after `&` end inside a character: no entity, and no slicing panic.
+        assert_eq!(html_unescape("&éééééé;"), "&éééééé;");
+        assert_eq!(
+            html_unescape("Tom & 日本語テキスト"),
+            "Tom & 日本語テキスト"
+        );
+        assert_eq!(html_unescape("&#xE9;&é"), "é&é");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The PyO3 binding layer: the only module that touches Python. Inputs are converted to Rust
-//! values, then the whole batch runs with the GIL released.
+//! The PyO3 binding layer (with `py_errors`). Inputs are converted to Rust values, then the
+//! whole batch runs with the GIL released. Every entry point runs under `guarded`, and the
+//! GIL-released work under `detached`, so a Rust panic is raised as `InternalError`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,39 +10,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString};
 
 use crate::batch::{self, BatchOptions, Output, Profile, Recipient as RustRecipient, Rendered};
-use crate::campaign::{compile, CampaignSpec, CompileError, Compiled};
+use crate::campaign::{compile, CampaignSpec, Compiled};
 use crate::dkim::SigningKey as RustKey;
 use crate::links::{
     verify_click_token as verify_click, verify_open_token as verify_open, TokenKey,
 };
+use crate::py_errors::{compile_error, detached, guarded, RecipientError, SigningKeyError};
 use crate::render::Value;
-
-fn error(py: Python<'_>, class: &str, args: String) -> PyErr {
-    let built = py
-        .import("sender_rs.errors")
-        .and_then(|m| m.getattr(class))
-        .and_then(|cls| cls.call1((args,)));
-    match built {
-        Ok(exc) => PyErr::from_value(exc),
-        Err(e) => e,
-    }
-}
-
-fn compile_error(py: Python<'_>, e: CompileError) -> PyErr {
-    match e {
-        CompileError::Template(t) => {
-            let built = py
-                .import("sender_rs.errors")
-                .and_then(|m| m.getattr("TemplateError"))
-                .and_then(|cls| cls.call1((t.message.clone(), t.part, t.line, t.column)));
-            match built {
-                Ok(exc) => PyErr::from_value(exc),
-                Err(err) => err,
-            }
-        }
-        CompileError::Header(h) => error(py, "HeaderError", h.0),
-    }
-}
 
 #[pyclass(frozen, module = "sender_rs._sender_rs")]
 pub struct TrackedLink {
@@ -84,55 +59,16 @@ impl CompiledTemplate {
     }
 }
 
+/// `content`: any object with `CampaignSpec`'s fields as attributes (the port's
+/// `CampaignContent`), so that the fields are not listed here again.
 #[pyfunction]
-#[pyo3(signature = (
-    *, campaign_id, subject, html, from_email, list_id, base_url, tracking_secret,
-    text=None, preview_text=None, from_name=None, reply_to=None, list_name=None,
-    track_opens=true, track_clicks=true, unsubscribe_mailto=None, extra_headers=Vec::new()
-))]
-#[allow(clippy::too_many_arguments)]
-fn compile_template(
-    py: Python<'_>,
-    campaign_id: String,
-    subject: String,
-    html: String,
-    from_email: String,
-    list_id: String,
-    base_url: String,
-    tracking_secret: Vec<u8>,
-    text: Option<String>,
-    preview_text: Option<String>,
-    from_name: Option<String>,
-    reply_to: Option<String>,
-    list_name: Option<String>,
-    track_opens: bool,
-    track_clicks: bool,
-    unsubscribe_mailto: Option<String>,
-    extra_headers: Vec<(String, String)>,
-) -> PyResult<CompiledTemplate> {
-    let spec = CampaignSpec {
-        campaign_id,
-        subject,
-        html,
-        text,
-        preview_text,
-        from_email,
-        from_name,
-        reply_to,
-        list_id,
-        list_name,
-        base_url,
-        tracking_secret,
-        track_opens,
-        track_clicks,
-        unsubscribe_mailto,
-        extra_headers,
-    };
-    let compiled = py
-        .detach(|| compile(spec))
-        .map_err(|e| compile_error(py, e))?;
-    Ok(CompiledTemplate {
-        inner: Arc::new(compiled),
+#[pyo3(signature = (content, /))]
+fn compile_template(py: Python<'_>, content: CampaignSpec) -> PyResult<CompiledTemplate> {
+    guarded(|| {
+        let compiled = detached(py, || compile(content))?.map_err(|e| compile_error(py, e))?;
+        Ok(CompiledTemplate {
+            inner: Arc::new(compiled),
+        })
     })
 }
 
@@ -144,10 +80,12 @@ pub struct SigningKey {
 #[pymethods]
 impl SigningKey {
     #[staticmethod]
-    fn from_pem(py: Python<'_>, domain: &str, selector: &str, pem: &str) -> PyResult<Self> {
-        RustKey::from_pem(domain, selector, pem)
-            .map(|k| SigningKey { inner: Arc::new(k) })
-            .map_err(|e| error(py, "SigningKeyError", e.0))
+    fn from_pem(domain: &str, selector: &str, pem: &str) -> PyResult<Self> {
+        guarded(|| {
+            RustKey::from_pem(domain, selector, pem)
+                .map(|k| SigningKey { inner: Arc::new(k) })
+                .map_err(|e| SigningKeyError::new_err(e.0))
+        })
     }
 
     #[getter]
@@ -165,10 +103,12 @@ impl SigningKey {
         self.inner.algorithm()
     }
 
-    fn dns_txt(&self, py: Python<'_>) -> PyResult<String> {
-        self.inner
-            .dns_txt()
-            .map_err(|e| error(py, "SigningKeyError", e.0))
+    fn dns_txt(&self) -> PyResult<String> {
+        guarded(|| {
+            self.inner
+                .dns_txt()
+                .map_err(|e| SigningKeyError::new_err(e.0))
+        })
     }
 }
 
@@ -179,7 +119,7 @@ pub struct Recipient {
 
 fn to_value(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
     if depth > 16 {
-        return Err(PyValueError::new_err(
+        return Err(RecipientError::new_err(
             "custom fields nest deeper than 16 levels",
         ));
     }
@@ -188,7 +128,11 @@ fn to_value(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
     } else if obj.is_instance_of::<PyBool>() {
         Ok(Value::Bool(obj.extract()?))
     } else if obj.is_instance_of::<PyInt>() {
-        Ok(Value::Int(obj.extract()?))
+        // JSON numbers have no size limit: one beyond i64 is rendered from its decimal text.
+        match obj.extract() {
+            Ok(i) => Ok(Value::Int(i)),
+            Err(_) => Ok(Value::Str(obj.str()?.extract()?)),
+        }
     } else if obj.is_instance_of::<PyFloat>() {
         Ok(Value::Float(obj.extract()?))
     } else if obj.is_instance_of::<PyString>() {
@@ -228,20 +172,22 @@ impl Recipient {
         custom: Option<&Bound<'_, PyDict>>,
         preferences_token: Option<String>,
     ) -> PyResult<Self> {
-        let custom = match custom {
-            Some(d) => to_map(d, 0)?,
-            None => BTreeMap::new(),
-        };
-        Ok(Recipient {
-            inner: Arc::new(RustRecipient {
-                tracking_id,
-                email,
-                first_name: first_name.unwrap_or_default(),
-                last_name: last_name.unwrap_or_default(),
-                custom,
-                unsubscribe_token,
-                preferences_token,
-            }),
+        guarded(|| {
+            let custom = match custom {
+                Some(d) => to_map(d, 0)?,
+                None => BTreeMap::new(),
+            };
+            Ok(Recipient {
+                inner: Arc::new(RustRecipient {
+                    tracking_id,
+                    email,
+                    first_name: first_name.unwrap_or_default(),
+                    last_name: last_name.unwrap_or_default(),
+                    custom,
+                    unsubscribe_token,
+                    preferences_token,
+                }),
+            })
         })
     }
 
@@ -316,93 +262,110 @@ fn render_batch(
     timestamp: Option<i64>,
     threads: Option<usize>,
 ) -> PyResult<Vec<Py<PyAny>>> {
-    let output = match output {
-        "mime" => Output::Mime,
-        "parts" => Output::Parts,
-        o => {
-            return Err(PyValueError::new_err(format!(
-                "output must be 'mime' or 'parts', not {o:?}"
-            )))
-        }
-    };
-    let profile = match profile {
-        "default" => Profile::Default,
-        "ses" => Profile::Ses,
-        p => {
-            return Err(PyValueError::new_err(format!(
-                "profile must be 'default' or 'ses', not {p:?}"
-            )))
-        }
-    };
-    let timestamp = match timestamp {
-        Some(t) => t,
-        None => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64),
-    };
-    let threads = match threads {
-        Some(0) => return Err(PyValueError::new_err("threads must be at least 1")),
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    let compiled = template.get().inner.clone();
-    let rust_recipients: Vec<Arc<RustRecipient>> =
-        recipients.iter().map(|r| r.get().inner.clone()).collect();
-    let rust_keys: Vec<Arc<RustKey>> = keys.iter().map(|k| k.get().inner.clone()).collect();
-    let opts = BatchOptions {
-        output,
-        profile,
-        timestamp,
-    };
-    let outcomes =
-        py.detach(|| batch::render_batch(&compiled, &rust_recipients, &rust_keys, &opts, threads));
-    let mut out = Vec::with_capacity(outcomes.len());
-    for (r, outcome) in rust_recipients.iter().zip(outcomes) {
-        let tracking_id = r.tracking_id.clone();
-        let obj: Py<PyAny> = match outcome {
-            Err(error) => Py::new(py, RenderFailure { tracking_id, error })?.into_any(),
-            Ok(res) => match res.rendered {
-                Rendered::Mime(data) => Py::new(
-                    py,
-                    RenderedMessage {
-                        tracking_id,
-                        message_id: res.message_id,
-                        data: PyBytes::new(py, data.bytes()).unbind(),
-                    },
-                )?
-                .into_any(),
-                Rendered::Parts(p) => Py::new(
-                    py,
-                    RenderedParts {
-                        tracking_id,
-                        message_id: res.message_id,
-                        subject: p.subject,
-                        html: p.html,
-                        text: p.text,
-                        headers: p.headers,
-                    },
-                )?
-                .into_any(),
-            },
+    guarded(|| {
+        let output = match output {
+            "mime" => Output::Mime,
+            "parts" => Output::Parts,
+            o => {
+                return Err(PyValueError::new_err(format!(
+                    "output must be 'mime' or 'parts', not {o:?}"
+                )))
+            }
         };
-        out.push(obj);
-    }
-    Ok(out)
+        let profile = match profile {
+            "default" => Profile::Default,
+            "ses" => Profile::Ses,
+            p => {
+                return Err(PyValueError::new_err(format!(
+                    "profile must be 'default' or 'ses', not {p:?}"
+                )))
+            }
+        };
+        let timestamp = match timestamp {
+            Some(t) => t,
+            None => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
+        };
+        let threads = match threads {
+            Some(0) => return Err(PyValueError::new_err("threads must be at least 1")),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let compiled = template.get().inner.clone();
+        let rust_recipients: Vec<Arc<RustRecipient>> =
+            recipients.iter().map(|r| r.get().inner.clone()).collect();
+        let rust_keys: Vec<Arc<RustKey>> = keys.iter().map(|k| k.get().inner.clone()).collect();
+        let opts = BatchOptions {
+            output,
+            profile,
+            timestamp,
+        };
+        let outcomes = detached(py, || {
+            batch::render_batch(&compiled, &rust_recipients, &rust_keys, &opts, threads)
+        })?;
+        let mut out = Vec::with_capacity(outcomes.len());
+        for (r, outcome) in rust_recipients.iter().zip(outcomes) {
+            let tracking_id = r.tracking_id.clone();
+            let obj: Py<PyAny> = match outcome {
+                Err(error) => Py::new(py, RenderFailure { tracking_id, error })?.into_any(),
+                Ok(res) => match res.rendered {
+                    Rendered::Mime(data) => Py::new(
+                        py,
+                        RenderedMessage {
+                            tracking_id,
+                            message_id: res.message_id,
+                            data: PyBytes::new(py, data.bytes()).unbind(),
+                        },
+                    )?
+                    .into_any(),
+                    Rendered::Parts(p) => Py::new(
+                        py,
+                        RenderedParts {
+                            tracking_id,
+                            message_id: res.message_id,
+                            subject: p.subject,
+                            html: p.html,
+                            text: p.text,
+                            headers: p.headers,
+                        },
+                    )?
+                    .into_any(),
+                },
+            };
+            out.push(obj);
+        }
+        Ok(out)
+    })
 }
 
 #[pyfunction]
-fn verify_click_token(secret: &[u8], token: &str) -> Option<(String, u32)> {
-    verify_click(&TokenKey::new(secret), token)
+fn verify_click_token(secret: &[u8], token: &str) -> PyResult<Option<(String, u32)>> {
+    guarded(|| Ok(verify_click(&TokenKey::new(secret), token)))
 }
 
 #[pyfunction]
-fn verify_open_token(secret: &[u8], token: &str) -> Option<String> {
-    verify_open(&TokenKey::new(secret), token)
+fn verify_open_token(secret: &[u8], token: &str) -> PyResult<Option<String>> {
+    guarded(|| Ok(verify_open(&TokenKey::new(secret), token)))
+}
+
+/// Panics on purpose, with the GIL held or released: the tests check that it comes out as
+/// `InternalError`, since no input is known to make sender_rs panic.
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>, detach: bool) -> PyResult<()> {
+    guarded(|| {
+        if detach {
+            detached(py, || panic!("on purpose, with the GIL released"))
+        } else {
+            panic!("on purpose, with the GIL held")
+        }
+    })
 }
 
 #[pymodule]
 fn _sender_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", crate::VERSION)?;
+    crate::py_errors::add_to(m)?;
     m.add_class::<TrackedLink>()?;
     m.add_class::<CompiledTemplate>()?;
     m.add_class::<SigningKey>()?;
@@ -414,5 +377,6 @@ fn _sender_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(render_batch, m)?)?;
     m.add_function(wrap_pyfunction!(verify_click_token, m)?)?;
     m.add_function(wrap_pyfunction!(verify_open_token, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     Ok(())
 }

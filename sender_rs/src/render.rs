@@ -67,7 +67,7 @@ impl fmt::Display for TemplateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} line {}, column {}: {}",
+            "{}, line {}, column {}: {}",
             self.part, self.line, self.column, self.message
         )
     }

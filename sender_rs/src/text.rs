@@ -45,7 +45,11 @@ pub fn html_to_text(html: &str, masked: &[u8], tags: &[Range<usize>]) -> String 
             while tag_iter.peek().is_some_and(|r| r.end <= i) {
                 tag_iter.next();
             }
-            let r = tag_iter.next().cloned().unwrap_or(i..i + 1);
+            // A NUL of the source itself is one byte of text, not the start of the next tag.
+            let r = match tag_iter.peek() {
+                Some(&r) if r.start <= i => r.clone(),
+                _ => i..i + 1,
+            };
             w.word(&html[r.clone()]);
             i = r.end;
             continue;
@@ -235,6 +239,14 @@ mod tests {
         assert_eq!(
             convert(html),
             "Hello {{ first_name | default: \"there\" }}\n\nFish & chips, order <https://shop.example/?a=1&b=2> now.\n\n- one\n- two\n\nUnsubscribe <{{unsubscribe_url}}>\n"
+        );
+    }
+
+    #[test]
+    fn a_nul_in_the_source_is_text() {
+        assert_eq!(
+            convert("<p>a\0b more {{email}} c</p>"),
+            "a\0b more {{email}} c\n"
         );
     }
 

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 import sender_rs
+from openmailer.core.ports.rendering import CampaignContent
 
 DOMAIN = "acme.example"
 SECRET = b"campaign-tracking-secret-0123456789"
@@ -99,7 +100,7 @@ def compile_default(**overrides: Any) -> sender_rs.CompiledTemplate:
         "unsubscribe_mailto": f"unsubscribe@{DOMAIN}",
     }
     args.update(overrides)
-    return sender_rs.compile_template(**args)
+    return sender_rs.compile_template(CampaignContent(**args))
 
 
 def recipient(n: int = 1, **overrides: Any) -> sender_rs.Recipient:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 
 import pytest
 
+import sender_rs
 from openmailer.adapters.native.sender import SenderRsMessageRenderer
 from openmailer.core.ports import (
     CampaignContent,
@@ -62,6 +64,16 @@ def test_renders_a_batch_in_order_with_per_recipient_errors() -> None:
     assert len(parse(out[0].data).get_all("DKIM-Signature") or []) == 2
     parts = r.render_batch(campaign, recipients[:1], output="parts")
     assert isinstance(parts[0], RenderedParts) and parts[0].subject == "Hello Ada"
+
+
+def test_sender_rs_reads_exactly_the_fields_of_campaign_content() -> None:
+    # The fields are declared twice, here and in the Rust `CampaignSpec`: they must agree.
+    fields = {f.name: getattr(CONTENT, f.name) for f in dataclasses.fields(CampaignContent)}
+    sender_rs.compile_template(types.SimpleNamespace(**fields))  # Rust reads nothing else
+    for name in fields:
+        without = types.SimpleNamespace(**{k: v for k, v in fields.items() if k != name})
+        with pytest.raises(AttributeError, match=f"'{name}'"):
+            sender_rs.compile_template(without)
 
 
 def test_invalid_templates_and_keys_raise_template_invalid() -> None:

@@ -12,6 +12,8 @@ import time
 import pytest
 
 import sender_rs
+import sender_rs.errors
+from sender_rs import _sender_rs
 from tests.sender_rs import rfc8463_vectors as rfc
 from tests.sender_rs.sender_helpers import (
     BASE_URL,
@@ -125,6 +127,16 @@ def test_content_rules_in_parts() -> None:
     headers = dict(p.headers)
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert headers["Message-ID"] == "<rcpt-1.cmp-1@acme.example>"
+    assert headers["From"] == f'"Acme News" <news@{DOMAIN}>'
+
+
+def test_parts_header_values_are_decoded_and_unfolded() -> None:
+    name = "Grüße aus Köln, the long-named newsletter of Acme"
+    p = render_parts(recipient(), from_name=name, list_name=name)
+    headers = dict(p.headers)
+    # The provider building the MIME encodes them: no encoded-words, no folding.
+    assert headers["From"] == f'"{name}" <news@{DOMAIN}>'
+    assert headers["List-Id"] == f'"{name}" <news.{DOMAIN}>'
 
 
 def test_tracked_links_are_reported_with_stable_indexes() -> None:
@@ -203,10 +215,42 @@ def test_bad_recipients_fail_alone(keys: Keys) -> None:
     assert all(b"victim" not in o.data for o in out if isinstance(o, sender_rs.RenderedMessage))
 
 
+def test_errors_are_made_in_rust_and_re_exported_by_sender_rs_errors() -> None:
+    for name in ["TemplateError", "HeaderError", "SigningKeyError", "RecipientError"]:
+        cls = getattr(sender_rs.errors, name)
+        assert cls is getattr(_sender_rs, name) is getattr(sender_rs, name)
+        assert cls.__module__ == "sender_rs.errors"
+        assert issubclass(cls, sender_rs.SenderError) and issubclass(cls, ValueError)
+    assert issubclass(sender_rs.InternalError, sender_rs.SenderError)
+
+
+@pytest.mark.parametrize("detach", [False, True])
+def test_a_rust_panic_is_raised_as_internal_error(detach: bool) -> None:
+    # Not PyO3's PanicException, a BaseException that `except Exception` would let through.
+    with pytest.raises(sender_rs.InternalError, match="on purpose") as e:
+        _sender_rs._panic_for_tests(detach)
+    assert "a bug" in str(e.value)
+
+
+def test_custom_fields_too_deep_or_too_big() -> None:
+    deep: dict[str, object] = {}
+    for _ in range(20):
+        deep = {"a": deep}
+    with pytest.raises(sender_rs.RecipientError, match="16 levels"):
+        recipient(custom=deep)
+    big = recipient(custom={"address": {"city": 2**70}, "plan": -(2**64)})
+    p = render_parts(big)
+    assert f"Your city: {2**70}. Plan: {-(2**64)}." in p.html
+
+
 def test_compile_errors_report_line_and_column() -> None:
     with pytest.raises(sender_rs.TemplateError) as e:
         compile_default(html="<p>\n  Hi {{ firstname }}</p>")
     assert (e.value.part, e.value.line, e.value.column) == ("html", 2, 9)
+    assert (e.value.message, str(e.value)) == (
+        'unknown variable "firstname"',
+        'html, line 2, column 9: unknown variable "firstname"',
+    )
     assert isinstance(e.value, ValueError)
     with pytest.raises(sender_rs.TemplateError) as e:
         compile_default(subject="Hi {{ first_name ")

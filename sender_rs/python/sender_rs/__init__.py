@@ -1,6 +1,7 @@
 """OpenMailer's bulk send core, implemented in Rust.
 
-Compile a campaign once with `compile_template`, parse its DKIM keys once with
+Compile a campaign once with `compile_template` (from an object with the attributes of
+`openmailer.core.ports.rendering.CampaignContent`), parse its DKIM keys once with
 `SigningKey.from_pem`, then call `render_batch` per batch of recipients. See `_sender_rs.pyi` for
 the token and URL formats.
 """
@@ -19,15 +20,25 @@ from sender_rs._sender_rs import (
     verify_click_token,
     verify_open_token,
 )
-from sender_rs.errors import HeaderError, SigningKeyError, TemplateError
+from sender_rs.errors import (
+    HeaderError,
+    InternalError,
+    RecipientError,
+    SenderError,
+    SigningKeyError,
+    TemplateError,
+)
 
 __all__ = [
     "CompiledTemplate",
     "HeaderError",
+    "InternalError",
     "Recipient",
+    "RecipientError",
     "RenderFailure",
     "RenderedMessage",
     "RenderedParts",
+    "SenderError",
     "SigningKey",
     "SigningKeyError",
     "TemplateError",

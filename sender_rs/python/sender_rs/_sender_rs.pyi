@@ -11,12 +11,38 @@ URLs and tokens written into messages (`base_url` without a trailing slash):
 HMAC-SHA256(tracking_secret, ``"c\\0" tracking_id "\\0" link_index``) for clicks and
 HMAC-SHA256(tracking_secret, ``"o\\0" tracking_id``) for opens; `verify_click_token` and
 `verify_open_token` check them. Message-ID is ``<{tracking_id}.{campaign_id}@{from domain}>``.
+
+A Rust panic never reaches Python as PyO3's ``PanicException`` (a ``BaseException``): every entry
+point raises `InternalError` instead.
 """
 
 from collections.abc import Mapping, Sequence
 from typing import Literal, final
 
 __version__: str
+
+class SenderError(ValueError):
+    """Base class of sender_rs errors; a ValueError: they report input that cannot be used."""
+
+class TemplateError(SenderError):
+    """A template tag is malformed or names an unknown variable (position is 1-based)."""
+
+    message: str
+    part: str
+    line: int
+    column: int
+
+class HeaderError(SenderError):
+    """A header input is invalid (CR, LF or NUL, a bad address, a reserved extra header...)."""
+
+class SigningKeyError(SenderError):
+    """A DKIM key cannot be parsed or is not an accepted type or size."""
+
+class RecipientError(SenderError):
+    """A recipient's custom fields cannot be used (nested deeper than 16 levels)."""
+
+class InternalError(SenderError):
+    """A bug in sender_rs: a Rust panic that some input triggered (its message is the panic's)."""
 
 _JsonValue = str | int | float | bool | None | Mapping[str, "_JsonValue"]
 
@@ -36,26 +62,12 @@ class CompiledTemplate:
     @property
     def links(self) -> list[TrackedLink]: ...
 
-def compile_template(
-    *,
-    campaign_id: str,
-    subject: str,
-    html: str,
-    from_email: str,
-    list_id: str,
-    base_url: str,
-    tracking_secret: bytes,
-    text: str | None = None,
-    preview_text: str | None = None,
-    from_name: str | None = None,
-    reply_to: str | None = None,
-    list_name: str | None = None,
-    track_opens: bool = True,
-    track_clicks: bool = True,
-    unsubscribe_mailto: str | None = None,
-    extra_headers: Sequence[tuple[str, str]] = ...,
-) -> CompiledTemplate:
+def compile_template(content: object, /) -> CompiledTemplate:
     """Compiles a campaign once.
+
+    `content` is any object with the attributes of `openmailer.core.ports.rendering.CampaignContent`
+    (the Rust `CampaignSpec` reads them by name; both declare the fields). A missing attribute is
+    an `AttributeError`, one of the wrong type a `TypeError`.
 
     Variables: ``first_name``, ``last_name``, ``email``, ``custom.<path>``, ``unsubscribe_url``,
     ``preferences_url``, with an optional ``| default: "..."``. Raises `TemplateError` (with
@@ -80,6 +92,9 @@ class SigningKey:
 
 @final
 class Recipient:
+    """Raises `RecipientError` for custom fields nested deeper than 16 levels; an int beyond
+    64 bits renders as its decimal text."""
+
     def __new__(
         cls,
         tracking_id: str,
@@ -109,7 +124,11 @@ class RenderedMessage:
 
 @final
 class RenderedParts:
-    """Parts for providers that build MIME themselves; header values are not encoded."""
+    """Parts for providers that build MIME themselves.
+
+    Header values are neither encoded nor folded: display names are quoted-strings, as in
+    ``"Acme Ünited" <news@acme.example>``.
+    """
 
     @property
     def tracking_id(self) -> str: ...
@@ -147,7 +166,8 @@ def render_batch(
 
     Results are in recipient order. Every key signs every message (RSA + Ed25519 = dual
     signing). ``profile="ses"`` leaves Message-ID and Date unsigned. `timestamp` (Unix seconds,
-    default now) sets Date and the DKIM ``t=``.
+    default now) sets Date and the DKIM ``t=``. A recipient that trips a bug (a Rust panic) is a
+    `RenderFailure` like any other bad recipient.
     """
 
 def verify_click_token(secret: bytes, token: str) -> tuple[str, int] | None:
@@ -155,3 +175,6 @@ def verify_click_token(secret: bytes, token: str) -> tuple[str, int] | None:
 
 def verify_open_token(secret: bytes, token: str) -> str | None:
     """The tracking id when the open token (without ``.gif``) is authentic, else None."""
+
+def _panic_for_tests(detach: bool) -> None:
+    """Panics in Rust (GIL held, or released with `detach`): raises `InternalError`. Tests only."""

@@ -1,22 +1,25 @@
-"""Exceptions raised by sender_rs. All subclass ValueError: they report bad input."""
+"""Exceptions raised by sender_rs, defined in the Rust extension and re-exported here.
+
+All subclass `SenderError`, itself a `ValueError`: they report input that cannot be used.
+`InternalError` is a bug in sender_rs (a Rust panic) that some input triggered.
+"""
 
 from __future__ import annotations
 
+from sender_rs._sender_rs import (
+    HeaderError,
+    InternalError,
+    RecipientError,
+    SenderError,
+    SigningKeyError,
+    TemplateError,
+)
 
-class TemplateError(ValueError):
-    """A template tag is malformed or names an unknown variable (position is 1-based)."""
-
-    def __init__(self, message: str, part: str, line: int, column: int) -> None:
-        super().__init__(f"{part}, line {line}, column {column}: {message}")
-        self.message = message
-        self.part = part
-        self.line = line
-        self.column = column
-
-
-class HeaderError(ValueError):
-    """A header input is invalid (CR, LF or NUL, a bad address, a reserved extra header...)."""
-
-
-class SigningKeyError(ValueError):
-    """A DKIM key cannot be parsed or is not an accepted type or size."""
+__all__ = [
+    "HeaderError",
+    "InternalError",
+    "RecipientError",
+    "SenderError",
+    "SigningKeyError",
+    "TemplateError",
+]
