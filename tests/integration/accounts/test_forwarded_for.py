@@ -28,7 +28,7 @@ from tests.integration.accounts.accounts_helpers import (
     make_user,
     within_one_rate_window,
 )
-from tests.integration.accounts.conftest import TEST_PASSWORD_ROUNDS
+from tests.integration.conftest import TEST_PASSWORD_ROUNDS
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from openmailer.core.accounts.service import AccountsPorts
 from openmailer.plugins.manager import load_areas
 from tests import sample_area
 from tests.integration.accounts.accounts_helpers import api_key_for, make_user
-from tests.integration.accounts.test_every_route_authorization import operations
+from tests.integration.test_every_route_authorization import operations
 
 pytestmark = pytest.mark.integration
 
