@@ -55,6 +55,14 @@ class StartupStep:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceBinding:
+    """Binds an area's service to a process's resources, once per process (the HTTP app does it
+    in its lifespan). `build` receives the adapters' `Resources`, hence Any here."""
+
+    build: Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
 class CliCommand:
     """`register(subparsers)` adds the command's argparse parser (with a `handler` default)."""
 
@@ -70,3 +78,4 @@ class AreaRegistries:
     actors: Registry[ActorSpec] = field(default_factory=lambda: Registry("actor"))
     periodic_jobs: Registry[PeriodicJob] = field(default_factory=lambda: Registry("periodic job"))
     startup_steps: Registry[StartupStep] = field(default_factory=lambda: Registry("start-up step"))
+    services: Registry[ServiceBinding] = field(default_factory=lambda: Registry("service"))

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import pluggy
 
-from openmailer.core.areas import ActorSpec, CliCommand, HttpRoutes, PeriodicJob, StartupStep
+from openmailer.core.areas import (
+    ActorSpec,
+    CliCommand,
+    HttpRoutes,
+    PeriodicJob,
+    ServiceBinding,
+    StartupStep,
+)
 from openmailer.core.registry import Registrar
 from openmailer.plugins import PROJECT_NAME
 
@@ -38,3 +45,9 @@ def register_periodic_jobs(jobs: Registrar[PeriodicJob]) -> None:
 @hookspec
 def register_startup_steps(steps: Registrar[StartupStep]) -> None:
     """Add steps `openmailer up` runs after migrating, keyed by step name."""
+
+
+@hookspec
+def register_services(services: Registrar[ServiceBinding]) -> None:
+    """Add how the area's service is bound to a process's resources, keyed by the name its
+    controllers ask for (`service_dependency(name)`)."""

@@ -10,10 +10,12 @@ import argparse
 
 import msgspec
 from litestar import Controller, get
+from litestar.di import NamedDependency
 
 from openmailer.adapters.http.security import CurrentPrincipal, access
+from openmailer.adapters.http.services import service_dependency
 from openmailer.core.accounts.scopes import Scope
-from openmailer.core.areas import ActorSpec, CliCommand, HttpRoutes, PeriodicJob
+from openmailer.core.areas import ActorSpec, CliCommand, HttpRoutes, PeriodicJob, ServiceBinding
 from openmailer.core.registry import Registrar
 from openmailer.plugins import hookimpl
 
@@ -25,14 +27,27 @@ class SampleNote(msgspec.Struct):
     text: str
 
 
+class SampleNotes:
+    """The area's service, bound to the process's resources once."""
+
+    def __init__(self, resources: object) -> None:
+        self.resources = resources
+
+    def notes_of(self, user_id: int) -> list[SampleNote]:
+        return [SampleNote(owner_id=user_id, text="hello from the sample area")]
+
+
 class SampleNoteController(Controller):
     path = "/sample-notes"
     tags = ["sample"]
+    dependencies = {"notes": service_dependency("sample-notes")}
 
     @get("", operation_id="listSampleNotes", **access(Scope.READ_CONTACTS))
-    async def list_notes(self, principal: CurrentPrincipal) -> list[SampleNote]:
+    async def list_notes(
+        self, principal: CurrentPrincipal, notes: NamedDependency[SampleNotes]
+    ) -> list[SampleNote]:
         """The caller's notes (always one, for the test)."""
-        return [SampleNote(owner_id=principal.user.id, text="hello from the sample area")]
+        return notes.notes_of(principal.user.id)
 
 
 def register_hello(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,6 +62,11 @@ def sample_tick(number: int) -> None:
 @hookimpl
 def register_http_routes(routes: Registrar[HttpRoutes]) -> None:
     routes.add("sample", HttpRoutes(handlers=(SampleNoteController,)))
+
+
+@hookimpl
+def register_services(services: Registrar[ServiceBinding]) -> None:
+    services.add("sample-notes", ServiceBinding(SampleNotes))
 
 
 @hookimpl

@@ -53,19 +53,25 @@ def make_lifespan(
     password_rounds: int = DEFAULT_ROUNDS,
     accounts: AccountsService | None = None,
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """Owns the engine and Redis client for the app's life (tests enter it in their own task).
-    Given `accounts` already bound (to fakes, say), it opens no connection at all."""
+    """Owns the engine and Redis client for the app's life (tests enter it in their own task),
+    and binds every area's registered service to them once. Given `accounts` already bound (to
+    fakes, say), it opens no connection at all."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.migration_head = head_revision()
         if accounts is not None:
             app.state.accounts = accounts
+            app.state.services = {}
             yield
             return
         async with open_resources(settings) as resources:
             app.state.resources = resources
             app.state.accounts = build_accounts(resources, password_rounds=password_rounds)
+            areas: AreaRegistries = app.state.areas
+            app.state.services = {
+                entry.key: entry.value.build(resources) for entry in areas.services.entries()
+            }
             yield
 
     return lifespan

@@ -27,6 +27,8 @@ async def test_its_route_is_documented_guarded_and_served(
     protected, _ = operations(app)
     assert ("get", "/api/v1/sample-notes", "read:contacts") in protected  # the walk covers it
     assert app.state.areas.http_routes.plugin_of("sample") == sample_area.__name__
+    bound = app.state.services["sample-notes"]  # built once, on the app's resources
+    assert isinstance(bound, sample_area.SampleNotes) and bound.resources is app.state.resources
 
     assert (await client.get("/api/v1/sample-notes")).status_code == 401
     user = await make_user(accounts)
