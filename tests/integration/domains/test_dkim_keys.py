@@ -5,6 +5,7 @@ server publishes, switch on rotation only once the new records verify, and rotat
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import dkim
 import dns.resolver
@@ -29,7 +30,7 @@ from tests.sender_rs.sender_helpers import compile_default, recipient
 pytestmark = pytest.mark.integration
 
 
-def dnsfunc_asking(port: int):  # type: ignore[no-untyped-def]
+def dnsfunc_asking(port: int) -> Callable[..., bytes | None]:
     """dkimpy's lookup, answered by the test DNS server over the wire."""
     resolver = dns.resolver.Resolver(configure=False)
     resolver.nameservers = [dns.nameserver.Do53Nameserver("127.0.0.1", port)]
