@@ -18,12 +18,15 @@ import dramatiq
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openmailer.adapters.crypto.dkim_keys import CryptographyDkimKeyGenerator
 from openmailer.adapters.crypto.passwords import DEFAULT_ROUNDS, BcryptPasswordHasher
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
 from openmailer.adapters.db.accounts_uow import SqlAlchemyAccountsUnitOfWork
 from openmailer.adapters.db.api_keys import SqlAlchemyApiKeyRepository
+from openmailer.adapters.db.domains import SqlAlchemyDomainRepository
 from openmailer.adapters.db.engine import create_engine
 from openmailer.adapters.db.users import SqlAlchemyUserRepository
+from openmailer.adapters.dns.resolver import DnspythonResolver
 from openmailer.adapters.redis.api_key_usage import RedisApiKeyUsage
 from openmailer.adapters.redis.rate_limiter import RedisRateLimiter
 from openmailer.adapters.redis.sessions import RedisSessionStore
@@ -31,6 +34,7 @@ from openmailer.adapters.redis.totp_guard import RedisTotpReplayGuard
 from openmailer.adapters.settings import Settings, load_settings
 from openmailer.core.accounts.service import AccountsPorts, AccountsService, UserAdminService
 from openmailer.core.areas import AreaRegistries
+from openmailer.core.domains.service import DomainsPorts, DomainsService
 from openmailer.plugins.manager import load_areas
 
 if TYPE_CHECKING:
@@ -184,6 +188,23 @@ def build_user_admin(
     """User administration on PostgreSQL alone, for the commands that must not need Redis."""
     return UserAdminService(
         SqlAlchemyUserRepository(database.engine), BcryptPasswordHasher(password_rounds)
+    )
+
+
+# --- sending domains -----------------------------------------------------------------------
+
+
+def build_domains(database: DatabaseResources) -> DomainsService:
+    """Sending domains need PostgreSQL, DNS and the secret keys; no Redis."""
+    settings = database.settings
+    return DomainsService(
+        DomainsPorts(
+            domains=SqlAlchemyDomainRepository(database.engine),
+            dns=DnspythonResolver(settings.dns_nameservers, timeout=settings.dns_timeout),
+            keys=CryptographyDkimKeyGenerator(),
+            secret_box=AesGcmSecretBox(settings.secret_keys),
+            clock=SystemClock(),
+        )
     )
 
 

@@ -19,8 +19,10 @@ MAX_TIMEOUT_SECONDS = 3600.0
 DEFAULT_DATABASE_CONNECT_TIMEOUT = 5.0
 DEFAULT_DATABASE_STATEMENT_TIMEOUT = 10.0
 DEFAULT_REDIS_TIMEOUT = 3.0
+DEFAULT_DNS_TIMEOUT = 5.0
 _T = TypeVar("_T")
 ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Nameserver = tuple[str, int]  # address, port
 
 
 class SettingsError(ValueError):
@@ -51,6 +53,10 @@ class Settings:
     redis_timeout: float = DEFAULT_REDIS_TIMEOUT
     # Peers whose `X-Forwarded-For` is believed (adapters/http/client_address.py); none by default.
     trusted_proxies: tuple[ProxyNetwork, ...] = ()
+    # Where domain verification asks (adapters/dns/resolver.py); none: the system's resolvers.
+    dns_nameservers: tuple[Nameserver, ...] = ()
+    # Seconds one domain's DNS lookups may take in all, so a silent server cannot hold a request.
+    dns_timeout: float = DEFAULT_DNS_TIMEOUT
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -97,6 +103,8 @@ def load_settings(
     statement_timeout = seconds("DATABASE_STATEMENT_TIMEOUT", DEFAULT_DATABASE_STATEMENT_TIMEOUT)
     redis_timeout = seconds("REDIS_TIMEOUT", DEFAULT_REDIS_TIMEOUT)
     trusted_proxies = check("TRUSTED_PROXIES", _parse_trusted_proxies, get("TRUSTED_PROXIES"))
+    dns_nameservers = check("DNS_NAMESERVERS", _parse_nameservers, get("DNS_NAMESERVERS"))
+    dns_timeout = seconds("DNS_TIMEOUT", DEFAULT_DNS_TIMEOUT)
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         errors.append(
@@ -123,6 +131,8 @@ def load_settings(
         database_statement_timeout=statement_timeout,
         redis_timeout=redis_timeout,
         trusted_proxies=trusted_proxies or (),
+        dns_nameservers=dns_nameservers or (),
+        dns_timeout=dns_timeout,
     )
 
 
@@ -193,6 +203,30 @@ def _parse_trusted_proxies(raw: str | None) -> tuple[ProxyNetwork, ...]:
                 f"such as 10.0.0.0/8: {exc}"
             ) from None
     return tuple(networks)
+
+
+def _parse_nameservers(raw: str | None) -> tuple[Nameserver, ...]:
+    """`127.0.0.1,10.0.0.53:5353,[::1]:53`: IP addresses, each with an optional port (53)."""
+    if raw is None:
+        return ()
+    servers: list[Nameserver] = []
+    for index, item in enumerate(raw.split(","), start=1):
+        entry = item.strip()
+        host, port = entry, "53"
+        if entry.startswith("["):
+            host, _, rest = entry[1:].partition("]")
+            port = rest.removeprefix(":") or "53"
+        elif entry.count(":") == 1:
+            host, port = entry.split(":")
+        try:
+            address = str(ipaddress.ip_address(host))
+            servers.append((address, _parse_port(port)))
+        except ValueError as exc:
+            raise ValueError(
+                f"entry {index} ({entry!r}) must be an IP address with an optional port, "
+                f"such as 127.0.0.1:5353 or [::1]:53: {exc}"
+            ) from None
+    return tuple(servers)
 
 
 def _parse_port(raw: str | None) -> int:

@@ -14,11 +14,14 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
+from openmailer.adapters.db.tables.sending import Domain as DomainRow
 from openmailer.adapters.db.tables.users import User as UserRow
+from openmailer.core.domains.keys import SEALED_COLUMNS as DKIM_SEALED_COLUMNS
 
 # A mapped class's __table__ is typed FromClause; it is a Table.
 SEALED_COLUMNS: tuple[tuple[Table, str], ...] = (
     (cast(Table, UserRow.__table__), "two_factor_secret"),
+    *((cast(Table, DomainRow.__table__), column) for column in DKIM_SEALED_COLUMNS),
 )
 
 

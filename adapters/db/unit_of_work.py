@@ -66,7 +66,8 @@ class SqlAlchemyUnitOfWork:
             raise RuntimeError("a unit of work is entered once; make a new one per use case")
         self._connection = await self._engine.connect()
         self._transaction = await self._connection.begin()
-        self.bind(SharedTransaction(self._connection))
+        self.statements = SharedTransaction(self._connection)
+        self.bind(self.statements)
         return self
 
     async def __aexit__(
@@ -83,6 +84,9 @@ class SqlAlchemyUnitOfWork:
                 await self._transaction.rollback()
         finally:
             await self._connection.close()
+
+    statements: Statements
+    """The unit's transaction, once entered: other repositories built on it join it."""
 
     def bind(self, statements: Statements) -> None:
         """Build the repositories on the unit's transaction."""

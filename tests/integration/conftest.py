@@ -43,6 +43,10 @@ def accounts_settings(migrated_database_url: str, redis_url: str) -> Settings:
             "OPENMAILER_SECRET_KEYS": keys,
             "OPENMAILER_ENV": "test",
             "OPENMAILER_LOG_LEVEL": "WARNING",
+            # Domain verification must never leave the machine and must answer fast where no
+            # nameserver listens (the walk, schemathesis); its own tests run a DNS server.
+            "OPENMAILER_DNS_NAMESERVERS": "127.0.0.1:9",
+            "OPENMAILER_DNS_TIMEOUT": "0.2",
         }
     )
 

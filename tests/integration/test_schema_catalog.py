@@ -215,6 +215,16 @@ EXPECTED: dict[str, Table] = {
             "verified_at": TIMESTAMP,
             "created_at": TIMESTAMP_NOW,
             "updated_at": TIMESTAMP_NOW,
+            # beyond the spec, migration 025: dual signing, rotation, the ownership check
+            "ownership_verified": boolean(False),
+            "ownership_last_checked_at": TIMESTAMP,
+            "dkim_ed25519_public_key": TEXT,
+            "dkim_ed25519_private_key": TEXT,
+            "dkim_pending_selector": varchar(100),
+            "dkim_pending_public_key": TEXT,
+            "dkim_pending_private_key": TEXT,
+            "dkim_pending_ed25519_public_key": TEXT,
+            "dkim_pending_ed25519_private_key": TEXT,
         },
         foreign_keys={"user_id": ("users", "CASCADE")},
         uniques={

@@ -1,0 +1,1 @@
+"""DNS lookups (dnspython) for domain verification."""

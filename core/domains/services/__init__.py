@@ -1,0 +1,1 @@
+"""Use cases of the domains area: async functions taking ports as keyword arguments."""
