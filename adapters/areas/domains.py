@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from openmailer.adapters.http.domains.domains import DomainController
-from openmailer.core.areas import ActorSpec, HttpRoutes, PeriodicJob
+from openmailer.core.areas import ActorSpec, HttpRoutes, PeriodicJob, ServiceBinding
 from openmailer.core.registry import Registrar
 from openmailer.plugins import hookimpl
 
@@ -17,6 +17,13 @@ REVERIFY_INTERVAL_SECONDS = 3600
 @hookimpl
 def register_http_routes(routes: Registrar[HttpRoutes]) -> None:
     routes.add("domains", HttpRoutes(handlers=(DomainController,)))
+
+
+@hookimpl
+def register_services(services: Registrar[ServiceBinding]) -> None:
+    from openmailer.adapters.bootstrap import build_domains
+
+    services.add("domains", ServiceBinding(build_domains))
 
 
 def reverify_domains() -> None:

@@ -215,7 +215,7 @@ EXPECTED: dict[str, Table] = {
             "verified_at": TIMESTAMP,
             "created_at": TIMESTAMP_NOW,
             "updated_at": TIMESTAMP_NOW,
-            # beyond the spec, migration 025: dual signing, rotation, the ownership check
+            # beyond the spec, migration 022: dual signing, rotation, the ownership check
             "ownership_verified": boolean(False),
             "ownership_last_checked_at": TIMESTAMP,
             "dkim_ed25519_public_key": TEXT,

@@ -79,7 +79,7 @@ class Domain(Base):
     verified_at: Mapped[datetime | None] = mapped_column(DateTime())
     created_at: Mapped[datetime] = timestamp_now_column()
     updated_at: Mapped[datetime] = timestamp_now_column()
-    # Beyond the spec (migration 025): the ownership token's check, the Ed25519 key of dual
+    # Beyond the spec (migration 022): the ownership token's check, the Ed25519 key of dual
     # signing (selector `<dkim_selector>-ed25519`) and a rotation's pending key set. Private keys
     # are sealed like dkim_private_key.
     ownership_verified: Mapped[bool | None] = mapped_column(Boolean, server_default=false())

@@ -8,36 +8,24 @@ keys are never in a response.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from openmailer.adapters.http.pages import OffsetPage
 from openmailer.adapters.http.pagination import PageParameters, ResourceId
 from openmailer.adapters.http.security import CurrentPrincipal, access
+from openmailer.adapters.http.services import service_dependency
 from openmailer.core.accounts.scopes import Scope
 from openmailer.core.domains.checks import CheckResult
 from openmailer.core.domains.model import CheckState, Domain
 from openmailer.core.domains.records import records_to_publish
 from openmailer.core.domains.service import DomainsService
 from openmailer.core.domains.services.verification import VerificationReport
-
-
-def provide_domains(request: Request[Any, Any, Any]) -> DomainsService:
-    """The area's service, bound once per app on the app's own connections (or given by a test
-    as `app.state.domains`)."""
-    state = request.app.state
-    if getattr(state, "domains", None) is None:
-        from openmailer.adapters.bootstrap import build_domains
-
-        state.domains = build_domains(state.resources)
-    domains: DomainsService = state.domains
-    return domains
-
 
 DomainsApi = NamedDependency[DomainsService]
 
@@ -159,7 +147,7 @@ class VerificationRead(msgspec.Struct):
 class DomainController(Controller):
     path = "/domains"
     tags = ["domains"]
-    dependencies = {"domains": Provide(provide_domains, sync_to_thread=False)}
+    dependencies = {"domains": service_dependency("domains")}
 
     @post(
         "",

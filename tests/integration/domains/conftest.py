@@ -46,6 +46,7 @@ async def domains(
     resources = app.state.resources
     settings = settings_asking(accounts_settings, zone_and_port[1])
     service = build_domains(DatabaseResources(settings, resources.engine))
-    app.state.domains = service
+    bound = app.state.services["domains"]
+    app.state.services["domains"] = service
     yield service
-    app.state.domains = None
+    app.state.services["domains"] = bound

@@ -166,7 +166,9 @@ async def test_a_server_that_never_answers_times_out_per_check(
     body = (await create(client, who, unique_domain_name())).json()
     with silent_server() as port:
         settings = settings_asking(accounts_settings, port, timeout=0.3)
-        app.state.domains = build_domains(DatabaseResources(settings, app.state.resources.engine))
+        app.state.services["domains"] = build_domains(
+            DatabaseResources(settings, app.state.resources.engine)
+        )
         started = time.monotonic()
         response = await client.post(f"/api/v1/domains/{body['id']}/verify", headers=who.headers)
         elapsed = time.monotonic() - started

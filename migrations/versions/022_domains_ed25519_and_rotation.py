@@ -5,8 +5,8 @@ signing (RSA + Ed25519, RFC 8463) needs the second key; a rotation signs with th
 until the new set's records verify, so the new set waits in the `dkim_pending_*` columns. Private
 keys are sealed (AES-256-GCM) like `dkim_private_key`.
 
-Revision ID: 025
-Revises: 021 (022-024 are other areas' revisions; the merge re-points this to the newest)
+Revision ID: 022
+Revises: 021
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "025"
+revision: str = "022"
 down_revision: str | None = "021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
