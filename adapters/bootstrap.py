@@ -23,6 +23,7 @@ from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
 from openmailer.adapters.db.accounts_uow import SqlAlchemyAccountsUnitOfWork
 from openmailer.adapters.db.api_keys import SqlAlchemyApiKeyRepository
 from openmailer.adapters.db.engine import create_engine
+from openmailer.adapters.db.segments import SqlAlchemyAudienceQuery, SqlAlchemySegmentRepository
 from openmailer.adapters.db.users import SqlAlchemyUserRepository
 from openmailer.adapters.redis.api_key_usage import RedisApiKeyUsage
 from openmailer.adapters.redis.rate_limiter import RedisRateLimiter
@@ -31,6 +32,9 @@ from openmailer.adapters.redis.totp_guard import RedisTotpReplayGuard
 from openmailer.adapters.settings import Settings, load_settings
 from openmailer.core.accounts.service import AccountsPorts, AccountsService, UserAdminService
 from openmailer.core.areas import AreaRegistries
+from openmailer.core.registry import Registry
+from openmailer.core.segments.operators import SegmentOperator
+from openmailer.core.segments.service import SegmentsPorts, SegmentsService
 from openmailer.plugins.manager import load_areas
 
 if TYPE_CHECKING:
@@ -184,6 +188,24 @@ def build_user_admin(
     """User administration on PostgreSQL alone, for the commands that must not need Redis."""
     return UserAdminService(
         SqlAlchemyUserRepository(database.engine), BcryptPasswordHasher(password_rounds)
+    )
+
+
+# --- segments ------------------------------------------------------------------------------
+
+
+def build_segments(
+    resources: DatabaseResources, operators: Registry[SegmentOperator]
+) -> SegmentsService:
+    """Segments on PostgreSQL, with the operators the plugins registered at start-up."""
+    engine = resources.engine
+    return SegmentsService(
+        SegmentsPorts(
+            segments=SqlAlchemySegmentRepository(engine),
+            audience=SqlAlchemyAudienceQuery(engine, operators),
+            operators=operators,
+            clock=SystemClock(),
+        )
     )
 
 

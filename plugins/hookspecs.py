@@ -10,6 +10,7 @@ import pluggy
 
 from openmailer.core.areas import ActorSpec, CliCommand, HttpRoutes, PeriodicJob, StartupStep
 from openmailer.core.registry import Registrar
+from openmailer.core.segments.operators import SegmentOperator
 from openmailer.plugins import PROJECT_NAME
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
@@ -38,3 +39,8 @@ def register_periodic_jobs(jobs: Registrar[PeriodicJob]) -> None:
 @hookspec
 def register_startup_steps(steps: Registrar[StartupStep]) -> None:
     """Add steps `openmailer up` runs after migrating, keyed by step name."""
+
+
+@hookspec
+def register_segment_operators(operators: Registrar[SegmentOperator]) -> None:
+    """Add segment rule operators, keyed by the name rules use (docs/plugins.md)."""
