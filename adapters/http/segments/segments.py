@@ -60,7 +60,7 @@ def provide_segments(state: State) -> SegmentsService:
     return segments
 
 
-class SegmentCreate(msgspec.Struct, forbid_unknown_fields=True):
+class SegmentCreate(msgspec.Struct):
     name: Name
     conditions: Conditions
     description: Description | None = None
@@ -68,7 +68,7 @@ class SegmentCreate(msgspec.Struct, forbid_unknown_fields=True):
     is_dynamic: bool = True
 
 
-class SegmentUpdate(msgspec.Struct, forbid_unknown_fields=True):
+class SegmentUpdate(msgspec.Struct):
     """Only the fields sent change; `list_id: null` lifts the limit to a list."""
 
     name: Name | None = None
@@ -111,7 +111,7 @@ class SegmentCountRead(msgspec.Struct):
     last_calculated_at: datetime
 
 
-class PreviewRequest(msgspec.Struct, forbid_unknown_fields=True):
+class PreviewRequest(msgspec.Struct):
     conditions: Conditions
     list_id: ListId | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_PREVIEW_CONTACTS)] = 10

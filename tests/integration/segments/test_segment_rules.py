@@ -1,4 +1,4 @@
-"""Each field × operator family returns exactly the right contacts of the fixture set."""
+"""Each field and operator family returns exactly the right contacts of the fixture set."""
 
 from __future__ import annotations
 
