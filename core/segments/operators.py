@@ -138,10 +138,9 @@ def _date(value: Any) -> date | datetime:
 def _ordered(value: Any) -> int | float | date | datetime:
     if isinstance(value, str):
         return _date(value)
-    try:
-        return _number(value)
-    except BadValue:
-        raise BadValue("expected a number or an ISO 8601 date") from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadValue("expected a number or an ISO 8601 date")
+    return _number(value)
 
 
 def _list_of(item: Callable[[Any], Any], what: str) -> Callable[[Any], list[Any]]:
