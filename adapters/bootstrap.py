@@ -25,6 +25,7 @@ from openmailer.adapters.db.accounts_uow import SqlAlchemyAccountsUnitOfWork
 from openmailer.adapters.db.api_keys import SqlAlchemyApiKeyRepository
 from openmailer.adapters.db.domains import SqlAlchemyDomainRepository
 from openmailer.adapters.db.engine import create_engine
+from openmailer.adapters.db.segments import SqlAlchemyAudienceQuery, SqlAlchemySegmentRepository
 from openmailer.adapters.db.users import SqlAlchemyUserRepository
 from openmailer.adapters.dns.resolver import DnspythonResolver
 from openmailer.adapters.redis.api_key_usage import RedisApiKeyUsage
@@ -35,6 +36,9 @@ from openmailer.adapters.settings import Settings, load_settings
 from openmailer.core.accounts.service import AccountsPorts, AccountsService, UserAdminService
 from openmailer.core.areas import AreaRegistries
 from openmailer.core.domains.service import DomainsPorts, DomainsService
+from openmailer.core.registry import Registry
+from openmailer.core.segments.operators import SegmentOperator
+from openmailer.core.segments.service import SegmentsPorts, SegmentsService
 from openmailer.plugins.manager import load_areas
 
 if TYPE_CHECKING:
@@ -203,6 +207,24 @@ def build_domains(database: DatabaseResources) -> DomainsService:
             dns=DnspythonResolver(settings.dns_nameservers, timeout=settings.dns_timeout),
             keys=CryptographyDkimKeyGenerator(),
             secret_box=AesGcmSecretBox(settings.secret_keys),
+            clock=SystemClock(),
+        )
+    )
+
+
+# --- segments ------------------------------------------------------------------------------
+
+
+def build_segments(
+    resources: DatabaseResources, operators: Registry[SegmentOperator]
+) -> SegmentsService:
+    """Segments on PostgreSQL, with the operators the plugins registered at start-up."""
+    engine = resources.engine
+    return SegmentsService(
+        SegmentsPorts(
+            segments=SqlAlchemySegmentRepository(engine),
+            audience=SqlAlchemyAudienceQuery(engine, operators),
+            operators=operators,
             clock=SystemClock(),
         )
     )

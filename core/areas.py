@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openmailer.core.registry import Registry
+from openmailer.core.segments.operators import SegmentOperator
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +58,10 @@ class StartupStep:
 @dataclass(frozen=True, slots=True)
 class ServiceBinding:
     """Binds an area's service to a process's resources, once per process (the HTTP app does it
-    in its lifespan). `build` receives the adapters' `Resources`, hence Any here."""
+    in its lifespan). `build(resources, areas)` receives the adapters' `Resources` (hence Any
+    here) and these registries, for a service that uses what plugins registered."""
 
-    build: Callable[[Any], Any]
+    build: Callable[[Any, AreaRegistries], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +81,6 @@ class AreaRegistries:
     periodic_jobs: Registry[PeriodicJob] = field(default_factory=lambda: Registry("periodic job"))
     startup_steps: Registry[StartupStep] = field(default_factory=lambda: Registry("start-up step"))
     services: Registry[ServiceBinding] = field(default_factory=lambda: Registry("service"))
+    segment_operators: Registry[SegmentOperator] = field(
+        default_factory=lambda: Registry("segment operator")
+    )

@@ -17,6 +17,7 @@ from openmailer.core.areas import (
     StartupStep,
 )
 from openmailer.core.registry import Registrar
+from openmailer.core.segments.operators import SegmentOperator
 from openmailer.plugins import PROJECT_NAME
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
@@ -51,3 +52,8 @@ def register_startup_steps(steps: Registrar[StartupStep]) -> None:
 def register_services(services: Registrar[ServiceBinding]) -> None:
     """Add how the area's service is bound to a process's resources, keyed by the name its
     controllers ask for (`service_dependency(name)`)."""
+
+
+@hookspec
+def register_segment_operators(operators: Registrar[SegmentOperator]) -> None:
+    """Add segment rule operators, keyed by the name rules use (docs/plugins.md)."""

@@ -66,7 +66,7 @@ def register_http_routes(routes: Registrar[HttpRoutes]) -> None:
 
 @hookimpl
 def register_services(services: Registrar[ServiceBinding]) -> None:
-    services.add("sample-notes", ServiceBinding(SampleNotes))
+    services.add("sample-notes", ServiceBinding(lambda resources, areas: SampleNotes(resources)))
 
 
 @hookimpl

@@ -23,7 +23,7 @@ def register_http_routes(routes: Registrar[HttpRoutes]) -> None:
 def register_services(services: Registrar[ServiceBinding]) -> None:
     from openmailer.adapters.bootstrap import build_domains
 
-    services.add("domains", ServiceBinding(build_domains))
+    services.add("domains", ServiceBinding(lambda resources, areas: build_domains(resources)))
 
 
 def reverify_domains() -> None:

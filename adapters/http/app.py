@@ -70,7 +70,7 @@ def make_lifespan(
             app.state.accounts = build_accounts(resources, password_rounds=password_rounds)
             areas: AreaRegistries = app.state.areas
             app.state.services = {
-                entry.key: entry.value.build(resources) for entry in areas.services.entries()
+                entry.key: entry.value.build(resources, areas) for entry in areas.services.entries()
             }
             yield
 

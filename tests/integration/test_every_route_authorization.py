@@ -22,6 +22,7 @@ from tests.integration.accounts.accounts_helpers import (
     session_for,
 )
 from tests.integration.domains.domains_helpers import foreign_domain
+from tests.integration.segments.segment_helpers import foreign_segment
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +62,7 @@ def _digest(token: str) -> str:
 FOREIGN_RESOURCES: dict[str, Callable[[Accounts, User], Awaitable[int]]] = {
     "key_id": foreign_api_key,
     "domain_id": foreign_domain,
+    "segment_id": foreign_segment,
 }
 # Admin routes see every user's resources by design; tenancy does not apply to them.
 ADMIN_PARAMETERS = {"user_id"}

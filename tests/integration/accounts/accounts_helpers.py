@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,3 +97,9 @@ def json_operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, 
         for method, operation in item.items()
         if "application/json" in operation.get("requestBody", {}).get("content", {})
     ]
+
+
+def concrete_path(template: str, resource_id: int) -> str:
+    """The template with every path parameter (`{user_id}`, `{segment_id}`, ...) set to one id:
+    for checks that refuse the request before any resource is looked up."""
+    return re.sub(r"\{[^}]+\}", str(resource_id), template)

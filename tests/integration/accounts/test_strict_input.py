@@ -12,6 +12,7 @@ from litestar import Litestar
 from openmailer.core.accounts.service import AccountsPorts as Accounts
 from tests.integration.accounts.accounts_helpers import (
     Caller,
+    concrete_path,
     json_operations,
     make_user,
     session_for,
@@ -101,7 +102,7 @@ async def test_every_json_operation_refuses_another_content_type_with_415(
     assert len(operations) >= 7
     body = b'{"identifier": "nobody", "password": "a long password"}'
     for method, template, _ in operations:
-        path = template.replace("{user_id}", str(admin.user.id))
+        path = concrete_path(template, admin.user.id)
         for content_type in ("text/plain", None, "application/json; charset=latin-1"):
             headers = dict(admin.headers)
             if content_type is not None:

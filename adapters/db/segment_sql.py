@@ -1,0 +1,214 @@
+"""Segment conditions compiled to SQLAlchemy Core over `contacts`, with bound parameters only.
+
+Every value a rule carries reaches PostgreSQL as a parameter; field names come from the core's
+fixed list, custom field keys travel as a bound TEXT[] path. Tag and custom-field containment use
+`@>` / `&&`, which the GIN indexes `idx_contacts_tags` and `idx_contacts_custom_fields` serve.
+A NOT group reads an unknown (NULL) as false before negating, so rules keep two-valued meaning.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    Table,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.types import Text
+
+from openmailer.adapters.db.tables.campaigns import CampaignRecipient
+from openmailer.adapters.db.tables.contacts import Contact, ContactList, ContactListMembership
+from openmailer.core.registry import Registry
+from openmailer.core.segments.conditions import Group, Junction, Rule
+from openmailer.core.segments.operators import Engagement, FieldKind, SegmentOperator
+
+CONTACTS = cast(Table, Contact.__table__)
+LISTS = cast(Table, ContactList.__table__)
+MEMBERSHIPS = cast(Table, ContactListMembership.__table__)
+RECIPIENTS = cast(Table, CampaignRecipient.__table__)
+ISO_DATE_START = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
+def _wrong_kind(kind: FieldKind, what: str) -> TypeError:
+    return TypeError(f"{what} does not apply to a {kind.value} field")
+
+
+class ContactField:
+    """`FieldSql` for one rule's field, for one caller (`user_id` bounds list membership)."""
+
+    def __init__(self, rule: Rule, user_id: int) -> None:
+        self._rule = rule
+        self._user_id = user_id
+
+    @property
+    def kind(self) -> FieldKind:
+        return self._rule.kind
+
+    def _column(self) -> Any:
+        return CONTACTS.c[self._rule.field]
+
+    def _node(self) -> Any:
+        """The JSONB value at the custom field's path (`custom_fields #> :path`)."""
+        if self.kind is not FieldKind.CUSTOM:
+            raise _wrong_kind(self.kind, "a JSON path")
+        path = literal(list(self._rule.path), ARRAY(Text))
+        return CONTACTS.c.custom_fields.op("#>", return_type=JSONB)(path)
+
+    def _node_text(self) -> Any:
+        path = literal(list(self._rule.path), ARRAY(Text))
+        return CONTACTS.c.custom_fields.op("#>>", return_type=Text)(path)
+
+    def value(self) -> Any:
+        if self.kind in (FieldKind.TEXT, FieldKind.TIMESTAMP, FieldKind.TAGS):
+            return self._column()
+        if self.kind is FieldKind.CUSTOM:
+            return self._node_text()
+        raise _wrong_kind(self.kind, "value()")
+
+    def json_type(self) -> Any:
+        return func.jsonb_typeof(self._node())
+
+    def number(self) -> Any:
+        return case((self.json_type() == "number", self._node_text().cast(Numeric)), else_=None)
+
+    def date_text(self) -> Any:
+        text = self._node_text()
+        is_date = and_(self.json_type() == "string", text.regexp_match(ISO_DATE_START))
+        # The explicit collation governs the comparison; coercing back to plain Text keeps
+        # SQLAlchemy from also writing COLLATE after the bound values (invalid in BETWEEN).
+        return case((is_date, type_coerce(text.collate("C"), Text)), else_=None)
+
+    def _document(self, value: Any) -> dict[str, Any]:
+        document: Any = value
+        for key in reversed(self._rule.path):
+            document = {key: document}
+        return cast(dict[str, Any], document)
+
+    def contains(self, value: Any) -> Any:
+        if self.kind is FieldKind.TAGS:
+            return CONTACTS.c.tags.contains(literal([value], ARRAY(Text)))
+        if self.kind is FieldKind.CUSTOM:
+            return CONTACTS.c.custom_fields.contains(literal(self._document(value), JSONB))
+        raise _wrong_kind(self.kind, "containment")
+
+    def overlaps(self, values: list[Any]) -> Any:
+        if self.kind is FieldKind.TAGS:
+            return CONTACTS.c.tags.overlap(literal(values, ARRAY(Text)))
+        if self.kind is FieldKind.CUSTOM:
+            return or_(*(self.contains(value) for value in values))
+        raise _wrong_kind(self.kind, "overlap")
+
+    def present(self) -> Any:
+        kind = self.kind
+        if kind is FieldKind.TEXT:
+            return func.coalesce(self._column() != "", false())
+        if kind is FieldKind.TIMESTAMP:
+            return self._column().is_not(None)
+        if kind is FieldKind.TAGS:
+            return func.coalesce(func.cardinality(self._column()), 0) > 0
+        if kind is FieldKind.CUSTOM:
+            kind_of_json = self.json_type()
+            return case(
+                (kind_of_json == "string", self._node_text() != ""),
+                (kind_of_json == "array", func.jsonb_array_length(self._node()) > 0),
+                (kind_of_json == "object", self._node_text() != "{}"),
+                (kind_of_json.in_(["number", "boolean"]), true()),
+                else_=false(),
+            )
+        if kind is FieldKind.MEMBERSHIP:
+            return self._membership(None)
+        return self.engaged(Engagement())
+
+    def member_of(self, list_ids: list[int]) -> Any:
+        if self.kind is not FieldKind.MEMBERSHIP:
+            raise _wrong_kind(self.kind, "member_of()")
+        return self._membership(list_ids)
+
+    def _membership(self, list_ids: list[int] | None) -> Any:
+        conditions = [
+            MEMBERSHIPS.c.contact_id == CONTACTS.c.id,
+            MEMBERSHIPS.c.status == "ACTIVE",
+            LISTS.c.user_id == self._user_id,
+        ]
+        if list_ids is not None:
+            conditions.append(MEMBERSHIPS.c.list_id.in_(list_ids))
+        joined = MEMBERSHIPS.join(LISTS, LISTS.c.id == MEMBERSHIPS.c.list_id)
+        return exists(select(1).select_from(joined).where(*conditions))
+
+    def engaged(self, engagement: Engagement) -> Any:
+        if self.kind is not FieldKind.ENGAGEMENT:
+            raise _wrong_kind(self.kind, "engaged()")
+        moment = (
+            RECIPIENTS.c.opened_at
+            if self._rule.field == "engagement.opened"
+            else RECIPIENTS.c.clicked_at
+        )
+        conditions = [RECIPIENTS.c.contact_id == CONTACTS.c.id, moment.is_not(None)]
+        if engagement.campaign_id is not None:
+            conditions.append(RECIPIENTS.c.campaign_id == engagement.campaign_id)
+        if engagement.within_days is not None:
+            since = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=engagement.within_days)
+            conditions.append(moment >= since)
+        return exists(select(1).select_from(RECIPIENTS).where(*conditions))
+
+
+def compile_group(
+    group: Group, operators: Registry[SegmentOperator], user_id: int
+) -> ColumnElement[bool]:
+    parts = [
+        compile_group(item, operators, user_id)
+        if isinstance(item, Group)
+        else _compile_rule(item, operators, user_id)
+        for item in group.rules
+    ]
+    if group.junction is Junction.OR:
+        return or_(*parts)
+    combined = and_(*parts)
+    if group.junction is Junction.NOT:
+        return not_(func.coalesce(combined, false()))
+    return combined
+
+
+def _compile_rule(
+    rule: Rule, operators: Registry[SegmentOperator], user_id: int
+) -> ColumnElement[bool]:
+    form = operators[rule.operator].forms[rule.kind]
+    expression: ColumnElement[bool] = form.sql(ContactField(rule, user_id), rule.value)
+    return expression
+
+
+def audience_where(
+    user_id: int, group: Group, operators: Registry[SegmentOperator], *, list_id: int | None
+) -> list[ColumnElement[bool]]:
+    """The WHERE of a segment: the caller's contacts, the conditions, and if `list_id` is given
+    only that list's active members."""
+    where = [CONTACTS.c.user_id == user_id, compile_group(group, operators, user_id)]
+    if list_id is not None:
+        joined = MEMBERSHIPS.join(LISTS, LISTS.c.id == MEMBERSHIPS.c.list_id)
+        where.append(
+            exists(
+                select(1)
+                .select_from(joined)
+                .where(
+                    MEMBERSHIPS.c.contact_id == CONTACTS.c.id,
+                    MEMBERSHIPS.c.list_id == list_id,
+                    MEMBERSHIPS.c.status == "ACTIVE",
+                    LISTS.c.user_id == user_id,
+                )
+            )
+        )
+    return where

@@ -1,0 +1,1 @@
+"""A segment operator from outside OpenMailer: `email_domain`."""
