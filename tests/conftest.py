@@ -62,19 +62,37 @@ def postgres_server_url(services_dir: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_url(services_dir: Path) -> Iterator[str]:
     if not _force_embedded() and _reachable("127.0.0.1", 6379):
-        # A database index of our own keeps concurrent runs on one server apart; like the
-        # PostgreSQL database, it is emptied when the run ends.
-        url = f"{LOCAL_REDIS}/{1 + os.getpid() % 15}"
+        # A database index of our own keeps concurrent runs on one server apart (claimed in
+        # database 0, so two runs never pick the same one); like the PostgreSQL database, it is
+        # emptied when the run ends.
+        index, claims = _claim_redis_database()
+        url = f"{LOCAL_REDIS}/{index}"
         yield url
         client = redis.Redis.from_url(url)
         client.flushdb()
         client.close()
+        claims.delete(_REDIS_CLAIM.format(index))
+        claims.close()
         return
     server = embedded.start_redis(services_dir)
     try:
         yield server.url
     finally:
         server.stop()
+
+
+_REDIS_CLAIM = "openmailer:test-run-database:{}"
+
+
+def _claim_redis_database() -> tuple[int, redis.Redis]:
+    """A database index 1-15 no other running test run holds (a claim expires after six hours, so
+    a killed run frees its index)."""
+    claims = redis.Redis.from_url(f"{LOCAL_REDIS}/0")
+    for index in range(1, 16):
+        if claims.set(_REDIS_CLAIM.format(index), os.getpid(), nx=True, ex=6 * 3600):
+            return index, claims
+    claims.close()
+    raise RuntimeError("every Redis database 1-15 is held by another test run")
 
 
 def with_database(server_url: str, name: str) -> str:
