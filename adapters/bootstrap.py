@@ -23,7 +23,10 @@ from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
 from openmailer.adapters.db.accounts_uow import SqlAlchemyAccountsUnitOfWork
 from openmailer.adapters.db.api_keys import SqlAlchemyApiKeyRepository
 from openmailer.adapters.db.engine import create_engine
+from openmailer.adapters.db.outbox import SqlAlchemyOutboxStore
+from openmailer.adapters.db.providers import SqlAlchemyProviderRepository
 from openmailer.adapters.db.users import SqlAlchemyUserRepository
+from openmailer.adapters.providers.configurations import MsgspecProviderConfigurations
 from openmailer.adapters.redis.api_key_usage import RedisApiKeyUsage
 from openmailer.adapters.redis.rate_limiter import RedisRateLimiter
 from openmailer.adapters.redis.sessions import RedisSessionStore
@@ -31,6 +34,9 @@ from openmailer.adapters.redis.totp_guard import RedisTotpReplayGuard
 from openmailer.adapters.settings import Settings, load_settings
 from openmailer.core.accounts.service import AccountsPorts, AccountsService, UserAdminService
 from openmailer.core.areas import AreaRegistries
+from openmailer.core.registry import Registry
+from openmailer.core.sending.contract import ProviderType
+from openmailer.core.sending.service import SendingPorts, SendingService
 from openmailer.plugins.manager import load_areas
 
 if TYPE_CHECKING:
@@ -184,6 +190,27 @@ def build_user_admin(
     """User administration on PostgreSQL alone, for the commands that must not need Redis."""
     return UserAdminService(
         SqlAlchemyUserRepository(database.engine), BcryptPasswordHasher(password_rounds)
+    )
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+
+def build_sending(
+    database: DatabaseResources, provider_types: Registry[ProviderType] | None = None
+) -> SendingService:
+    """The sending area on PostgreSQL; `provider_types` defaults to what the installed plugins
+    registered."""
+    engine = database.engine
+    return SendingService(
+        SendingPorts(
+            providers=SqlAlchemyProviderRepository(engine),
+            outbox=SqlAlchemyOutboxStore(engine),
+            configurations=MsgspecProviderConfigurations(),
+            secret_box=AesGcmSecretBox(database.settings.secret_keys),
+            clock=SystemClock(),
+            provider_types=builtin_areas().providers if provider_types is None else provider_types,
+        )
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openmailer.core.registry import Registry
+from openmailer.core.sending.contract import ProviderType
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +71,4 @@ class AreaRegistries:
     actors: Registry[ActorSpec] = field(default_factory=lambda: Registry("actor"))
     periodic_jobs: Registry[PeriodicJob] = field(default_factory=lambda: Registry("periodic job"))
     startup_steps: Registry[StartupStep] = field(default_factory=lambda: Registry("start-up step"))
+    providers: Registry[ProviderType] = field(default_factory=lambda: Registry("provider type"))

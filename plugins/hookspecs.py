@@ -10,6 +10,7 @@ import pluggy
 
 from openmailer.core.areas import ActorSpec, CliCommand, HttpRoutes, PeriodicJob, StartupStep
 from openmailer.core.registry import Registrar
+from openmailer.core.sending.contract import ProviderType
 from openmailer.plugins import PROJECT_NAME
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
@@ -38,3 +39,9 @@ def register_periodic_jobs(jobs: Registrar[PeriodicJob]) -> None:
 @hookspec
 def register_startup_steps(steps: Registrar[StartupStep]) -> None:
     """Add steps `openmailer up` runs after migrating, keyed by step name."""
+
+
+@hookspec
+def register_providers(providers: Registrar[ProviderType]) -> None:
+    """Add sending provider types, keyed by type name (`SMTP`): each with its configuration
+    schema, message form and client factory (`openmailer.core.sending.contract`)."""

@@ -39,6 +39,7 @@ def load_areas(extra: Iterable[object] = (), *, entry_points: bool = True) -> Ar
     fill(manager, "register_actors", "actors", registries.actors)
     fill(manager, "register_periodic_jobs", "jobs", registries.periodic_jobs)
     fill(manager, "register_startup_steps", "steps", registries.startup_steps)
+    fill(manager, "register_providers", "providers", registries.providers)
     return registries
 
 

@@ -1,9 +1,9 @@
 """Re-encrypts every sealed column under the newest key (`openmailer keys rotate`).
 
-Later features add their sealed columns to SEALED_COLUMNS (DKIM private keys, provider
-credentials). Each row is updated only if it still holds the ciphertext that was read, so a
-concurrent change is never overwritten; a ciphertext under an unknown key id stops the rotation
-(fail closed) before anything of that table is written.
+Each feature adds its sealed columns to SEALED_COLUMNS (TOTP secrets, provider configurations;
+DKIM private keys next). Each row is updated only if it still holds the ciphertext that was
+read, so a concurrent change is never overwritten; a ciphertext under an unknown key id stops
+the rotation (fail closed) before anything of that table is written.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
+from openmailer.adapters.db.tables.sending import EmailProvider
 from openmailer.adapters.db.tables.users import User as UserRow
 
 # A mapped class's __table__ is typed FromClause; it is a Table.
 SEALED_COLUMNS: tuple[tuple[Table, str], ...] = (
     (cast(Table, UserRow.__table__), "two_factor_secret"),
+    (cast(Table, EmailProvider.__table__), "configuration"),
 )
 
 
