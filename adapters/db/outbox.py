@@ -55,8 +55,9 @@ class SqlAlchemyOutboxStore:
             for message in messages
         ]
         async with self._db.write() as conn:
+            # executemany with RETURNING in parameter order: one round trip, ids in order
             result = await conn.execute(
-                insert(OUTBOX).values(rows).returning(OUTBOX.c.id, sort_by_parameter_order=True)
+                insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True), rows
             )
             return [int(row_id) for row_id in result.scalars()]
 

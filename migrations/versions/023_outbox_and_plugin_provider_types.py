@@ -35,7 +35,7 @@ PROVIDER_TYPE_CHECK = "ck_email_providers_provider_type"
 
 
 def upgrade() -> None:
-    op.drop_constraint(PROVIDER_TYPE_CHECK, "email_providers", type_="check")
+    op.drop_constraint(op.f(PROVIDER_TYPE_CHECK), "email_providers", type_="check")
     op.create_table(
         "outbox_messages",
         sa.Column("id", sa.BigInteger(), nullable=False),  # BIGSERIAL
@@ -73,5 +73,7 @@ def downgrade() -> None:
     op.drop_index(op.f("idx_outbox_messages_user_id"), table_name="outbox_messages")
     op.drop_table("outbox_messages")
     op.create_check_constraint(
-        PROVIDER_TYPE_CHECK, "email_providers", "provider_type IN ('AWS_SES', 'SENDGRID', 'SMTP')"
+        op.f(PROVIDER_TYPE_CHECK),
+        "email_providers",
+        "provider_type IN ('AWS_SES', 'SENDGRID', 'SMTP')",
     )

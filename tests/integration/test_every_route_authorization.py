@@ -21,6 +21,7 @@ from tests.integration.accounts.accounts_helpers import (
     make_user,
     session_for,
 )
+from tests.integration.sending.sending_helpers import foreign_outbox_message, foreign_provider
 
 pytestmark = pytest.mark.integration
 
@@ -59,6 +60,8 @@ def _digest(token: str) -> str:
 # Path parameter -> a resource of that kind owned by the given user. Add one per new kind.
 FOREIGN_RESOURCES: dict[str, Callable[[Accounts, User], Awaitable[int]]] = {
     "key_id": foreign_api_key,
+    "provider_id": foreign_provider,
+    "outbox_id": foreign_outbox_message,
 }
 # Admin routes see every user's resources by design; tenancy does not apply to them.
 ADMIN_PARAMETERS = {"user_id"}
