@@ -1,12 +1,20 @@
-"""`sending`: the sending area's service, bound once per app on the app's own resources."""
+"""`sending`: the sending area's service, bound once per app on the app's own resources; and
+the strict reading of request bodies its controllers use."""
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.exceptions import ValidationException
 
 from openmailer.adapters.bootstrap import build_sending
 from openmailer.core.sending.service import SendingService
+
+T = TypeVar("T")
 
 
 def provide_sending(state: State) -> SendingService:
@@ -20,3 +28,13 @@ def provide_sending(state: State) -> SendingService:
 
 SendingApi = NamedDependency[SendingService]
 SENDING_DEPENDENCIES = {"sending": Provide(provide_sending, sync_to_thread=False)}
+
+
+async def strict_body(request: Request[Any, Any, Any], schema: type[T]) -> T:
+    """The body decoded by msgspec's strict rules. Litestar converts bodies leniently (`0` for
+    `false`, `"1"` for `1`), which the OpenAPI document does not allow; a provider's switches
+    must mean what the client wrote."""
+    try:
+        return msgspec.json.decode(await request.body(), type=schema, strict=True)
+    except msgspec.ValidationError as error:
+        raise ValidationException(detail=f"invalid request body: {error}") from None

@@ -7,14 +7,18 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from openmailer.adapters.http.pages import OffsetPage
 from openmailer.adapters.http.pagination import PageParameters, ResourceId
 from openmailer.adapters.http.security import CurrentPrincipal, access
-from openmailer.adapters.http.sending.dependencies import SENDING_DEPENDENCIES, SendingApi
+from openmailer.adapters.http.sending.dependencies import (
+    SENDING_DEPENDENCIES,
+    SendingApi,
+    strict_body,
+)
 from openmailer.core.accounts.scopes import Scope
 from openmailer.core.sending.contract import PROVIDER_TYPE_PATTERN, CheckReport
 from openmailer.core.sending.model import ProviderDraft, ProviderView
@@ -38,7 +42,7 @@ Priority = Annotated[
 Limit = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
 
 
-class ProviderCreate(msgspec.Struct, forbid_unknown_fields=True):
+class ProviderCreate(msgspec.Struct):
     provider_type: ProviderTypeName
     provider_name: ProviderName
     configuration: Configuration
@@ -49,7 +53,7 @@ class ProviderCreate(msgspec.Struct, forbid_unknown_fields=True):
     monthly_limit: Limit | None = None
 
 
-class ProviderUpdate(msgspec.Struct, forbid_unknown_fields=True):
+class ProviderUpdate(msgspec.Struct):
     """Omitted fields stay. `configuration` is merged into the stored one (a field set to null
     is removed); `daily_limit: null` removes the limit."""
 
@@ -130,10 +134,15 @@ class ProviderController(Controller):
         **access(Scope.WRITE_CAMPAIGNS),
     )
     async def create(
-        self, principal: CurrentPrincipal, sending: SendingApi, data: JSONBody[ProviderCreate]
+        self,
+        request: Request[Any, Any, Any],
+        principal: CurrentPrincipal,
+        sending: SendingApi,
+        data: JSONBody[ProviderCreate],
     ) -> ProviderRead:
         """A provider of an installed type; `is_default: true` makes it the caller's one
         default (the old default is unset in the same transaction)."""
+        data = await strict_body(request, ProviderCreate)
         view = await sending.create_provider(
             principal,
             ProviderDraft(
@@ -169,12 +178,14 @@ class ProviderController(Controller):
     @patch("/{provider_id:int}", operation_id="updateProvider", **access(Scope.WRITE_CAMPAIGNS))
     async def update(
         self,
+        request: Request[Any, Any, Any],
         principal: CurrentPrincipal,
         sending: SendingApi,
         provider_id: ResourceId,
         data: JSONBody[ProviderUpdate],
     ) -> ProviderRead:
         """Change what is given; the configuration is validated again and sealed anew."""
+        data = await strict_body(request, ProviderUpdate)
         changes = {
             name: getattr(data, name)
             for name in data.__struct_fields__

@@ -102,6 +102,11 @@ async def test_wrong_configurations_are_422s_naming_the_field(
         )
         assert response.status_code == 422, (change, response.text)
         assert response.json()["errors"][0]["field"] == field, response.text
+    # Litestar would read 0 as false; the switches mean what the client wrote.
+    lenient = await client.post(
+        PROVIDERS_URL, headers=caller.headers, json={**smtp_body(25), "is_default": 0}
+    )
+    assert lenient.status_code == 400, lenient.text
 
 
 async def test_one_default_per_user_and_patch_merges_the_configuration(
