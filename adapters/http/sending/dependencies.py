@@ -31,10 +31,22 @@ SENDING_DEPENDENCIES = {"sending": Provide(provide_sending, sync_to_thread=False
 
 
 async def strict_body(request: Request[Any, Any, Any], schema: type[T]) -> T:
-    """The body decoded by msgspec's strict rules. Litestar converts bodies leniently (`0` for
+    """The body read by msgspec's strict rules. Litestar converts bodies leniently (`0` for
     `false`, `"1"` for `1`), which the OpenAPI document does not allow; a provider's switches
-    must mean what the client wrote."""
+    must mean what the client wrote. JSON Schema counts `5.0` as an integer, so integral floats
+    at the top level and in `configuration` are read as integers."""
     try:
-        return msgspec.json.decode(await request.body(), type=schema, strict=True)
-    except msgspec.ValidationError as error:
+        body = msgspec.json.decode(await request.body())
+        if isinstance(body, dict):
+            body = {name: _integral(value) for name, value in body.items()}
+            if isinstance(body.get("configuration"), dict):
+                body["configuration"] = {
+                    name: _integral(value) for name, value in body["configuration"].items()
+                }
+        return msgspec.convert(body, schema, strict=True)
+    except msgspec.DecodeError as error:  # ValidationError is one
         raise ValidationException(detail=f"invalid request body: {error}") from None
+
+
+def _integral(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
