@@ -25,9 +25,12 @@ from openmailer.adapters.db.accounts_uow import SqlAlchemyAccountsUnitOfWork
 from openmailer.adapters.db.api_keys import SqlAlchemyApiKeyRepository
 from openmailer.adapters.db.domains import SqlAlchemyDomainRepository
 from openmailer.adapters.db.engine import create_engine
+from openmailer.adapters.db.outbox import SqlAlchemyOutboxStore
+from openmailer.adapters.db.providers import SqlAlchemyProviderRepository
 from openmailer.adapters.db.segments import SqlAlchemyAudienceQuery, SqlAlchemySegmentRepository
 from openmailer.adapters.db.users import SqlAlchemyUserRepository
 from openmailer.adapters.dns.resolver import DnspythonResolver
+from openmailer.adapters.providers.configurations import MsgspecProviderConfigurations
 from openmailer.adapters.redis.api_key_usage import RedisApiKeyUsage
 from openmailer.adapters.redis.rate_limiter import RedisRateLimiter
 from openmailer.adapters.redis.sessions import RedisSessionStore
@@ -39,6 +42,8 @@ from openmailer.core.domains.service import DomainsPorts, DomainsService
 from openmailer.core.registry import Registry
 from openmailer.core.segments.operators import SegmentOperator
 from openmailer.core.segments.service import SegmentsPorts, SegmentsService
+from openmailer.core.sending.contract import ProviderType
+from openmailer.core.sending.service import SendingPorts, SendingService
 from openmailer.plugins.manager import load_areas
 
 if TYPE_CHECKING:
@@ -226,6 +231,27 @@ def build_segments(
             audience=SqlAlchemyAudienceQuery(engine, operators),
             operators=operators,
             clock=SystemClock(),
+        )
+    )
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+
+def build_sending(
+    database: DatabaseResources, provider_types: Registry[ProviderType] | None = None
+) -> SendingService:
+    """The sending area on PostgreSQL; `provider_types` defaults to what the installed plugins
+    registered."""
+    engine = database.engine
+    return SendingService(
+        SendingPorts(
+            providers=SqlAlchemyProviderRepository(engine),
+            outbox=SqlAlchemyOutboxStore(engine),
+            configurations=MsgspecProviderConfigurations(),
+            secret_box=AesGcmSecretBox(database.settings.secret_keys),
+            clock=SystemClock(),
+            provider_types=builtin_areas().providers if provider_types is None else provider_types,
         )
     )
 

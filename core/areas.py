@@ -14,6 +14,7 @@ from typing import Any
 
 from openmailer.core.registry import Registry
 from openmailer.core.segments.operators import SegmentOperator
+from openmailer.core.sending.contract import ProviderType
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +85,4 @@ class AreaRegistries:
     segment_operators: Registry[SegmentOperator] = field(
         default_factory=lambda: Registry("segment operator")
     )
+    providers: Registry[ProviderType] = field(default_factory=lambda: Registry("provider type"))

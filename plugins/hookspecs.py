@@ -18,6 +18,7 @@ from openmailer.core.areas import (
 )
 from openmailer.core.registry import Registrar
 from openmailer.core.segments.operators import SegmentOperator
+from openmailer.core.sending.contract import ProviderType
 from openmailer.plugins import PROJECT_NAME
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
@@ -57,3 +58,9 @@ def register_services(services: Registrar[ServiceBinding]) -> None:
 @hookspec
 def register_segment_operators(operators: Registrar[SegmentOperator]) -> None:
     """Add segment rule operators, keyed by the name rules use (docs/plugins.md)."""
+
+
+@hookspec
+def register_providers(providers: Registrar[ProviderType]) -> None:
+    """Add sending provider types, keyed by type name (`SMTP`): each with its configuration
+    schema, message form and client factory (`openmailer.core.sending.contract`)."""

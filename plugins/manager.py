@@ -41,6 +41,7 @@ def load_areas(extra: Iterable[object] = (), *, entry_points: bool = True) -> Ar
     fill(manager, "register_startup_steps", "steps", registries.startup_steps)
     fill(manager, "register_services", "services", registries.services)
     fill(manager, "register_segment_operators", "operators", registries.segment_operators)
+    fill(manager, "register_providers", "providers", registries.providers)
     return registries
 
 

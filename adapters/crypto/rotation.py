@@ -1,9 +1,9 @@
 """Re-encrypts every sealed column under the newest key (`openmailer keys rotate`).
 
-Later features add their sealed columns to SEALED_COLUMNS (DKIM private keys, provider
-credentials). Each row is updated only if it still holds the ciphertext that was read, so a
-concurrent change is never overwritten; a ciphertext under an unknown key id stops the rotation
-(fail closed) before anything of that table is written.
+Each feature adds its sealed columns to SEALED_COLUMNS (TOTP secrets, provider configurations;
+DKIM private keys next). Each row is updated only if it still holds the ciphertext that was
+read, so a concurrent change is never overwritten; a ciphertext under an unknown key id stops
+the rotation (fail closed) before anything of that table is written.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
 from openmailer.adapters.db.tables.sending import Domain as DomainRow
+from openmailer.adapters.db.tables.sending import EmailProvider
 from openmailer.adapters.db.tables.users import User as UserRow
 from openmailer.core.domains.keys import SEALED_COLUMNS as DKIM_SEALED_COLUMNS
 
@@ -22,6 +23,7 @@ from openmailer.core.domains.keys import SEALED_COLUMNS as DKIM_SEALED_COLUMNS
 SEALED_COLUMNS: tuple[tuple[Table, str], ...] = (
     (cast(Table, UserRow.__table__), "two_factor_secret"),
     *((cast(Table, DomainRow.__table__), column) for column in DKIM_SEALED_COLUMNS),
+    (cast(Table, EmailProvider.__table__), "configuration"),
 )
 
 

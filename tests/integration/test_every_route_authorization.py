@@ -23,6 +23,7 @@ from tests.integration.accounts.accounts_helpers import (
 )
 from tests.integration.domains.domains_helpers import foreign_domain
 from tests.integration.segments.segment_helpers import foreign_segment
+from tests.integration.sending.sending_helpers import foreign_outbox_message, foreign_provider
 
 pytestmark = pytest.mark.integration
 
@@ -63,6 +64,8 @@ FOREIGN_RESOURCES: dict[str, Callable[[Accounts, User], Awaitable[int]]] = {
     "key_id": foreign_api_key,
     "domain_id": foreign_domain,
     "segment_id": foreign_segment,
+    "provider_id": foreign_provider,
+    "outbox_id": foreign_outbox_message,
 }
 # Admin routes see every user's resources by design; tenancy does not apply to them.
 ADMIN_PARAMETERS = {"user_id"}

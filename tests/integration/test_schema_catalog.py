@@ -4,7 +4,7 @@ The expected schema below is written by hand from the spec, in PostgreSQL's own 
 (`format_type`, `pg_get_expr`), plus the decisions the spec leaves open (documented in the
 migrations): ON DELETE actions of the three pre-existing tables and of the campaign references,
 the enum checks, idx_users_account_status, idx_users_username_lower (usernames unique in any
-case), idx_segments_conditions and email_campaigns_archive.
+case), idx_segments_conditions, email_campaigns_archive, and outbox_messages (023).
 """
 
 from __future__ import annotations
@@ -259,7 +259,7 @@ EXPECTED: dict[str, Table] = {
         },
         foreign_keys={"user_id": ("users", "CASCADE"), "domain_id": ("domains", "SET NULL")},
         checks={
-            "provider_type": one_of("AWS_SES", "SENDGRID", "SMTP"),
+            # provider_type has no check since 023: the installed plugins decide the types.
             "status": one_of("ACTIVE", "ERROR", "DISABLED"),
         },
         indexes={
@@ -571,6 +571,25 @@ EXPECTED: dict[str, Table] = {
         indexes={"idx_email_campaigns_archive_created_by": Idx(("created_by",))},
         serial_id=False,
     ),
+    # Not in the spec: the outbox provider's messages (migration 023).
+    "outbox_messages": Table(
+        columns={
+            "user_id": BIGINT_NOT_NULL,
+            "campaign_id": BIGINT,
+            "provider_id": BIGINT,
+            "recipient_email": varchar(255, nullable=False),
+            "subject": varchar(500, nullable=False),
+            "message_id": varchar(255, nullable=False),
+            "raw_message": Col("bytea", nullable=False),
+            "created_at": TIMESTAMP_NOW,
+        },
+        foreign_keys={
+            "user_id": ("users", "CASCADE"),
+            "campaign_id": ("email_campaigns", "SET NULL"),
+            "provider_id": ("email_providers", "SET NULL"),
+        },
+        indexes={"idx_outbox_messages_user_id": Idx(("user_id", "id"))},
+    ),
 }
 
 ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
@@ -595,12 +614,12 @@ async def catalog(migrated_database_url: str) -> AsyncIterator[asyncpg.Connectio
     await conn.close()
 
 
-async def test_exactly_the_seventeen_tables_exist(catalog: asyncpg.Connection) -> None:
+async def test_exactly_the_spec_tables_and_the_outbox_exist(catalog: asyncpg.Connection) -> None:
     rows = await catalog.fetch(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
     )
-    assert len(EXPECTED) == 17
+    assert len(EXPECTED) == 18  # the spec's 17 and outbox_messages
     assert {row["relname"] for row in rows} == {*EXPECTED, "alembic_version"}
 
 

@@ -1,6 +1,6 @@
 """Sending infrastructure and its records: domains, providers, email logs and webhook events.
 
-Spec tables 4, 5, 15, 16.
+Spec tables 4, 5, 15, 16, and the outbox (migration 023; not in the spec).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -33,7 +34,6 @@ from openmailer.adapters.db.base import (
 )
 
 DOMAIN_STATUSES = ("PENDING", "VERIFIED", "FAILED", "SUSPENDED")
-PROVIDER_TYPES = ("AWS_SES", "SENDGRID", "SMTP")
 # The spec names only ACTIVE. ERROR: the last send failed (see last_error); DISABLED: taken out
 # of rotation by its owner or by failover.
 PROVIDER_STATUSES = ("ACTIVE", "ERROR", "DISABLED")
@@ -95,8 +95,9 @@ class Domain(Base):
 
 class EmailProvider(Base):
     __tablename__ = "email_providers"
+    # No check on provider_type (migration 023 dropped the spec's AWS_SES/SENDGRID/SMTP): the
+    # installed provider plugins decide which types exist, and the API validates against them.
     __table_args__ = (
-        enum_check("provider_type", PROVIDER_TYPES),
         enum_check("status", PROVIDER_STATUSES),
         Index("idx_email_providers_user_id", "user_id"),
         Index("idx_email_providers_active", "is_active", "is_default"),
@@ -176,4 +177,21 @@ class WebhookEvent(Base):
     processed: Mapped[bool | None] = mapped_column(Boolean, server_default=false(), index=True)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime())
     error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = timestamp_now_column()
+
+
+class OutboxMessageRow(Base):
+    """A message kept instead of delivered (the OUTBOX provider), exactly as it would have left."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("idx_outbox_messages_user_id", "user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = _owner()
+    campaign_id: Mapped[int | None] = _optional_reference("email_campaigns.id")
+    provider_id: Mapped[int | None] = _optional_reference("email_providers.id")
+    recipient_email: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(500))
+    message_id: Mapped[str] = mapped_column(String(255))
+    raw_message: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = timestamp_now_column()

@@ -1,0 +1,1 @@
+"""HTTP of the sending area: providers and the outbox."""

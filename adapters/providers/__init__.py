@@ -1,0 +1,1 @@
+"""The built-in provider types (SMTP, the outbox) and the validation of configurations."""

@@ -1,0 +1,1 @@
+"""The sending area: providers (their contract, configurations and outcomes) and the outbox."""

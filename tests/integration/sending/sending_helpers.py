@@ -1,0 +1,80 @@
+"""Helpers for the sending tests: providers and outbox messages made directly."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from openmailer.adapters.db.outbox import SqlAlchemyOutboxStore
+from openmailer.adapters.db.providers import SqlAlchemyProviderRepository
+from openmailer.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
+from openmailer.core.accounts.model import Principal, User
+from openmailer.core.accounts.service import AccountsPorts as Accounts
+from openmailer.core.ports.sending import NewProviderRecord
+from openmailer.core.sending.contract import OutgoingMessage
+from openmailer.core.sending.model import NewOutboxMessage
+from openmailer.core.sending.service import SendingService
+
+
+def sending_of(app: Litestar) -> SendingService:
+    sending: SendingService = app.state.services["sending"]
+    return sending
+
+
+def engine_of(accounts: Accounts) -> AsyncEngine:
+    """The app's engine, reached through the accounts' unit of work (the every-route walk's
+    resource factories are given the accounts ports only)."""
+    unit = accounts.unit_of_work()
+    assert isinstance(unit, SqlAlchemyUnitOfWork)
+    return unit._engine
+
+
+def principal_of(user: User) -> Principal:
+    return Principal(user=user, scopes=frozenset())
+
+
+def raw_message(recipient: str, number: int = 1) -> OutgoingMessage:
+    raw = (
+        f"From: news@example.com\r\nTo: {recipient}\r\nSubject: Issue {number}\r\n"
+        f"Message-ID: <issue{number}@example.com>\r\nDKIM-Signature: v=1; a=ed25519-sha256\r\n"
+        f"\r\nHello {number} \u00e9\r\n"
+    ).encode()
+    return OutgoingMessage(
+        message_id=f"<issue{number}@example.com>",
+        sender="bounces@example.com",
+        recipients=(recipient,),
+        subject=f"Issue {number}",
+        raw=raw,
+    )
+
+
+async def foreign_provider(accounts: Accounts, owner: User) -> int:
+    record = NewProviderRecord(
+        user_id=owner.id,
+        provider_type="OUTBOX",
+        provider_name="theirs",
+        is_active=True,
+        is_default=False,
+        priority=0,
+        daily_limit=None,
+        monthly_limit=None,
+    )
+    provider = await SqlAlchemyProviderRepository(engine_of(accounts)).add(
+        record, seal=lambda row_id: f"sealed-{row_id}"
+    )
+    return provider.id
+
+
+async def foreign_outbox_message(accounts: Accounts, owner: User) -> int:
+    (outbox_id,) = await SqlAlchemyOutboxStore(engine_of(accounts)).add(
+        [
+            NewOutboxMessage(
+                user_id=owner.id,
+                recipient="them@example.org",
+                subject="theirs",
+                message_id="<theirs@example.com>",
+                raw=b"Subject: theirs\r\n\r\nprivate\r\n",
+            )
+        ]
+    )
+    return outbox_id
