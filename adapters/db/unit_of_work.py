@@ -61,6 +61,11 @@ class SqlAlchemyUnitOfWork:
         self._connection: AsyncConnection | None = None
         self._transaction: AsyncTransaction | None = None
 
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine the unit opens its connection on (tests make fixtures through it)."""
+        return self._engine
+
     async def __aenter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError("a unit of work is entered once; make a new one per use case")

@@ -14,6 +14,7 @@ from openmailer.core.ports.sending import NewProviderRecord
 from openmailer.core.sending.contract import OutgoingMessage
 from openmailer.core.sending.model import NewOutboxMessage
 from openmailer.core.sending.service import SendingService
+from openmailer.core.sending.services.providers import CONFIGURATION_COLUMN
 
 
 def sending_of(app: Litestar) -> SendingService:
@@ -26,7 +27,7 @@ def engine_of(accounts: Accounts) -> AsyncEngine:
     resource factories are given the accounts ports only)."""
     unit = accounts.unit_of_work()
     assert isinstance(unit, SqlAlchemyUnitOfWork)
-    return unit._engine
+    return unit.engine
 
 
 def principal_of(user: User) -> Principal:
@@ -59,8 +60,10 @@ async def foreign_provider(accounts: Accounts, owner: User) -> int:
         daily_limit=None,
         monthly_limit=None,
     )
+    # Sealed for real: key rotation, run later in the same database, opens every configuration.
     provider = await SqlAlchemyProviderRepository(engine_of(accounts)).add(
-        record, seal=lambda row_id: f"sealed-{row_id}"
+        record,
+        seal=lambda row_id: accounts.secret_box.seal(b"{}", row_id=row_id, **CONFIGURATION_COLUMN),
     )
     return provider.id
 
