@@ -18,10 +18,14 @@ import dramatiq
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openmailer.adapters.addresses import EmailValidatorAddresses
 from openmailer.adapters.crypto.passwords import DEFAULT_ROUNDS, BcryptPasswordHasher
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
 from openmailer.adapters.db.accounts_uow import SqlAlchemyAccountsUnitOfWork
 from openmailer.adapters.db.api_keys import SqlAlchemyApiKeyRepository
+from openmailer.adapters.db.audience_uow import SqlAlchemyAudienceUnitOfWork
+from openmailer.adapters.db.contact_lists import SqlAlchemyContactListRepository
+from openmailer.adapters.db.contacts import SqlAlchemyContactRepository
 from openmailer.adapters.db.engine import create_engine
 from openmailer.adapters.db.users import SqlAlchemyUserRepository
 from openmailer.adapters.redis.api_key_usage import RedisApiKeyUsage
@@ -31,6 +35,7 @@ from openmailer.adapters.redis.totp_guard import RedisTotpReplayGuard
 from openmailer.adapters.settings import Settings, load_settings
 from openmailer.core.accounts.service import AccountsPorts, AccountsService, UserAdminService
 from openmailer.core.areas import AreaRegistries
+from openmailer.core.audience.service import AudiencePorts, AudienceService
 from openmailer.plugins.manager import load_areas
 
 if TYPE_CHECKING:
@@ -184,6 +189,23 @@ def build_user_admin(
     """User administration on PostgreSQL alone, for the commands that must not need Redis."""
     return UserAdminService(
         SqlAlchemyUserRepository(database.engine), BcryptPasswordHasher(password_rounds)
+    )
+
+
+# --- audience ------------------------------------------------------------------------------
+
+
+def build_audience(database: DatabaseResources) -> AudienceService:
+    """Contacts, lists and memberships on PostgreSQL (no Redis needed)."""
+    engine = database.engine
+    return AudienceService(
+        AudiencePorts(
+            contacts=SqlAlchemyContactRepository(engine),
+            lists=SqlAlchemyContactListRepository(engine),
+            addresses=EmailValidatorAddresses(),
+            clock=SystemClock(),
+            unit_of_work=lambda: SqlAlchemyAudienceUnitOfWork(engine),
+        )
     )
 
 

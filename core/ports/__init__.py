@@ -5,9 +5,15 @@ so callers (and third-party plugins) write `from openmailer.core.ports import ..
 adds one import line and one `__all__` entry below.
 """
 
-from openmailer.core.ports import accounts, rendering, unit_of_work
+from openmailer.core.ports import accounts, audience, rendering, unit_of_work
 from openmailer.core.ports.accounts import *  # noqa: F403
+from openmailer.core.ports.audience import *  # noqa: F403
 from openmailer.core.ports.rendering import *  # noqa: F403
 from openmailer.core.ports.unit_of_work import *  # noqa: F403
 
-__all__ = [*accounts.__all__, *rendering.__all__, *unit_of_work.__all__]
+__all__ = [
+    *accounts.__all__,
+    *audience.__all__,
+    *rendering.__all__,
+    *unit_of_work.__all__,
+]

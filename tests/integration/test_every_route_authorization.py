@@ -21,6 +21,7 @@ from tests.integration.accounts.accounts_helpers import (
     make_user,
     session_for,
 )
+from tests.integration.audience.audience_helpers import foreign_contact, foreign_list
 
 pytestmark = pytest.mark.integration
 
@@ -59,6 +60,8 @@ def _digest(token: str) -> str:
 # Path parameter -> a resource of that kind owned by the given user. Add one per new kind.
 FOREIGN_RESOURCES: dict[str, Callable[[Accounts, User], Awaitable[int]]] = {
     "key_id": foreign_api_key,
+    "contact_id": foreign_contact,
+    "list_id": foreign_list,
 }
 # Admin routes see every user's resources by design; tenancy does not apply to them.
 ADMIN_PARAMETERS = {"user_id"}

@@ -1,0 +1,14 @@
+"""Audience: contacts, lists and memberships (segments, import and GDPR join later)."""
+
+from __future__ import annotations
+
+from openmailer.adapters.http.audience.contacts import ContactController
+from openmailer.adapters.http.audience.lists import ListController
+from openmailer.core.areas import HttpRoutes
+from openmailer.core.registry import Registrar
+from openmailer.plugins import hookimpl
+
+
+@hookimpl
+def register_http_routes(routes: Registrar[HttpRoutes]) -> None:
+    routes.add("audience", HttpRoutes(handlers=(ContactController, ListController)))
