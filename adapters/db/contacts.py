@@ -201,7 +201,7 @@ class SqlAlchemyContactRepository:
     async def get(self, user_id: int, contact_id: int, *, lock: bool = False) -> Contact | None:
         query = select(CONTACTS).where(CONTACTS.c.id == contact_id, CONTACTS.c.user_id == user_id)
         if lock:
-            query = query.with_for_update()
+            query = query.with_for_update(key_share=True)
         async with self._db.read() as conn:
             row = (await conn.execute(query)).first()
         return None if row is None else to_contact(row._mapping)
@@ -221,7 +221,7 @@ class SqlAlchemyContactRepository:
             .order_by(CONTACTS.c.id)
         )
         if lock:
-            query = query.with_for_update()
+            query = query.with_for_update(key_share=True)
         async with self._db.read() as conn:
             rows = await conn.execute(query)
             found = [to_contact(row._mapping) for row in rows]
@@ -230,7 +230,7 @@ class SqlAlchemyContactRepository:
     async def find_by_confirmation_token(self, token: str) -> Contact | None:
         query = select(CONTACTS).where(CONTACTS.c.confirmation_token == token)
         async with self._db.read() as conn:
-            row = (await conn.execute(query.with_for_update())).first()
+            row = (await conn.execute(query.with_for_update(key_share=True))).first()
         return None if row is None else to_contact(row._mapping)
 
     async def update(

@@ -10,6 +10,10 @@ last to commit always writes the fresh count. Changes that add memberships first
 contacts FOR SHARE, so a concurrent status change of those contacts waits for them (or they for
 it) and one of the two recounts with both visible.
 
+The locks are FOR NO KEY UPDATE (and the contacts' in a read-decide-write, too): inserting a
+membership takes FOR KEY SHARE on its list and contact (the foreign keys), which FOR UPDATE
+would conflict with, so two concurrent adds to one list would deadlock on their recounts.
+
 A recount reads a list's memberships, which is fine for lists up to a few hundred thousand
 members; incremental deltas would be cheaper for huge lists but much harder to keep exact.
 """
@@ -43,7 +47,7 @@ async def recount(conn: AsyncConnection, list_ids: Iterable[int]) -> None:
         select(LISTS.c.id)
         .where(LISTS.c.id == any_(id_array(ids)))
         .order_by(LISTS.c.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     )
     active_members = (MEMBERSHIPS.c.list_id == LISTS.c.id, MEMBERSHIPS.c.status == "ACTIVE")
     total = select(func.count()).select_from(MEMBERSHIPS).where(*active_members)

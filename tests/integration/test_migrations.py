@@ -18,7 +18,7 @@ from openmailer.adapters.db.tables import metadata
 
 pytestmark = pytest.mark.integration
 
-REVISIONS = [f"{number:03d}" for number in range(1, 22)]
+REVISIONS = [f"{number:03d}" for number in range(1, 23)]
 TABLES_AT = {
     "003": {"users", "email_templates", "email_campaigns"},
     "010": {
@@ -73,19 +73,19 @@ async def campaign_foreign_keys(url: str) -> set[str]:
     return {row["conname"] for row in rows}
 
 
-def test_the_history_is_one_line_from_001_to_021() -> None:
+def test_the_history_is_one_line_from_001_to_022() -> None:
     scripts = ScriptDirectory.from_config(migrate.alembic_config())
     history = [script.revision for script in scripts.walk_revisions("base", "heads")]
     assert list(reversed(history)) == REVISIONS
-    assert migrate.head_revision() == "021"
+    assert migrate.head_revision() == "022"
 
 
 async def test_upgrade_downgrade_to_base_and_upgrade_again(empty_database_url: str) -> None:
     assert migrate.current_revision(empty_database_url) is None
 
     await migrate.upgrade_async(empty_database_url)
-    assert migrate.current_revision(empty_database_url) == "021"
-    assert len(await tables(empty_database_url)) == 17
+    assert migrate.current_revision(empty_database_url) == "022"
+    assert len(await tables(empty_database_url)) == 18
 
     await migrate.downgrade_async(empty_database_url, "base")
     assert migrate.current_revision(empty_database_url) is None
@@ -95,8 +95,8 @@ async def test_upgrade_downgrade_to_base_and_upgrade_again(empty_database_url: s
     }
 
     await migrate.upgrade_async(empty_database_url)
-    assert await migrate.current_revision_async(empty_database_url) == "021"
-    assert len(await tables(empty_database_url)) == 17
+    assert await migrate.current_revision_async(empty_database_url) == "022"
+    assert len(await tables(empty_database_url)) == 18
 
 
 async def test_every_migration_steps_down_and_up_again(empty_database_url: str) -> None:
@@ -145,7 +145,7 @@ async def test_campaign_foreign_keys_arrive_with_their_tables(empty_database_url
 async def test_current_revision_async_accepts_an_engine(migrated_database_url: str) -> None:
     engine = create_engine(migrated_database_url)
     try:
-        assert await migrate.current_revision_async(engine) == "021"
+        assert await migrate.current_revision_async(engine) == "022"
     finally:
         await engine.dispose()
 

@@ -16,7 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
-    text,
+    func,
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -103,8 +103,9 @@ class Contact(Base):
 Index(
     "idx_contacts_user_email_lower",
     Contact.user_id,
-    text("lower(email::text) text_pattern_ops"),
+    func.lower(Contact.email).label("email_lower"),
     unique=True,
+    postgresql_ops={"email_lower": "text_pattern_ops"},
 )
 Index("idx_contacts_user_id_id", Contact.user_id, Contact.id)
 

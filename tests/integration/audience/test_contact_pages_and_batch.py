@@ -55,7 +55,7 @@ async def test_keyset_pages_cover_every_contact_once_in_id_order(
 async def test_filters_by_status_tag_prefix_list_and_creation_time(
     client: httpx.AsyncClient, caller: Caller, accounts: Accounts
 ) -> None:
-    def post(email: str, **fields: object):  # noqa: ANN202
+    def post(email: str, **fields: object):
         return client.post(
             "/api/v1/contacts", json={"email": email, **fields}, headers=caller.headers
         )
@@ -135,9 +135,7 @@ async def test_batch_upserts_by_address_with_a_result_per_item(
         (4, "rejected", "status_override_required"),
     ]
     assert body["results"][1]["contact_id"] == existing["id"]
-    merged = (
-        await client.get(f"/api/v1/contacts/{existing['id']}", headers=caller.headers)
-    ).json()
+    merged = (await client.get(f"/api/v1/contacts/{existing['id']}", headers=caller.headers)).json()
     assert (merged["first_name"], merged["last_name"], merged["tags"]) == ("Old", "Lee", ["a", "b"])
     assert merged["email"] == existing["email"]
     still = (await client.get(f"/api/v1/contacts/{bounced['id']}", headers=caller.headers)).json()
@@ -163,3 +161,32 @@ async def test_a_batch_of_a_thousand_is_one_call_and_a_larger_one_is_refused(
         "/api/v1/contacts/batch", json={"contacts": items}, headers=caller.headers
     )
     assert updated.json()["updated"] == 1000
+
+
+async def test_the_prefix_filter_and_keyset_pages_can_use_their_indexes(
+    accounts: Accounts,
+) -> None:
+    async with engine_of(accounts).connect() as conn:
+        definition = await conn.scalar(
+            text("SELECT pg_get_indexdef('idx_contacts_user_email_lower'::regclass)")
+        )
+        assert "text_pattern_ops" in definition
+        await conn.execute(text("SET LOCAL enable_seqscan = off"))
+        prefix_plan = "\n".join(
+            await conn.scalars(
+                text(
+                    "EXPLAIN SELECT id FROM contacts WHERE user_id = 1"
+                    " AND lower(email) ~>=~ 'ann' AND lower(email) ~<~ 'ano'"
+                )
+            )
+        )
+        assert "idx_contacts_user_email_lower" in prefix_plan
+        keyset_plan = "\n".join(
+            await conn.scalars(
+                text(
+                    "EXPLAIN SELECT * FROM contacts WHERE user_id = 1 AND id > 500000"
+                    " ORDER BY id LIMIT 50"
+                )
+            )
+        )
+        assert "idx_contacts_user_id_id" in keyset_plan
