@@ -12,21 +12,23 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from openmailer.adapters.http.audience.dependencies import AUDIENCE_DEPENDENCIES, AudienceApi
 from openmailer.adapters.http.audience.fields import (
+    QUERY_DATE_TIME,
     AfterCursor,
-    AwareDatetime,
+    AwareDateTimeText,
     CustomFields,
     EmailInput,
     IpAddress,
     OverrideReason,
     PersonName,
-    Tag,
     Tags,
-    as_aware,
+    parse_time,
 )
+from openmailer.adapters.http.audience.strict_body import decode_body_strictly
 from openmailer.adapters.http.pages import CursorPage
 from openmailer.adapters.http.pagination import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, ResourceId
 from openmailer.adapters.http.security import CurrentPrincipal, access
 from openmailer.core.accounts.scopes import Scope
+from openmailer.core.audience import policies
 from openmailer.core.audience.model import (
     UNSET,
     BatchItem,
@@ -86,7 +88,7 @@ class ContactRead(msgspec.Struct):
         )
 
 
-class ContactCreate(msgspec.Struct, forbid_unknown_fields=True):
+class ContactCreate(msgspec.Struct):
     """A new contact; `status` defaults to SUBSCRIBED (the API caller vouches for consent;
     public forms to double opt-in lists make PENDING contacts instead)."""
 
@@ -98,8 +100,11 @@ class ContactCreate(msgspec.Struct, forbid_unknown_fields=True):
     tags: Tags = msgspec.field(default_factory=list)
     custom_fields: CustomFields = msgspec.field(default_factory=dict)
     gdpr_consent: bool = False
-    gdpr_consent_date: AwareDatetime | None = None
+    gdpr_consent_date: AwareDateTimeText | None = None
     gdpr_ip_address: IpAddress | None = None
+
+    def consent_date(self) -> datetime | None:
+        return parse_time(self.gdpr_consent_date, field="gdpr_consent_date")
 
     def draft(self) -> NewContact:
         return NewContact(
@@ -110,11 +115,11 @@ class ContactCreate(msgspec.Struct, forbid_unknown_fields=True):
             source=self.source,
             tags=tuple(self.tags),
             custom_fields=self.custom_fields,
-            consent=Consent(self.gdpr_consent, self.gdpr_consent_date, self.gdpr_ip_address),
+            consent=Consent(self.gdpr_consent, self.consent_date(), self.gdpr_ip_address),
         )
 
 
-class ContactUpdate(msgspec.Struct, forbid_unknown_fields=True):
+class ContactUpdate(msgspec.Struct):
     """Omitted fields stay; `""` clears a name. `tags` replaces the tags, `add_tags` and
     `remove_tags` change them without sending the rest. A BOUNCED or COMPLAINED contact becomes
     SUBSCRIBED or PENDING only with `status_override_reason`, which is recorded."""
@@ -130,14 +135,17 @@ class ContactUpdate(msgspec.Struct, forbid_unknown_fields=True):
     remove_tags: Tags = msgspec.field(default_factory=list)
     custom_fields: CustomFields | None = None
     gdpr_consent: bool | None = None
-    gdpr_consent_date: AwareDatetime | None = None
+    gdpr_consent_date: AwareDateTimeText | None = None
     gdpr_ip_address: IpAddress | None = None
+
+    def consent_date(self) -> datetime | None:
+        return parse_time(self.gdpr_consent_date, field="gdpr_consent_date")
 
     def edit(self) -> ContactEdit:
         consent = (
             UNSET
             if self.gdpr_consent is None
-            else Consent(self.gdpr_consent, self.gdpr_consent_date, self.gdpr_ip_address)
+            else Consent(self.gdpr_consent, self.consent_date(), self.gdpr_ip_address)
         )
         return ContactEdit(
             email=UNSET if self.email is None else self.email,
@@ -154,7 +162,7 @@ class ContactUpdate(msgspec.Struct, forbid_unknown_fields=True):
         )
 
 
-class ContactBatchItem(msgspec.Struct, forbid_unknown_fields=True):
+class ContactBatchItem(msgspec.Struct):
     """Upserted by `email`. For an existing contact, omitted fields stay and `tags` are added."""
 
     email: EmailInput
@@ -165,14 +173,17 @@ class ContactBatchItem(msgspec.Struct, forbid_unknown_fields=True):
     tags: Tags = msgspec.field(default_factory=list)
     custom_fields: CustomFields | None = None
     gdpr_consent: bool | None = None
-    gdpr_consent_date: AwareDatetime | None = None
+    gdpr_consent_date: AwareDateTimeText | None = None
     gdpr_ip_address: IpAddress | None = None
+
+    def consent_date(self) -> datetime | None:
+        return parse_time(self.gdpr_consent_date, field="gdpr_consent_date")
 
     def item(self) -> BatchItem:
         consent = (
             None
             if self.gdpr_consent is None
-            else Consent(self.gdpr_consent, self.gdpr_consent_date, self.gdpr_ip_address)
+            else Consent(self.gdpr_consent, self.consent_date(), self.gdpr_ip_address)
         )
         return BatchItem(
             email=self.email,
@@ -186,7 +197,7 @@ class ContactBatchItem(msgspec.Struct, forbid_unknown_fields=True):
         )
 
 
-class ContactBatch(msgspec.Struct, forbid_unknown_fields=True):
+class ContactBatch(msgspec.Struct):
     contacts: Annotated[list[ContactBatchItem], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
 
 
@@ -237,6 +248,7 @@ class ContactController(Controller):
     path = "/contacts"
     tags = ["contacts"]
     dependencies = AUDIENCE_DEPENDENCIES
+    before_request = staticmethod(decode_body_strictly)
 
     @post(
         "",
@@ -261,7 +273,14 @@ class ContactController(Controller):
         status: Annotated[
             ContactStatus | None, QueryParameter(description="contacts in this status")
         ] = None,
-        tag: Annotated[Tag | None, QueryParameter(description="contacts with this tag")] = None,
+        tag: Annotated[
+            str | None,
+            QueryParameter(
+                min_length=1,
+                max_length=policies.MAX_TAG_CHARS,
+                description="contacts with this tag",
+            ),
+        ] = None,
         list_id: Annotated[
             int | None, QueryParameter(ge=1, le=MAX_ID, description="ACTIVE members of this list")
         ] = None,
@@ -272,10 +291,16 @@ class ContactController(Controller):
             ),
         ] = None,
         created_from: Annotated[
-            datetime | None, QueryParameter(description="created at or after (UTC if no offset)")
+            str | None,
+            QueryParameter(
+                pattern=QUERY_DATE_TIME, description="created at or after (UTC if no offset)"
+            ),
         ] = None,
         created_to: Annotated[
-            datetime | None, QueryParameter(description="created before (UTC if no offset)")
+            str | None,
+            QueryParameter(
+                pattern=QUERY_DATE_TIME, description="created before (UTC if no offset)"
+            ),
         ] = None,
     ) -> CursorPage[ContactRead]:
         """The caller's contacts by id, in keyset pages: pass `next_cursor` as `after`."""
@@ -284,8 +309,8 @@ class ContactController(Controller):
             tag=tag,
             list_id=list_id,
             email_prefix=email_prefix,
-            created_from=as_aware(created_from),
-            created_to=as_aware(created_to),
+            created_from=parse_time(created_from, field="created_from"),
+            created_to=parse_time(created_to, field="created_to"),
         )
         page = await audience.list_contacts(principal, where, cursor=after, limit=limit)
         return CursorPage.of(page, ContactRead.of)

@@ -19,13 +19,12 @@ from openmailer.adapters.http.audience.dependencies import AUDIENCE_DEPENDENCIES
 from openmailer.adapters.http.audience.fields import (
     AfterCursor,
     Description,
-    EmailInput,
     ListName,
 )
+from openmailer.adapters.http.audience.strict_body import decode_body_strictly
 from openmailer.adapters.http.pages import CursorPage, OffsetPage
 from openmailer.adapters.http.pagination import (
     DEFAULT_LIMIT,
-    MAX_ID,
     PageParameters,
     ResourceId,
 )
@@ -66,7 +65,7 @@ class ListRead(msgspec.Struct):
         )
 
 
-class ListCreate(msgspec.Struct, forbid_unknown_fields=True):
+class ListCreate(msgspec.Struct):
     """`double_opt_in_enabled` (default true): sign-ups through a public form stay PENDING
     until they confirm."""
 
@@ -75,7 +74,7 @@ class ListCreate(msgspec.Struct, forbid_unknown_fields=True):
     double_opt_in_enabled: bool = True
 
 
-class ListUpdate(msgspec.Struct, forbid_unknown_fields=True):
+class ListUpdate(msgspec.Struct):
     """Omitted fields stay; `description: ""` clears it."""
 
     name: ListName | None = None
@@ -92,17 +91,14 @@ class ListUpdate(msgspec.Struct, forbid_unknown_fields=True):
         )
 
 
-ContactId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
-
-
-class MembersAdd(msgspec.Struct, forbid_unknown_fields=True):
+class MembersAdd(msgspec.Struct):
     """Contacts by id, by address, or both: at most 10,000 in all."""
 
-    contact_ids: Annotated[list[ContactId], msgspec.Meta(max_length=MAX_MEMBERS_PER_CALL)] = (
+    contact_ids: Annotated[list[int], msgspec.Meta(max_length=MAX_MEMBERS_PER_CALL)] = (
         msgspec.field(default_factory=list)
     )
-    emails: Annotated[list[EmailInput], msgspec.Meta(max_length=MAX_MEMBERS_PER_CALL)] = (
-        msgspec.field(default_factory=list)
+    emails: Annotated[list[str], msgspec.Meta(max_length=MAX_MEMBERS_PER_CALL)] = msgspec.field(
+        default_factory=list
     )
 
 
@@ -145,6 +141,7 @@ class ListController(Controller):
     path = "/lists"
     tags = ["lists"]
     dependencies = AUDIENCE_DEPENDENCIES
+    before_request = staticmethod(decode_body_strictly)
 
     @post(
         "", operation_id="createList", status_code=HTTP_201_CREATED, **access(Scope.WRITE_CONTACTS)

@@ -7,6 +7,7 @@ true in the transaction of every change.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from openmailer.core.accounts.model import Principal
@@ -37,6 +38,7 @@ from openmailer.core.ports.audience import ContactListRepository, EmailAddresses
 from openmailer.core.ports.unit_of_work import AudienceUnitOfWork
 
 MAX_MEMBERS_PER_CALL = 10_000
+MAX_CONTACT_ID = 2**63 - 1
 
 
 def list_not_found(list_id: int) -> NotFound:
@@ -120,15 +122,15 @@ async def add_members(
             raise ValidationError(
                 f"{error.detail}: {raw[:100]!r}", field="emails", code=error.code
             ) from None
+    # An id no row can have (ids are positive BIGINTs) names no contact, like an unknown one.
+    possible = sorted({i for i in contact_ids if 1 <= i <= MAX_CONTACT_ID})
     result = await lists.add_members(
-        principal.user.id,
-        list_id,
-        contact_ids=sorted(set(contact_ids)),
-        emails=sorted(set(normalized)),
+        principal.user.id, list_id, contact_ids=possible, emails=sorted(set(normalized))
     )
     if result is None:
         raise list_not_found(list_id)
-    return result
+    impossible = sorted({i for i in contact_ids if not 1 <= i <= MAX_CONTACT_ID})
+    return replace(result, not_found_ids=sorted([*result.not_found_ids, *impossible]))
 
 
 async def remove_member(

@@ -174,3 +174,22 @@ async def test_deleting_a_list_keeps_its_contacts(
     assert (
         await client.get(f"/api/v1/contacts/{contact['id']}", headers=caller.headers)
     ).status_code == 200
+
+
+async def test_bodies_are_decoded_as_strictly_as_the_schema_states(
+    client: httpx.AsyncClient, caller: Caller
+) -> None:
+    lax = [
+        ("/api/v1/lists", {"name": "strict", "double_opt_in_enabled": 0}),
+        ("/api/v1/contacts", {"email": new_address(), "gdpr_consent": 1}),
+        ("/api/v1/contacts", {"email": new_address(), "gdpr_consent_date": 0}),
+    ]
+    for path, body in lax:
+        response = await client.post(path, json=body, headers=caller.headers)
+        assert response.status_code == 400, (body, response.text)
+    fine = await client.post(
+        "/api/v1/lists",
+        json={"name": "strict", "double_opt_in_enabled": False},
+        headers=caller.headers,
+    )
+    assert fine.status_code == 201
