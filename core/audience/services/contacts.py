@@ -92,8 +92,13 @@ async def page_of_contacts(
     limit: int,
     contacts: ContactRepository,
 ) -> KeysetPage[Contact]:
+    if where.email_prefix is not None and "\x00" in where.email_prefix:
+        raise ValidationError(
+            "email_prefix may not contain NUL", field="email_prefix", code="invalid_text"
+        )
     where = replace(
         where,
+        tag=None if where.tag is None else policies.clean_tag(where.tag, field="tag"),
         created_from=where.created_from and in_utc(where.created_from, field="created_from"),
         created_to=where.created_to and in_utc(where.created_to, field="created_to"),
     )

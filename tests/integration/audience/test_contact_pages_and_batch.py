@@ -46,10 +46,12 @@ async def test_keyset_pages_cover_every_contact_once_in_id_order(
     assert first.json()["next_cursor"] is not None
     seen = [item["id"] for item in await all_pages(client, caller, limit=3)]
     assert seen == ids
-    # A contact created meanwhile appears once, at the end; none shifts onto two pages.
     bad = await client.get("/api/v1/contacts?after=not-a-cursor", headers=caller.headers)
     assert bad.status_code == 422
     assert bad.json()["code"] == "bad_cursor"
+    for hostile in ("email_prefix=%00", "tag=%00", "created_to=2026-13-01T00:00:00Z"):
+        refused = await client.get(f"/api/v1/contacts?{hostile}", headers=caller.headers)
+        assert refused.status_code == 422, (hostile, refused.text)
 
 
 async def test_filters_by_status_tag_prefix_list_and_creation_time(
