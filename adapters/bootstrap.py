@@ -18,11 +18,15 @@ import dramatiq
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openmailer.adapters.addresses import EmailValidatorAddresses
 from openmailer.adapters.crypto.dkim_keys import CryptographyDkimKeyGenerator
 from openmailer.adapters.crypto.passwords import DEFAULT_ROUNDS, BcryptPasswordHasher
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
 from openmailer.adapters.db.accounts_uow import SqlAlchemyAccountsUnitOfWork
 from openmailer.adapters.db.api_keys import SqlAlchemyApiKeyRepository
+from openmailer.adapters.db.audience_uow import SqlAlchemyAudienceUnitOfWork
+from openmailer.adapters.db.contact_lists import SqlAlchemyContactListRepository
+from openmailer.adapters.db.contacts import SqlAlchemyContactRepository
 from openmailer.adapters.db.domains import SqlAlchemyDomainRepository
 from openmailer.adapters.db.engine import create_engine
 from openmailer.adapters.db.outbox import SqlAlchemyOutboxStore
@@ -38,6 +42,7 @@ from openmailer.adapters.redis.totp_guard import RedisTotpReplayGuard
 from openmailer.adapters.settings import Settings, load_settings
 from openmailer.core.accounts.service import AccountsPorts, AccountsService, UserAdminService
 from openmailer.core.areas import AreaRegistries
+from openmailer.core.audience.service import AudiencePorts, AudienceService
 from openmailer.core.domains.service import DomainsPorts, DomainsService
 from openmailer.core.registry import Registry
 from openmailer.core.segments.operators import SegmentOperator
@@ -252,6 +257,23 @@ def build_sending(
             secret_box=AesGcmSecretBox(database.settings.secret_keys),
             clock=SystemClock(),
             provider_types=builtin_areas().providers if provider_types is None else provider_types,
+        )
+    )
+
+
+# --- audience ------------------------------------------------------------------------------
+
+
+def build_audience(database: DatabaseResources) -> AudienceService:
+    """Contacts, lists and memberships on PostgreSQL (no Redis needed)."""
+    engine = database.engine
+    return AudienceService(
+        AudiencePorts(
+            contacts=SqlAlchemyContactRepository(engine),
+            lists=SqlAlchemyContactListRepository(engine),
+            addresses=EmailValidatorAddresses(),
+            clock=SystemClock(),
+            unit_of_work=lambda: SqlAlchemyAudienceUnitOfWork(engine),
         )
     )
 

@@ -5,8 +5,17 @@ so callers (and third-party plugins) write `from openmailer.core.ports import ..
 adds one import line and one `__all__` entry below.
 """
 
-from openmailer.core.ports import accounts, domains, rendering, segments, sending, unit_of_work
+from openmailer.core.ports import (
+    accounts,
+    audience,
+    domains,
+    rendering,
+    segments,
+    sending,
+    unit_of_work,
+)
 from openmailer.core.ports.accounts import *  # noqa: F403
+from openmailer.core.ports.audience import *  # noqa: F403
 from openmailer.core.ports.domains import *  # noqa: F403
 from openmailer.core.ports.rendering import *  # noqa: F403
 from openmailer.core.ports.segments import *  # noqa: F403
@@ -15,6 +24,7 @@ from openmailer.core.ports.unit_of_work import *  # noqa: F403
 
 __all__ = [
     *accounts.__all__,
+    *audience.__all__,
     *domains.__all__,
     *rendering.__all__,
     *segments.__all__,

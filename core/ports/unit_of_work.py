@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from openmailer.core.ports.accounts import ApiKeyRepository, UserRepository
+from openmailer.core.ports.audience import ContactListRepository, ContactRepository
 
 
 class UnitOfWork(Protocol):
@@ -32,4 +33,12 @@ class AccountsUnitOfWork(UnitOfWork, Protocol):
     def api_keys(self) -> ApiKeyRepository: ...
 
 
-__all__ = ["AccountsUnitOfWork", "UnitOfWork"]
+class AudienceUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def contacts(self) -> ContactRepository: ...
+
+    @property
+    def lists(self) -> ContactListRepository: ...
+
+
+__all__ = ["AccountsUnitOfWork", "AudienceUnitOfWork", "UnitOfWork"]

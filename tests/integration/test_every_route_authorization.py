@@ -21,6 +21,7 @@ from tests.integration.accounts.accounts_helpers import (
     make_user,
     session_for,
 )
+from tests.integration.audience.audience_helpers import foreign_contact, foreign_list
 from tests.integration.domains.domains_helpers import foreign_domain
 from tests.integration.segments.segment_helpers import foreign_segment
 from tests.integration.sending.sending_helpers import foreign_outbox_message, foreign_provider
@@ -66,6 +67,8 @@ FOREIGN_RESOURCES: dict[str, Callable[[Accounts, User], Awaitable[int]]] = {
     "segment_id": foreign_segment,
     "provider_id": foreign_provider,
     "outbox_id": foreign_outbox_message,
+    "contact_id": foreign_contact,
+    "list_id": foreign_list,
 }
 # Admin routes see every user's resources by design; tenancy does not apply to them.
 ADMIN_PARAMETERS = {"user_id"}

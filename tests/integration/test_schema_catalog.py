@@ -330,6 +330,9 @@ EXPECTED: dict[str, Table] = {
             "idx_contacts_status": Idx(("status",)),
             "idx_contacts_tags": Idx(("tags",), method="gin"),
             "idx_contacts_custom_fields": Idx(("custom_fields",), method="gin"),
+            # migration 024: one contact per address in any case; keyset pages
+            "idx_contacts_user_email_lower": Idx(("user_id", "lower(email::text)"), unique=True),
+            "idx_contacts_user_id_id": Idx(("user_id", "id")),
         },
     ),
     "contact_list_memberships": Table(
@@ -351,7 +354,26 @@ EXPECTED: dict[str, Table] = {
             "idx_memberships_contact": Idx(("contact_id",)),
             "idx_memberships_list": Idx(("list_id",)),
             "idx_memberships_status": Idx(("status",)),
+            "idx_memberships_list_contact": Idx(("list_id", "contact_id")),
         },
+    ),
+    # Not in the spec (migration 024): the record of BOUNCED/COMPLAINED contacts made
+    # SUBSCRIBED or PENDING again.
+    "contact_status_overrides": Table(
+        columns={
+            "contact_id": BIGINT_NOT_NULL,
+            "user_id": BIGINT_NOT_NULL,
+            "from_status": varchar(50, nullable=False),
+            "to_status": varchar(50, nullable=False),
+            "reason": TEXT_NOT_NULL,
+            "created_at": TIMESTAMP_NOW,
+        },
+        foreign_keys={"contact_id": ("contacts", "CASCADE"), "user_id": ("users", "CASCADE")},
+        checks={
+            "from_status": one_of("PENDING", "SUBSCRIBED", "UNSUBSCRIBED", "BOUNCED", "COMPLAINED"),
+            "to_status": one_of("PENDING", "SUBSCRIBED", "UNSUBSCRIBED", "BOUNCED", "COMPLAINED"),
+        },
+        indexes={"idx_contact_status_overrides_contact_id": Idx(("contact_id",))},
     ),
     "segments": Table(
         columns={
@@ -614,12 +636,14 @@ async def catalog(migrated_database_url: str) -> AsyncIterator[asyncpg.Connectio
     await conn.close()
 
 
-async def test_exactly_the_spec_tables_and_the_outbox_exist(catalog: asyncpg.Connection) -> None:
+async def test_exactly_the_spec_tables_and_those_added_exist(catalog: asyncpg.Connection) -> None:
     rows = await catalog.fetch(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
     )
-    assert len(EXPECTED) == 18  # the spec's 17 and outbox_messages
+    assert (
+        len(EXPECTED) == 19
+    )  # the spec's 17, outbox_messages (023), contact_status_overrides (024)
     assert {row["relname"] for row in rows} == {*EXPECTED, "alembic_version"}
 
 

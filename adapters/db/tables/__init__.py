@@ -19,6 +19,7 @@ from openmailer.adapters.db.tables.contacts import (
     Contact,
     ContactList,
     ContactListMembership,
+    ContactStatusOverride,
     Segment,
 )
 from openmailer.adapters.db.tables.sending import Domain, EmailLog, EmailProvider, WebhookEvent
@@ -35,6 +36,7 @@ __all__ = [
     "Contact",
     "ContactList",
     "ContactListMembership",
+    "ContactStatusOverride",
     "Domain",
     "EmailCampaign",
     "EmailCampaignArchive",

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    func,
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -97,6 +98,18 @@ class Contact(Base):
     updated_at: Mapped[datetime] = timestamp_now_column()
 
 
+# Migration 024: one contact per user per address in any case (the pattern operator class lets
+# the same index serve the email-prefix filter), and keyset pages by id within a user.
+Index(
+    "idx_contacts_user_email_lower",
+    Contact.user_id,
+    func.lower(Contact.email).label("email_lower"),
+    unique=True,
+    postgresql_ops={"email_lower": "text_pattern_ops"},
+)
+Index("idx_contacts_user_id_id", Contact.user_id, Contact.id)
+
+
 class ContactListMembership(Base):
     __tablename__ = "contact_list_memberships"
     __table_args__ = (
@@ -105,6 +118,7 @@ class ContactListMembership(Base):
         Index("idx_memberships_contact", "contact_id"),
         Index("idx_memberships_list", "list_id"),
         Index("idx_memberships_status", "status"),
+        Index("idx_memberships_list_contact", "list_id", "contact_id"),  # migration 024
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -119,6 +133,27 @@ class ContactListMembership(Base):
         DateTime(), server_default=CURRENT_TIMESTAMP
     )
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime())
+    created_at: Mapped[datetime] = timestamp_now_column()
+
+
+class ContactStatusOverride(Base):
+    """Not in the spec (migration 024): why a BOUNCED or COMPLAINED contact was made SUBSCRIBED
+    or PENDING again, and when; the API refuses that move without a reason."""
+
+    __tablename__ = "contact_status_overrides"
+    __table_args__ = (
+        enum_check("from_status", CONTACT_STATUSES),
+        enum_check("to_status", CONTACT_STATUSES),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    from_status: Mapped[str] = mapped_column(String(50))
+    to_status: Mapped[str] = mapped_column(String(50))
+    reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = timestamp_now_column()
 
 

@@ -1,0 +1,1 @@
+"""HTTP controllers of the audience area: contacts, lists and their members."""

@@ -1,0 +1,1 @@
+"""The audience area: contacts, lists and memberships (segments, import and GDPR build on it)."""

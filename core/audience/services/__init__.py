@@ -1,0 +1,1 @@
+"""Use cases of the audience area: async functions taking their ports as keyword arguments."""
