@@ -23,7 +23,6 @@ from openmailer.adapters.http.audience.fields import (
     Tags,
     parse_time,
 )
-from openmailer.adapters.http.audience.strict_body import decode_body_strictly
 from openmailer.adapters.http.pages import CursorPage
 from openmailer.adapters.http.pagination import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT, ResourceId
 from openmailer.adapters.http.security import CurrentPrincipal, access
@@ -248,7 +247,6 @@ class ContactController(Controller):
     path = "/contacts"
     tags = ["contacts"]
     dependencies = AUDIENCE_DEPENDENCIES
-    before_request = staticmethod(decode_body_strictly)
 
     @post(
         "",

@@ -21,7 +21,6 @@ from openmailer.adapters.http.audience.fields import (
     Description,
     ListName,
 )
-from openmailer.adapters.http.audience.strict_body import decode_body_strictly
 from openmailer.adapters.http.pages import CursorPage, OffsetPage
 from openmailer.adapters.http.pagination import (
     DEFAULT_LIMIT,
@@ -141,7 +140,6 @@ class ListController(Controller):
     path = "/lists"
     tags = ["lists"]
     dependencies = AUDIENCE_DEPENDENCIES
-    before_request = staticmethod(decode_body_strictly)
 
     @post(
         "", operation_id="createList", status_code=HTTP_201_CREATED, **access(Scope.WRITE_CONTACTS)

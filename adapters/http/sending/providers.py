@@ -17,8 +17,8 @@ from openmailer.adapters.http.security import CurrentPrincipal, access
 from openmailer.adapters.http.sending.dependencies import (
     SENDING_DEPENDENCIES,
     SendingApi,
-    strict_body,
 )
+from openmailer.adapters.http.strict_input import strict_body
 from openmailer.core.accounts.scopes import Scope
 from openmailer.core.sending.contract import PROVIDER_TYPE_PATTERN, CheckReport
 from openmailer.core.sending.model import ProviderDraft, ProviderView

@@ -132,3 +132,25 @@ def test_the_document_lists_415_for_json_operations_only(app: Litestar) -> None:
                 method,
                 path,
             )
+
+
+@pytest.mark.parametrize(
+    "loose",
+    [
+        {"name": "sync", "scopes": ["read:contacts"], "test": 0},  # 0 is not false
+        {"name": "sync", "scopes": ["read:contacts"], "expires_at": 4102444800},  # not a time
+        {"name": 7, "scopes": ["read:contacts"]},  # a number is not a name
+    ],
+)
+async def test_a_body_is_read_as_strictly_as_the_document_states_it(
+    client: httpx.AsyncClient, accounts: Accounts, loose: dict[str, object]
+) -> None:
+    """Litestar's lax conversion took these (an `om_test_` key was made from `"test": 0`)."""
+    caller = await session_for(accounts, await make_user(accounts))
+
+    response = await client.post("/api/v1/api-keys", json=loose, headers=caller.headers)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "invalid_request"
+    listed = await client.get("/api/v1/api-keys", headers=caller.headers)
+    assert listed.json()["total"] == 0
