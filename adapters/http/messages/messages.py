@@ -25,9 +25,10 @@ IdempotencyKeyHeader = Annotated[
     HeaderParameter(
         name="Idempotency-Key",
         required=False,
-        min_length=1,
-        max_length=MAX_IDEMPOTENCY_KEY_CHARS,
-        description="a retry with the same key and body answers the first message; kept a day",
+        description=(
+            f"1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters (else 422); a retry "
+            "with the same key and body answers the first message, sending nothing; kept a day"
+        ),
     ),
 ]
 

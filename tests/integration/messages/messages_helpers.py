@@ -7,8 +7,10 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
+from openmailer.adapters.db.email_logs import SqlAlchemyEmailLogStore
 from openmailer.core.accounts.model import User
 from openmailer.core.accounts.service import AccountsPorts as Accounts
+from openmailer.core.messages.model import NewEmailLog
 from tests.dns_server import Zone
 from tests.integration.accounts.accounts_helpers import Caller, api_key_for, make_user
 from tests.integration.domains.domains_helpers import unique_domain_name
@@ -89,3 +91,17 @@ async def set_monthly_limit(accounts: Accounts, user: User, limit: int, sent: in
 async def scalar(accounts: Accounts, sql: str, **params: Any) -> Any:
     async with engine_of(accounts).connect() as conn:
         return (await conn.execute(text(sql), params)).scalar_one()
+
+
+async def foreign_message(accounts: Accounts, owner: User) -> int:
+    """A transactional message of `owner` (for the every-route walk)."""
+    entry = await SqlAlchemyEmailLogStore(engine_of(accounts)).add(
+        NewEmailLog(
+            user_id=owner.id,
+            email_type="TRANSACTIONAL",
+            recipient_email="them@example.org",
+            subject="theirs",
+            status="SENT",
+        )
+    )
+    return entry.id
