@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from openmailer.core.accounts.model import Principal
-from openmailer.core.errors import Conflict, NotFound, ValidationError
+from openmailer.core.errors import Conflict, DomainError, NotFound, ValidationError
 from openmailer.core.messages.model import (
     IDEMPOTENCY_TTL_SECONDS,
     EmailLogEntry,
@@ -72,8 +72,10 @@ class MessagesService:
             return SendAnswer(await self._log(principal, held.log_id), replayed=True)
         try:
             log_id = await send_message(principal, draft, ports=send)
-        except BaseException:
-            # Refused before anything was sent (422, 429): a retry must be tried afresh.
+        except DomainError:
+            # Refused before anything was sent (422, 429): a retry must be tried afresh. Any
+            # other failure keeps the claim (409 until it expires): the mail may have left, and
+            # a second one is worse than a retry refused.
             await self.ports.idempotency.release(user_id, idempotency_key)
             raise
         await self.ports.idempotency.complete(user_id, idempotency_key, log_id)
