@@ -33,7 +33,7 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-class MessageCreate(msgspec.Struct, forbid_unknown_fields=True):
+class MessageCreate(msgspec.Struct):
     """`variables` fill `{{ custom.name }}` in the subject, HTML and text."""
 
     from_email: str
