@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from openmailer.adapters.http.audience.strict_body import decode_body_strictly
 from openmailer.adapters.http.pages import OffsetPage
 from openmailer.adapters.http.pagination import MAX_ID, PageParameters, ResourceId
 from openmailer.adapters.http.security import CurrentPrincipal, access
@@ -136,6 +137,8 @@ class SegmentController(Controller):
     path = "/segments"
     tags = ["segments"]
     dependencies = {"segments": service_dependency("segments")}
+    # `is_dynamic: 0` was taken for false (schemathesis, negative_data_rejection).
+    before_request = staticmethod(decode_body_strictly)
 
     @post(
         "",
