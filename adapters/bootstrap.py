@@ -28,12 +28,18 @@ from openmailer.adapters.db.audience_uow import SqlAlchemyAudienceUnitOfWork
 from openmailer.adapters.db.contact_lists import SqlAlchemyContactListRepository
 from openmailer.adapters.db.contacts import SqlAlchemyContactRepository
 from openmailer.adapters.db.domains import SqlAlchemyDomainRepository
+from openmailer.adapters.db.email_logs import (
+    SqlAlchemyEmailLogStore,
+    SqlAlchemyIdempotencyStore,
+    SqlAlchemySendQuota,
+)
 from openmailer.adapters.db.engine import create_engine
 from openmailer.adapters.db.outbox import SqlAlchemyOutboxStore
 from openmailer.adapters.db.providers import SqlAlchemyProviderRepository
 from openmailer.adapters.db.segments import SqlAlchemyAudienceQuery, SqlAlchemySegmentRepository
 from openmailer.adapters.db.users import SqlAlchemyUserRepository
 from openmailer.adapters.dns.resolver import DnspythonResolver
+from openmailer.adapters.native.sender import SenderRsMessageRenderer
 from openmailer.adapters.providers.configurations import MsgspecProviderConfigurations
 from openmailer.adapters.redis.api_key_usage import RedisApiKeyUsage
 from openmailer.adapters.redis.rate_limiter import RedisRateLimiter
@@ -44,6 +50,8 @@ from openmailer.core.accounts.service import AccountsPorts, AccountsService, Use
 from openmailer.core.areas import AreaRegistries
 from openmailer.core.audience.service import AudiencePorts, AudienceService
 from openmailer.core.domains.service import DomainsPorts, DomainsService
+from openmailer.core.messages.service import MessagesPorts, MessagesService
+from openmailer.core.messages.services.send import SendPorts
 from openmailer.core.registry import Registry
 from openmailer.core.segments.operators import SegmentOperator
 from openmailer.core.segments.service import SegmentsPorts, SegmentsService
@@ -274,6 +282,38 @@ def build_audience(database: DatabaseResources) -> AudienceService:
             addresses=EmailValidatorAddresses(),
             clock=SystemClock(),
             unit_of_work=lambda: SqlAlchemyAudienceUnitOfWork(engine),
+        )
+    )
+
+
+# --- messages ------------------------------------------------------------------------------
+
+
+def build_messages(
+    database: DatabaseResources, provider_types: Registry[ProviderType] | None = None
+) -> MessagesService:
+    """Transactional sends on PostgreSQL through the sending area's providers, rendered and
+    signed by sender_rs with the domains area's keys."""
+    engine = database.engine
+    settings = database.settings
+    return MessagesService(
+        MessagesPorts(
+            send=SendPorts(
+                logs=SqlAlchemyEmailLogStore(engine),
+                quota=SqlAlchemySendQuota(engine),
+                domains=SqlAlchemyDomainRepository(engine),
+                providers=SqlAlchemyProviderRepository(engine),
+                outbox=SqlAlchemyOutboxStore(engine),
+                renderer=SenderRsMessageRenderer(threads=1),
+                configurations=MsgspecProviderConfigurations(),
+                provider_types=(
+                    builtin_areas().providers if provider_types is None else provider_types
+                ),
+                secret_box=AesGcmSecretBox(settings.secret_keys),
+                clock=SystemClock(),
+                base_url=settings.base_url,
+            ),
+            idempotency=SqlAlchemyIdempotencyStore(engine),
         )
     )
 

@@ -9,6 +9,7 @@ from openmailer.core.ports import (
     accounts,
     audience,
     domains,
+    messages,
     rendering,
     segments,
     sending,
@@ -17,6 +18,7 @@ from openmailer.core.ports import (
 from openmailer.core.ports.accounts import *  # noqa: F403
 from openmailer.core.ports.audience import *  # noqa: F403
 from openmailer.core.ports.domains import *  # noqa: F403
+from openmailer.core.ports.messages import *  # noqa: F403
 from openmailer.core.ports.rendering import *  # noqa: F403
 from openmailer.core.ports.segments import *  # noqa: F403
 from openmailer.core.ports.sending import *  # noqa: F403
@@ -26,6 +28,7 @@ __all__ = [
     *accounts.__all__,
     *audience.__all__,
     *domains.__all__,
+    *messages.__all__,
     *rendering.__all__,
     *segments.__all__,
     *sending.__all__,

@@ -4,7 +4,8 @@ The expected schema below is written by hand from the spec, in PostgreSQL's own 
 (`format_type`, `pg_get_expr`), plus the decisions the spec leaves open (documented in the
 migrations): ON DELETE actions of the three pre-existing tables and of the campaign references,
 the enum checks, idx_users_account_status, idx_users_username_lower (usernames unique in any
-case), idx_segments_conditions, email_campaigns_archive, and outbox_messages (023).
+case), idx_segments_conditions, email_campaigns_archive, outbox_messages (023), and
+idempotency_keys (026).
 """
 
 from __future__ import annotations
@@ -612,6 +613,20 @@ EXPECTED: dict[str, Table] = {
         },
         indexes={"idx_outbox_messages_user_id": Idx(("user_id", "id"))},
     ),
+    # Not in the spec: the transactional send API's idempotency keys (migration 026).
+    "idempotency_keys": Table(
+        columns={
+            "user_id": BIGINT_NOT_NULL,
+            "idempotency_key": varchar(255, nullable=False),
+            "request_hash": varchar(64, nullable=False),
+            "email_log_id": BIGINT,
+            "created_at": TIMESTAMP_NOW,
+            "expires_at": TIMESTAMP_NOT_NULL,
+        },
+        foreign_keys={"user_id": ("users", "CASCADE"), "email_log_id": ("email_logs", "SET NULL")},
+        uniques={"uq_idempotency_keys_user_key": ("user_id", "idempotency_key")},
+        indexes={"idx_idempotency_keys_expires": Idx(("expires_at",))},
+    ),
 }
 
 ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
@@ -642,8 +657,9 @@ async def test_exactly_the_spec_tables_and_those_added_exist(catalog: asyncpg.Co
         " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
     )
     assert (
-        len(EXPECTED) == 19
-    )  # the spec's 17, outbox_messages (023), contact_status_overrides (024)
+        len(EXPECTED) == 20
+    )  # the spec's 17, outbox_messages (023), contact_status_overrides (024),
+    # idempotency_keys (026)
     assert {row["relname"] for row in rows} == {*EXPECTED, "alembic_version"}
 
 

@@ -22,6 +22,7 @@ from openmailer.adapters.db.tables.contacts import (
     ContactStatusOverride,
     Segment,
 )
+from openmailer.adapters.db.tables.messages import IdempotencyKey
 from openmailer.adapters.db.tables.sending import Domain, EmailLog, EmailProvider, WebhookEvent
 from openmailer.adapters.db.tables.users import ApiKey, RateLimit, User
 
@@ -43,6 +44,7 @@ __all__ = [
     "EmailLog",
     "EmailProvider",
     "EmailTemplate",
+    "IdempotencyKey",
     "RateLimit",
     "Segment",
     "User",

@@ -1,0 +1,121 @@
+"""`/api/v1/messages`: transactional messages, one recipient each, delivered inline
+(`send:campaigns`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.params import HeaderParameter, JSONBody
+from litestar.status_codes import HTTP_201_CREATED
+
+from openmailer.adapters.http.messages.dependencies import MESSAGES_DEPENDENCIES, MessagesApi
+from openmailer.adapters.http.pagination import ResourceId
+from openmailer.adapters.http.security import CurrentPrincipal, access
+from openmailer.core.accounts.scopes import Scope
+from openmailer.core.messages.model import MAX_IDEMPOTENCY_KEY_CHARS, EmailLogEntry, MessageDraft
+
+# Limits on header inputs are checked by the core (a 422 naming the field), not by the schema
+# (which would answer 400): CR, LF, NUL and over-long values are the same kind of refusal.
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        description=(
+            f"1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters (else 422); a retry "
+            "with the same key and body answers the first message, sending nothing; kept a day"
+        ),
+    ),
+]
+
+
+class MessageCreate(msgspec.Struct):
+    """`variables` fill `{{ custom.name }}` in the subject, HTML and text."""
+
+    from_email: str
+    to: str
+    subject: str
+    html: str | None = None
+    text: str | None = None
+    from_name: str | None = None
+    reply_to: str | None = None
+    variables: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def draft(self) -> MessageDraft:
+        return MessageDraft(
+            from_email=self.from_email,
+            to=self.to,
+            subject=self.subject,
+            html=self.html,
+            text=self.text,
+            from_name=self.from_name,
+            reply_to=self.reply_to,
+            variables=self.variables,
+        )
+
+
+class MessageRead(msgspec.Struct):
+    """`status`: QUEUED while being delivered, then SENT (with `provider_message_id`) or
+    FAILED (with `error_message`)."""
+
+    id: int
+    email_type: str
+    to: str
+    subject: str | None
+    status: str
+    provider_id: int | None
+    provider_message_id: str | None
+    error_message: str | None
+    sent_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, entry: EmailLogEntry) -> MessageRead:
+        return cls(
+            id=entry.id,
+            email_type=entry.email_type,
+            to=entry.recipient_email,
+            subject=entry.subject,
+            status=entry.status,
+            provider_id=entry.provider_id,
+            provider_message_id=entry.provider_message_id,
+            error_message=entry.error_message,
+            sent_at=entry.sent_at,
+            created_at=entry.created_at,
+        )
+
+
+class MessageController(Controller):
+    path = "/messages"
+    tags = ["messages"]
+    dependencies = MESSAGES_DEPENDENCIES
+
+    @post(
+        "",
+        operation_id="sendMessage",
+        status_code=HTTP_201_CREATED,
+        **access(Scope.SEND_CAMPAIGNS),
+    )
+    async def send(
+        self,
+        principal: CurrentPrincipal,
+        messages: MessagesApi,
+        data: JSONBody[MessageCreate],
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> MessageRead:
+        """Renders, signs (the From domain's DKIM keys, RSA and Ed25519) and delivers one
+        message through the caller's default provider, or the outbox (no real provider, or an
+        `om_test_` key). 201 with the outcome (SENT or FAILED), also when an Idempotency-Key
+        replays the first answer (nothing is sent again)."""
+        answer = await messages.send(principal, data.draft(), idempotency_key=idempotency_key)
+        return MessageRead.of(answer.message)
+
+    @get("/{message_id:int}", operation_id="getMessage", **access(Scope.SEND_CAMPAIGNS))
+    async def get_message(
+        self, principal: CurrentPrincipal, messages: MessagesApi, message_id: ResourceId
+    ) -> MessageRead:
+        """One transactional message: its state and provider message id."""
+        return MessageRead.of(await messages.get_message(principal, message_id))

@@ -1,0 +1,1 @@
+"""Transactional messages: one message sent through the API, recorded in email_logs."""

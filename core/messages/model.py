@@ -1,0 +1,156 @@
+"""Transactional messages as the messages area sees them: the request, its log row, the rules
+its header inputs obey."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from openmailer.core.errors import ValidationError
+
+# email_logs.subject is VARCHAR(500); addresses are VARCHAR(255) everywhere in the schema.
+MAX_SUBJECT_CHARS = 500
+MAX_ADDRESS_CHARS = 255
+MAX_NAME_CHARS = 200
+MAX_BODY_CHARS = 1_000_000
+MAX_IDEMPOTENCY_KEY_CHARS = 255
+# A retry normally comes within minutes; a day covers a client that retries after an outage.
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+FORBIDDEN_HEADER_CHARACTERS = ("\r", "\n", "\0")
+
+
+class EmailType(StrEnum):
+    CAMPAIGN = "CAMPAIGN"
+    TRANSACTIONAL = "TRANSACTIONAL"
+    CONFIRMATION = "CONFIRMATION"
+
+
+class EmailStatus(StrEnum):
+    QUEUED = "QUEUED"
+    SENT = "SENT"
+    DELIVERED = "DELIVERED"
+    BOUNCED = "BOUNCED"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDraft:
+    """One message to one recipient. `variables` fill `{{ custom.name }}` in the subject, HTML
+    and text (sender_rs's template language). A `template_id` will join `subject`/`html`/`text`
+    as the other way to give the content (issue 11)."""
+
+    from_email: str
+    to: str
+    subject: str
+    html: str | None = None
+    text: str | None = None
+    from_name: str | None = None
+    reply_to: str | None = None
+    variables: Mapping[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """The request's hash, stored with its idempotency key: the same key with another body
+        is refused."""
+        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class EmailLogEntry:
+    id: int
+    user_id: int
+    email_type: str
+    recipient_email: str
+    subject: str | None
+    status: str
+    provider_id: int | None
+    provider_message_id: str | None
+    error_message: str | None
+    campaign_id: int | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewEmailLog:
+    user_id: int
+    email_type: str
+    recipient_email: str
+    subject: str
+    status: str
+    provider_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmailLogFilter:
+    status: str | None = None
+    email_type: str | None = None
+    recipient: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+def check_header_value(value: str | None, *, field_name: str, max_chars: int) -> None:
+    """CR, LF and NUL would let a value start a header of its own (header injection)."""
+    if value is None:
+        return
+    if any(bad in value for bad in FORBIDDEN_HEADER_CHARACTERS):
+        raise ValidationError(
+            f"{field_name} must not contain CR, LF or NUL",
+            field=field_name,
+            code="header_injection",
+        )
+    if len(value) > max_chars:
+        raise ValidationError(
+            f"{field_name} is longer than {max_chars} characters",
+            field=field_name,
+            code="header_too_long",
+        )
+
+
+def check_draft(draft: MessageDraft) -> None:
+    check_header_value(draft.from_email, field_name="from_email", max_chars=MAX_ADDRESS_CHARS)
+    check_header_value(draft.to, field_name="to", max_chars=MAX_ADDRESS_CHARS)
+    check_header_value(draft.reply_to, field_name="reply_to", max_chars=MAX_ADDRESS_CHARS)
+    check_header_value(draft.from_name, field_name="from_name", max_chars=MAX_NAME_CHARS)
+    check_header_value(draft.subject, field_name="subject", max_chars=MAX_SUBJECT_CHARS)
+    if not draft.subject.strip():
+        raise ValidationError("subject must not be empty", field="subject")
+    if draft.html is None and draft.text is None:
+        raise ValidationError("give html, text or both", field="html", code="no_content")
+    for name, body in (("html", draft.html), ("text", draft.text)):
+        if body is not None and len(body) > MAX_BODY_CHARS:
+            raise ValidationError(f"{name} is longer than {MAX_BODY_CHARS} characters", field=name)
+    addresses = (("from_email", draft.from_email), ("to", draft.to), ("reply_to", draft.reply_to))
+    for name, address in addresses:
+        if address is not None and not _looks_like_address(address):
+            raise ValidationError(f"{name} is not an email address", field=name)
+
+
+def check_idempotency_key(key: str) -> None:
+    if (
+        not key
+        or len(key) > MAX_IDEMPOTENCY_KEY_CHARS
+        or not key.isprintable()
+        or not key.isascii()
+    ):
+        raise ValidationError(
+            f"Idempotency-Key: 1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters",
+            field="Idempotency-Key",
+            code="bad_idempotency_key",
+        )
+
+
+def _looks_like_address(address: str) -> bool:
+    local, at, domain = address.rpartition("@")
+    return bool(at and local and "." in domain and " " not in address)
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].strip().lower().rstrip(".")

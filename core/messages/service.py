@@ -1,0 +1,101 @@
+"""The messages area bound to its ports once: what controllers call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from openmailer.core.accounts.model import Principal
+from openmailer.core.errors import Conflict, DomainError, NotFound, ValidationError
+from openmailer.core.messages.model import (
+    IDEMPOTENCY_TTL_SECONDS,
+    EmailLogEntry,
+    EmailLogFilter,
+    EmailType,
+    MessageDraft,
+    check_idempotency_key,
+)
+from openmailer.core.messages.services.send import SendPorts, send_message
+from openmailer.core.pages import KeysetPage
+from openmailer.core.ports.messages import IdempotencyStore
+
+
+@dataclass(frozen=True)
+class MessagesPorts:
+    send: SendPorts
+    idempotency: IdempotencyStore
+
+
+@dataclass(frozen=True, slots=True)
+class SendAnswer:
+    message: EmailLogEntry
+    replayed: bool
+
+
+class MessagesService:
+    def __init__(self, ports: MessagesPorts) -> None:
+        self.ports = ports
+
+    async def send(
+        self, principal: Principal, draft: MessageDraft, *, idempotency_key: str | None
+    ) -> SendAnswer:
+        """With a key, a retry of the same request answers the first request's message and
+        sends nothing; the key is kept for IDEMPOTENCY_TTL_SECONDS."""
+        send = self.ports.send
+        if idempotency_key is None:
+            log_id = await send_message(principal, draft, ports=send)
+            return SendAnswer(await self._log(principal, log_id), replayed=False)
+        check_idempotency_key(idempotency_key)
+        user_id = principal.user.id
+        now = send.clock.now()
+        request_hash = draft.fingerprint()
+        held = await self.ports.idempotency.claim(
+            user_id,
+            idempotency_key,
+            request_hash,
+            now=now,
+            expires_at=now + timedelta(seconds=IDEMPOTENCY_TTL_SECONDS),
+        )
+        if held is not None:
+            if held.request_hash != request_hash:
+                # 422, as the IETF Idempotency-Key draft says; 409 while the first runs.
+                raise ValidationError(
+                    "this Idempotency-Key was used with another request body",
+                    field="Idempotency-Key",
+                    code="idempotency_key_reused",
+                )
+            if held.log_id is None:
+                raise Conflict(
+                    "the first request with this Idempotency-Key is still being answered",
+                    code="idempotency_request_in_progress",
+                )
+            return SendAnswer(await self._log(principal, held.log_id), replayed=True)
+        try:
+            log_id = await send_message(principal, draft, ports=send)
+        except DomainError:
+            # Refused before anything was sent (422, 429): a retry must be tried afresh. Any
+            # other failure keeps the claim (409 until it expires): the mail may have left, and
+            # a second one is worse than a retry refused.
+            await self.ports.idempotency.release(user_id, idempotency_key)
+            raise
+        await self.ports.idempotency.complete(user_id, idempotency_key, log_id)
+        return SendAnswer(await self._log(principal, log_id), replayed=False)
+
+    async def _log(self, principal: Principal, log_id: int) -> EmailLogEntry:
+        entry = await self.ports.send.logs.get(principal.user.id, log_id)
+        if entry is None:
+            raise NotFound(f"no message {log_id}", code="message_not_found")
+        return entry
+
+    async def get_message(self, principal: Principal, message_id: int) -> EmailLogEntry:
+        entry = await self.ports.send.logs.get(principal.user.id, message_id)
+        if entry is None or entry.email_type != EmailType.TRANSACTIONAL.value:
+            raise NotFound(f"no message {message_id}", code="message_not_found")
+        return entry
+
+    async def list_email_logs(
+        self, principal: Principal, filters: EmailLogFilter, *, limit: int, after: str | None
+    ) -> KeysetPage[EmailLogEntry]:
+        return await self.ports.send.logs.list_for_user(
+            principal.user.id, filters, limit=limit, after=after
+        )

@@ -1,0 +1,268 @@
+"""Sending one transactional message, inline: route, check, count, render and sign, deliver,
+record.
+
+Delivery happens within the request, bounded by `DELIVERY_TIMEOUT_SECONDS`: one message is one
+render (microseconds in sender_rs) and one provider call, and the caller wants its provider
+message id in the answer. A transient outcome is retried in place with a short backoff, at most
+`MAX_ATTEMPTS` times, then the message is FAILED; a permanent one is FAILED at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.header import decode_header, make_header
+from email.parser import BytesHeaderParser
+
+from openmailer.core.accounts.model import Principal
+from openmailer.core.domains.keys import SigningKeyMaterial
+from openmailer.core.domains.model import Domain, DomainStatus
+from openmailer.core.domains.services.signing import signing_keys_for
+from openmailer.core.errors import RateLimited, ValidationError
+from openmailer.core.messages.model import (
+    MAX_SUBJECT_CHARS,
+    EmailLogEntry,
+    EmailStatus,
+    EmailType,
+    MessageDraft,
+    NewEmailLog,
+    check_draft,
+    domain_of,
+)
+from openmailer.core.ports.accounts import Clock, SecretBox
+from openmailer.core.ports.domains import DomainRepository
+from openmailer.core.ports.messages import EmailLogStore, SendQuota
+from openmailer.core.ports.rendering import (
+    CampaignContent,
+    CompiledCampaign,
+    DkimKey,
+    MessageRenderer,
+    RecipientData,
+    RenderedMessage,
+    TemplateInvalid,
+)
+from openmailer.core.ports.sending import (
+    OutboxStore,
+    ProviderClient,
+    ProviderConfigurations,
+    ProviderContext,
+    ProviderRepository,
+)
+from openmailer.core.registry import Registry
+from openmailer.core.sending.contract import OutgoingMessage, ProviderType
+from openmailer.core.sending.model import Provider, ProviderStatus
+from openmailer.core.sending.outcomes import OutcomeKind, RecipientOutcome
+from openmailer.core.sending.services.providers import open_client
+
+MAX_ATTEMPTS = 3
+FIRST_BACKOFF_SECONDS = 0.25
+DELIVERY_TIMEOUT_SECONDS = 20.0
+MAX_ERROR_CHARS = 2000
+OUTBOX_TYPE = "OUTBOX"
+_PAGE = 100
+
+
+@dataclass(frozen=True)
+class SendPorts:
+    logs: EmailLogStore
+    quota: SendQuota
+    domains: DomainRepository
+    providers: ProviderRepository
+    outbox: OutboxStore
+    renderer: MessageRenderer
+    configurations: ProviderConfigurations
+    provider_types: Registry[ProviderType]
+    secret_box: SecretBox
+    clock: Clock
+    base_url: str
+
+
+async def default_provider(user_id: int, providers: ProviderRepository) -> Provider | None:
+    """The caller's default active provider, else its active one of lowest priority. The OUTBOX
+    type counts as a provider the user chose."""
+    active: list[Provider] = []
+    offset = 0
+    while True:
+        page = await providers.list_for_user(user_id, limit=_PAGE, offset=offset)
+        active += [
+            p for p in page.items if p.is_active and p.status != ProviderStatus.DISABLED.value
+        ]
+        offset += _PAGE
+        if offset >= page.total:
+            break
+    if not active:
+        return None
+    defaults = [p for p in active if p.is_default]
+    return defaults[0] if defaults else min(active, key=lambda p: (p.priority, p.id))
+
+
+async def _domain_named(user_id: int, name: str, domains: DomainRepository) -> Domain | None:
+    offset = 0
+    while True:
+        page = await domains.list_for_user(user_id, limit=_PAGE, offset=offset)
+        for domain in page.items:
+            if domain.name == name:
+                return domain
+        offset += _PAGE
+        if offset >= page.total:
+            return None
+
+
+def _compile(
+    draft: MessageDraft,
+    keys: Sequence[SigningKeyMaterial],
+    *,
+    list_domain: str,
+    ports: SendPorts,
+) -> CompiledCampaign:
+    content = CampaignContent(
+        campaign_id="transactional",
+        subject=draft.subject,
+        html=draft.html if draft.html is not None else "",
+        text=draft.text,
+        from_email=draft.from_email,
+        from_name=draft.from_name,
+        reply_to=draft.reply_to,
+        list_id=list_domain,
+        base_url=ports.base_url,
+        tracking_secret=secrets.token_bytes(32),  # tracking is off: never checked
+        track_opens=False,
+        track_clicks=False,
+    )
+    dkim = [DkimKey(k.domain, k.selector, k.private_pem) for k in keys]
+    try:
+        return ports.renderer.compile(content, dkim)
+    except TemplateInvalid as error:
+        field = error.part if error.part in ("subject", "html", "text") else "html"
+        raise ValidationError(str(error), field=field, code="template_invalid") from None
+
+
+def _seconds_to_next_month(now: datetime) -> int:
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    start = now.replace(year=year, month=month, day=1, hour=0, minute=0, second=0, microsecond=0)
+    return max(1, int((start - now).total_seconds()))
+
+
+async def _deliver(client: ProviderClient, message: OutgoingMessage) -> RecipientOutcome:
+    outcome = RecipientOutcome.transient(message.message_id, message.recipients[0], "not sent")
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:
+            await asyncio.sleep(FIRST_BACKOFF_SECONDS * 2 ** (attempt - 1))
+        (outcome,) = await client.send_batch([message])
+        # An ambiguous failure may have been delivered: a retry could send it twice.
+        if not outcome.retryable or outcome.ambiguous:
+            return outcome
+    return outcome
+
+
+async def send_message(principal: Principal, draft: MessageDraft, *, ports: SendPorts) -> int:
+    """The email_logs id of the message, whatever became of it (SENT or FAILED)."""
+    check_draft(draft)
+    user_id = principal.user.id
+    provider = None if principal.is_test_mode else await default_provider(user_id, ports.providers)
+    outbox_only = provider is None or provider.provider_type == OUTBOX_TYPE
+    sender_domain = domain_of(draft.from_email)
+    domain = await _domain_named(user_id, sender_domain, ports.domains)
+    if not outbox_only and (domain is None or domain.status != DomainStatus.VERIFIED):
+        raise ValidationError(
+            f"{sender_domain} is not a verified sending domain of yours",
+            field="from_email",
+            code="domain_not_verified",
+        )
+    keys = () if domain is None else signing_keys_for(domain, secret_box=ports.secret_box)
+    compiled = _compile(draft, keys, list_domain=sender_domain, ports=ports)
+    rendered = _render(compiled, draft, ports=ports)
+    if not await ports.quota.take(user_id, 1):
+        raise RateLimited(
+            "the monthly email limit is used up",
+            retry_after_seconds=_seconds_to_next_month(ports.clock.now()),
+            code="monthly_limit_exceeded",
+        )
+    subject = _subject_of(rendered.data) or draft.subject
+    log = await ports.logs.add(
+        NewEmailLog(
+            user_id=user_id,
+            email_type=EmailType.TRANSACTIONAL.value,
+            recipient_email=draft.to,
+            subject=subject[:MAX_SUBJECT_CHARS],
+            status=EmailStatus.QUEUED.value,
+            provider_id=None if provider is None else provider.id,
+        )
+    )
+    message = OutgoingMessage(
+        message_id=rendered.message_id,
+        sender=draft.from_email,
+        recipients=(draft.to,),
+        subject=subject,
+        raw=rendered.data,
+    )
+    client = await _client_for(user_id, provider, ports=ports)
+    try:
+        outcome = await asyncio.wait_for(_deliver(client, message), DELIVERY_TIMEOUT_SECONDS)
+    except TimeoutError:
+        outcome = RecipientOutcome.transient(message.message_id, draft.to, "delivery timed out")
+    finally:
+        await client.aclose()
+    await _record(log, outcome, ports=ports)
+    return log.id
+
+
+def _render(
+    compiled: CompiledCampaign, draft: MessageDraft, *, ports: SendPorts
+) -> RenderedMessage:
+    """Before anything is counted or recorded: a message that cannot be rendered (a variable
+    of the wrong shape) is the caller's 422 and costs nothing."""
+    recipient = RecipientData(
+        tracking_id=secrets.token_hex(8),
+        email=draft.to,
+        # Transactional mail has no list to leave; the renderer still writes List-Unsubscribe.
+        unsubscribe_token=secrets.token_urlsafe(24),
+        custom=dict(draft.variables),
+    )
+    (rendered,) = ports.renderer.render_batch(compiled, [recipient], output="mime")
+    if not isinstance(rendered, RenderedMessage):
+        detail = getattr(rendered, "error", "the message could not be rendered")
+        raise ValidationError(detail, field="variables", code="render_failed")
+    return rendered
+
+
+def _subject_of(raw: bytes) -> str | None:
+    """The rendered subject (variables filled in), read back from the signed MIME."""
+    encoded = BytesHeaderParser().parsebytes(raw).get("Subject")
+    if encoded is None:
+        return None
+    return str(make_header(decode_header(str(encoded))))
+
+
+async def _client_for(
+    user_id: int, provider: Provider | None, *, ports: SendPorts
+) -> ProviderClient:
+    if provider is not None:
+        _, client = await open_client(
+            provider,
+            provider_types=ports.provider_types,
+            configurations=ports.configurations,
+            secret_box=ports.secret_box,
+            outbox=ports.outbox,
+            clock=ports.clock,
+        )
+        return client
+    outbox_type = ports.provider_types[OUTBOX_TYPE]
+    context = ProviderContext(
+        user_id=user_id, provider_id=None, outbox=ports.outbox, clock=ports.clock
+    )
+    return outbox_type.open_client(outbox_type.configuration(), context)
+
+
+async def _record(log: EmailLogEntry, outcome: RecipientOutcome, *, ports: SendPorts) -> None:
+    sent = outcome.kind is OutcomeKind.ACCEPTED
+    await ports.logs.record_outcome(
+        log.id,
+        status=(EmailStatus.SENT if sent else EmailStatus.FAILED).value,
+        provider_message_id=outcome.provider_message_id,
+        error=None if sent else (outcome.detail or outcome.kind.value)[:MAX_ERROR_CHARS],
+        sent_at=ports.clock.now() if sent else None,
+    )

@@ -1,0 +1,65 @@
+"""Ports of the messages area: the email log, idempotency keys, the monthly send quota."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from openmailer.core.messages.model import EmailLogEntry, EmailLogFilter, NewEmailLog
+from openmailer.core.pages import KeysetPage
+
+
+class EmailLogStore(Protocol):
+    async def add(self, entry: NewEmailLog) -> EmailLogEntry: ...
+
+    async def get(self, user_id: int, log_id: int) -> EmailLogEntry | None: ...
+
+    async def record_outcome(
+        self,
+        log_id: int,
+        *,
+        status: str,
+        provider_message_id: str | None,
+        error: str | None,
+        sent_at: datetime | None,
+    ) -> None: ...
+
+    async def list_for_user(
+        self, user_id: int, filters: EmailLogFilter, *, limit: int, after: str | None
+    ) -> KeysetPage[EmailLogEntry]:
+        """Newest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """`log_id` is None while the first request is still being answered."""
+
+    request_hash: str
+    log_id: int | None
+
+
+class IdempotencyStore(Protocol):
+    async def claim(
+        self, user_id: int, key: str, request_hash: str, *, now: datetime, expires_at: datetime
+    ) -> IdempotencyRecord | None:
+        """None when this call claimed the key (an expired claim is taken over); otherwise the
+        record of the request that holds it. Atomic: of two concurrent claims one wins."""
+        ...
+
+    async def complete(self, user_id: int, key: str, log_id: int) -> None: ...
+
+    async def release(self, user_id: int, key: str) -> None:
+        """Drops an unanswered claim, so that a retry after a refusal is tried afresh."""
+        ...
+
+
+class SendQuota(Protocol):
+    async def take(self, user_id: int, count: int) -> bool:
+        """Counts `count` sends against the user's monthly limit in one conditional statement;
+        False (nothing counted) when that would exceed it."""
+        ...
+
+
+__all__ = ["EmailLogStore", "IdempotencyRecord", "IdempotencyStore", "SendQuota"]
