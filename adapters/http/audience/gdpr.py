@@ -42,6 +42,16 @@ class ErasureRead(msgspec.Struct):
     outbox_messages: int
 
 
+EXPORT_ACCESS = access(Scope.READ_CONTACTS)
+# A Stream has no schema of its own: the document it writes is declared here.
+EXPORT_ACCESS["responses"] = {
+    **EXPORT_ACCESS["responses"],
+    HTTP_200_OK: ResponseSpec(
+        data_container=ContactExportRead, description="Everything held about the contact"
+    ),
+}
+
+
 class ContactGdprController(Controller):
     path = "/contacts"
     tags = ["contacts"]
@@ -52,13 +62,7 @@ class ContactGdprController(Controller):
         "/{contact_id:int}/export",
         operation_id="exportContact",
         media_type="application/json",
-        responses={
-            HTTP_200_OK: ResponseSpec(
-                data_container=ContactExportRead,
-                description="Everything held about the contact, streamed",
-            )
-        },
-        **access(Scope.READ_CONTACTS),
+        **EXPORT_ACCESS,
     )
     async def export(
         self, principal: CurrentPrincipal, audience: AudienceApi, contact_id: ResourceId
