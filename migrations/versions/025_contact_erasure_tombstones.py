@@ -38,7 +38,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("erasure_keys_pkey")),
         # One installation, one hash key.
-        sa.CheckConstraint("id = 1", name=op.f("ck_erasure_keys_single")),
+        sa.CheckConstraint("id = 1", name=op.f("ck_erasure_keys_id")),
     )
     op.create_table(
         "erased_contacts",

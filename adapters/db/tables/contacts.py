@@ -178,7 +178,7 @@ class ErasureKey(Base):
     like every secret at rest (see the migration for why it is not derived from those keys)."""
 
     __tablename__ = "erasure_keys"
-    __table_args__ = (CheckConstraint("id = 1", name="single"),)
+    __table_args__ = (CheckConstraint("id = 1", name="id"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     sealed_key: Mapped[str] = mapped_column(Text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from litestar import Controller, get, post
 from litestar.openapi.datastructures import ResponseSpec
@@ -18,14 +20,14 @@ from openmailer.core.accounts.scopes import Scope
 class ContactExportRead(msgspec.Struct):
     """The document `export` streams (each array in id order; timestamps are UTC)."""
 
-    contact: dict[str, object]
-    memberships: list[dict[str, object]]
-    campaign_recipients: list[dict[str, object]]
-    campaign_clicks: list[dict[str, object]]
-    email_logs: list[dict[str, object]]
-    webhook_events: list[dict[str, object]]
-    outbox_messages: list[dict[str, object]]
-    status_overrides: list[dict[str, object]]
+    contact: dict[str, Any]
+    memberships: list[dict[str, Any]]
+    campaign_recipients: list[dict[str, Any]]
+    campaign_clicks: list[dict[str, Any]]
+    email_logs: list[dict[str, Any]]
+    webhook_events: list[dict[str, Any]]
+    outbox_messages: list[dict[str, Any]]
+    status_overrides: list[dict[str, Any]]
 
 
 class ErasureRead(msgspec.Struct):
