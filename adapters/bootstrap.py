@@ -25,6 +25,8 @@ from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
 from openmailer.adapters.db.accounts_uow import SqlAlchemyAccountsUnitOfWork
 from openmailer.adapters.db.api_keys import SqlAlchemyApiKeyRepository
 from openmailer.adapters.db.audience_uow import SqlAlchemyAudienceUnitOfWork
+from openmailer.adapters.db.contact_erasure import SqlAlchemyContactErasures
+from openmailer.adapters.db.contact_export import SqlAlchemyContactExports
 from openmailer.adapters.db.contact_lists import SqlAlchemyContactListRepository
 from openmailer.adapters.db.contacts import SqlAlchemyContactRepository
 from openmailer.adapters.db.domains import SqlAlchemyDomainRepository
@@ -282,6 +284,10 @@ def build_audience(database: DatabaseResources) -> AudienceService:
             addresses=EmailValidatorAddresses(),
             clock=SystemClock(),
             unit_of_work=lambda: SqlAlchemyAudienceUnitOfWork(engine),
+            erasures=SqlAlchemyContactErasures(
+                engine, AesGcmSecretBox(database.settings.secret_keys)
+            ),
+            exports=SqlAlchemyContactExports(engine),
         )
     )
 

@@ -14,6 +14,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
+from openmailer.adapters.db.tables.contacts import ErasureKey
 from openmailer.adapters.db.tables.sending import Domain as DomainRow
 from openmailer.adapters.db.tables.sending import EmailProvider
 from openmailer.adapters.db.tables.users import User as UserRow
@@ -24,6 +25,7 @@ SEALED_COLUMNS: tuple[tuple[Table, str], ...] = (
     (cast(Table, UserRow.__table__), "two_factor_secret"),
     *((cast(Table, DomainRow.__table__), column) for column in DKIM_SEALED_COLUMNS),
     (cast(Table, EmailProvider.__table__), "configuration"),
+    (cast(Table, ErasureKey.__table__), "sealed_key"),
 )
 
 

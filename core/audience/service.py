@@ -1,13 +1,13 @@
 """The audience area bound to its ports once: what controllers, actors and commands call.
 
 `AudiencePorts` is typed by the Protocols only: the composition root binds PostgreSQL and the
-address validator, tests bind the in-memory fakes. Later parts of the area (segments, CSV import,
-GDPR) reuse the same contact and list repositories.
+address validator, tests bind the in-memory fakes. Every way in for a contact (one, a batch, a
+public form) asks `erasures` first: an erased address is not added again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from openmailer.core.accounts.model import Principal
@@ -25,10 +25,16 @@ from openmailer.core.audience.model import (
     MembershipStatus,
     NewContact,
 )
-from openmailer.core.audience.services import batch, contacts, lists
+from openmailer.core.audience.services import batch, contacts, gdpr, lists
 from openmailer.core.pages import KeysetPage, Page
 from openmailer.core.ports.accounts import Clock
-from openmailer.core.ports.audience import ContactListRepository, ContactRepository, EmailAddresses
+from openmailer.core.ports.audience import (
+    ContactErasures,
+    ContactExports,
+    ContactListRepository,
+    ContactRepository,
+    EmailAddresses,
+)
 from openmailer.core.ports.unit_of_work import AudienceUnitOfWork
 
 
@@ -39,6 +45,8 @@ class AudiencePorts:
     addresses: EmailAddresses
     clock: Clock
     unit_of_work: Callable[[], AudienceUnitOfWork]
+    erasures: ContactErasures
+    exports: ContactExports
 
 
 class AudienceService:
@@ -50,7 +58,12 @@ class AudienceService:
     async def create_contact(self, principal: Principal, draft: NewContact) -> Contact:
         p = self.ports
         return await contacts.create_contact(
-            principal, draft, contacts=p.contacts, addresses=p.addresses, clock=p.clock
+            principal,
+            draft,
+            contacts=p.contacts,
+            erasures=p.erasures,
+            addresses=p.addresses,
+            clock=p.clock,
         )
 
     async def get_contact(self, principal: Principal, contact_id: int) -> Contact:
@@ -84,7 +97,22 @@ class AudienceService:
     ) -> list[BatchItemResult]:
         p = self.ports
         return await batch.upsert_contacts(
-            principal, items, uow=p.unit_of_work(), addresses=p.addresses, clock=p.clock
+            principal,
+            items,
+            uow=p.unit_of_work(),
+            erasures=p.erasures,
+            addresses=p.addresses,
+            clock=p.clock,
+        )
+
+    # --- GDPR ---------------------------------------------------------------------------------
+
+    async def export_contact(self, principal: Principal, contact_id: int) -> AsyncIterator[bytes]:
+        return await gdpr.export_contact(principal, contact_id, exports=self.ports.exports)
+
+    async def erase_contact(self, principal: Principal, contact_id: int) -> dict[str, int]:
+        return await gdpr.erase_contact(
+            principal, contact_id, erasures=self.ports.erasures, clock=self.ports.clock
         )
 
     # --- lists and members --------------------------------------------------------------------
@@ -162,6 +190,7 @@ class AudienceService:
         consent: Consent | None = None,
     ) -> Contact:
         p = self.ports
+        await gdpr.refuse_erased(user_id, p.addresses.normalize(email), erasures=p.erasures)
         return await lists.sign_up_through_form(
             user_id,
             list_id,

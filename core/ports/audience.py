@@ -7,7 +7,8 @@ False, not found), never an error that tells it exists. The repositories keep th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from openmailer.core.audience.model import (
@@ -118,4 +119,31 @@ class ContactListRepository(Protocol):
         ...
 
 
-__all__ = ["ContactListRepository", "ContactRepository", "EmailAddresses"]
+class ContactErasures(Protocol):
+    """GDPR erasure: the personal data of a contact removed everywhere, a tombstone kept."""
+
+    async def erase(self, user_id: int, contact_id: int, *, at: datetime) -> dict[str, int] | None:
+        """In one transaction: the contact row and what links to it removed or scrubbed, the
+        lists recounted, a tombstone (keyed hash of the address) recorded. The rows touched per
+        table; None when the user has no such contact."""
+        ...
+
+    async def erased_among(self, user_id: int, emails: Sequence[str]) -> set[str]:
+        """The lower-cased addresses among `emails` that this user erased before."""
+        ...
+
+
+class ContactExports(Protocol):
+    async def open(self, user_id: int, contact_id: int) -> AsyncIterator[bytes] | None:
+        """Everything held about the contact as one JSON document, in chunks read in batches
+        from one consistent snapshot; None when the user has no such contact."""
+        ...
+
+
+__all__ = [
+    "ContactErasures",
+    "ContactExports",
+    "ContactListRepository",
+    "ContactRepository",
+    "EmailAddresses",
+]

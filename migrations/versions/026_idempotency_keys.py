@@ -12,7 +12,7 @@ Revision 026 is reserved for the messages area; it follows 024 on this branch (0
 another area and is merged before it).
 
 Revision ID: 026
-Revises: 024
+Revises: 025
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "026"
-down_revision: str | None = "024"
+down_revision: str | None = "025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -594,6 +594,23 @@ EXPECTED: dict[str, Table] = {
         indexes={"idx_email_campaigns_archive_created_by": Idx(("created_by",))},
         serial_id=False,
     ),
+    # Not in the spec (migration 025): GDPR tombstones (a keyed hash of an erased address, the
+    # anonymised record of the erasure) and the one sealed key they are hashed under.
+    "erased_contacts": Table(
+        columns={
+            "user_id": BIGINT_NOT_NULL,
+            "contact_id": BIGINT_NOT_NULL,
+            "address_hash": Col("bytea", nullable=False),
+            "erased_at": TIMESTAMP_NOW,
+        },
+        foreign_keys={"user_id": ("users", "CASCADE")},
+        indexes={"idx_erased_contacts_user_hash": Idx(("user_id", "address_hash"))},
+    ),
+    "erasure_keys": Table(
+        columns={"sealed_key": TEXT_NOT_NULL, "created_at": TIMESTAMP_NOW},
+        checks={"id": one_of()},  # id = 1: one key per installation
+        serial_id=False,
+    ),
     # Not in the spec: the outbox provider's messages (migration 023).
     "outbox_messages": Table(
         columns={
@@ -657,9 +674,9 @@ async def test_exactly_the_spec_tables_and_those_added_exist(catalog: asyncpg.Co
         " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
     )
     assert (
-        len(EXPECTED) == 20
-    )  # the spec's 17, outbox_messages (023), contact_status_overrides (024),
-    # idempotency_keys (026)
+        len(EXPECTED) == 22
+    )  # the spec's 17, outbox_messages (023), contact_status_overrides (024), erased_contacts
+    # and erasure_keys (025), idempotency_keys (026)
     assert {row["relname"] for row in rows} == {*EXPECTED, "alembic_version"}
 
 

@@ -8,10 +8,12 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -154,6 +156,32 @@ class ContactStatusOverride(Base):
     from_status: Mapped[str] = mapped_column(String(50))
     to_status: Mapped[str] = mapped_column(String(50))
     reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = timestamp_now_column()
+
+
+class ErasedContact(Base):
+    """Not in the spec (migration 025): the tombstone of an erased contact, a keyed hash of its
+    address (never the address), and the anonymised record of when and whose."""
+
+    __tablename__ = "erased_contacts"
+    __table_args__ = (Index("idx_erased_contacts_user_hash", "user_id", "address_hash"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(BigInteger)
+    address_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    erased_at: Mapped[datetime] = timestamp_now_column()
+
+
+class ErasureKey(Base):
+    """Not in the spec (migration 025): the one random key tombstones are hashed under, sealed
+    like every secret at rest (see the migration for why it is not derived from those keys)."""
+
+    __tablename__ = "erasure_keys"
+    __table_args__ = (CheckConstraint("id = 1", name="id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    sealed_key: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = timestamp_now_column()
 
 

@@ -1,8 +1,8 @@
 """Batch upsert of contacts by address: every item checked in the core, then one statement.
 
 Up to `MAX_BATCH` items. Each gets a result: created, updated, or rejected with the reason
-(invalid input, an address twice in the batch, a status move that needs an override, which a
-batch cannot give). Rejected items are not written; the others are, together.
+(invalid input, an address twice in the batch, an erased address, a status move that needs an
+override, which a batch cannot give). Rejected items are not written; the others are, together.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from openmailer.core.audience.model import (
     ContactStatus,
     NewContact,
 )
-from openmailer.core.audience.services.contacts import prepare_contact
+from openmailer.core.audience.services.contacts import erased_address, prepare_contact
 from openmailer.core.audience.status import transition
 from openmailer.core.errors import DomainError, ValidationError
 from openmailer.core.ports.accounts import Clock
-from openmailer.core.ports.audience import EmailAddresses
+from openmailer.core.ports.audience import ContactErasures, EmailAddresses
 from openmailer.core.ports.unit_of_work import AudienceUnitOfWork
 
 MAX_BATCH = 1_000
@@ -97,6 +97,7 @@ async def upsert_contacts(
     items: list[BatchItem],
     *,
     uow: AudienceUnitOfWork,
+    erasures: ContactErasures,
     addresses: EmailAddresses,
     clock: Clock,
 ) -> list[BatchItemResult]:
@@ -123,6 +124,9 @@ async def upsert_contacts(
             continue
         accepted[key] = (index, replace(item, email=email))
     user_id = principal.user.id
+    for key in await erasures.erased_among(user_id, list(accepted)) if accepted else ():
+        index, item = accepted.pop(key)
+        results[index] = _rejected(index, item.email, erased_address(item.email))
     async with uow:
         existing = await uow.contacts.find_by_emails(user_id, list(accepted), lock=True)
         rows: list[NewContact] = []

@@ -22,12 +22,20 @@ from openmailer.core.audience.status import transition
 from openmailer.core.errors import NotFound, ValidationError
 from openmailer.core.pages import KeysetPage, decode_cursor, encode_cursor
 from openmailer.core.ports.accounts import Clock
-from openmailer.core.ports.audience import ContactRepository, EmailAddresses
+from openmailer.core.ports.audience import ContactErasures, ContactRepository, EmailAddresses
 from openmailer.core.ports.unit_of_work import AudienceUnitOfWork
 
 
 def contact_not_found(contact_id: int) -> NotFound:
     return NotFound(f"no contact {contact_id}", code="contact_not_found")
+
+
+def erased_address(email: str) -> ValidationError:
+    return ValidationError(
+        f"{email} was erased at its owner's request and cannot be added again",
+        field="email",
+        code="erased_address",
+    )
 
 
 def prepare_contact(draft: NewContact, *, addresses: EmailAddresses, clock: Clock) -> NewContact:
@@ -57,10 +65,13 @@ async def create_contact(
     draft: NewContact,
     *,
     contacts: ContactRepository,
+    erasures: ContactErasures,
     addresses: EmailAddresses,
     clock: Clock,
 ) -> Contact:
     contact = prepare_contact(draft, addresses=addresses, clock=clock)
+    if await erasures.erased_among(principal.user.id, [contact.email]):
+        raise erased_address(contact.email)
     return await contacts.add(principal.user.id, contact)
 
 

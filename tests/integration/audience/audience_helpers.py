@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from types import SimpleNamespace
 from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -28,7 +29,9 @@ def engine_of(accounts: Accounts) -> AsyncEngine:
 
 
 def audience_of(accounts: Accounts) -> AudienceService:
-    return build_audience(DatabaseResources(settings=None, engine=engine_of(accounts)))  # type: ignore[arg-type]
+    # No secret keys: these helpers never erase, and a user who never erased needs none.
+    settings = SimpleNamespace(secret_keys=())
+    return build_audience(DatabaseResources(settings=settings, engine=engine_of(accounts)))  # type: ignore[arg-type]
 
 
 def new_address(prefix: str = "contact") -> str:

@@ -12,6 +12,8 @@ from tests.unit.audience.fakes import (
     NOW,
     FakeAddresses,
     InMemoryAudienceUnitOfWork,
+    InMemoryContactErasures,
+    InMemoryContactExports,
     InMemoryContactListRepository,
     InMemoryContactRepository,
     Store,
@@ -63,6 +65,8 @@ def audience(store: Store) -> AudienceService:
             addresses=FakeAddresses(),
             clock=FixedClock(),
             unit_of_work=lambda: InMemoryAudienceUnitOfWork(store),
+            erasures=InMemoryContactErasures(store),
+            exports=InMemoryContactExports(store),
         )
     )
 

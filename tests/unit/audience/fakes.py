@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import TracebackType
@@ -344,3 +344,36 @@ _contacts: ContactRepository = InMemoryContactRepository(_store)
 _lists: ContactListRepository = InMemoryContactListRepository(_store)
 _uow: AudienceUnitOfWork = InMemoryAudienceUnitOfWork(_store)
 _addresses: EmailAddresses = FakeAddresses()
+
+
+class InMemoryContactErasures:
+    """Tombstones as plain lower-cased addresses (the hashing is the adapter's)."""
+
+    def __init__(self, store: Store) -> None:
+        self.contacts = InMemoryContactRepository(store)
+        self.erased: set[tuple[int, str]] = set()
+
+    async def erase(self, user_id: int, contact_id: int, *, at: datetime) -> dict[str, int] | None:
+        contact = await self.contacts.get(user_id, contact_id)
+        if contact is None or not await self.contacts.delete(user_id, contact_id):
+            return None
+        self.erased.add((user_id, contact.email.lower()))
+        return {"contacts": 1}
+
+    async def erased_among(self, user_id: int, emails: Sequence[str]) -> set[str]:
+        return {email.lower() for email in emails if (user_id, email.lower()) in self.erased}
+
+
+class InMemoryContactExports:
+    def __init__(self, store: Store) -> None:
+        self.contacts = InMemoryContactRepository(store)
+
+    async def open(self, user_id: int, contact_id: int) -> AsyncIterator[bytes] | None:
+        contact = await self.contacts.get(user_id, contact_id)
+        if contact is None:
+            return None
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield f'{{"contact":{{"id":{contact.id}}}}}'.encode()
+
+        return chunks()
