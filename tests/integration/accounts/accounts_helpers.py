@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openmailer.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from openmailer.core.accounts.model import Principal, User
 from openmailer.core.accounts.plans import RATE_WINDOW_SECONDS, Plan
 from openmailer.core.accounts.service import AccountsPorts as Accounts
@@ -103,3 +105,11 @@ def concrete_path(template: str, resource_id: int) -> str:
     """The template with every path parameter (`{user_id}`, `{segment_id}`, ...) set to one id:
     for checks that refuse the request before any resource is looked up."""
     return re.sub(r"\{[^}]+\}", str(resource_id), template)
+
+
+def engine_of(accounts: Accounts) -> AsyncEngine:
+    """The app's engine, reached through the accounts' unit of work (the every-route walk's
+    resource factories are given the accounts ports only)."""
+    unit = accounts.unit_of_work()
+    assert isinstance(unit, SqlAlchemyUnitOfWork)
+    return unit.engine

@@ -6,26 +6,16 @@ from __future__ import annotations
 import itertools
 import os
 from types import SimpleNamespace
-from typing import cast
-
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openmailer.adapters.bootstrap import DatabaseResources, build_audience
-from openmailer.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from openmailer.core.accounts.model import Principal, User
 from openmailer.core.accounts.service import AccountsPorts as Accounts
 from openmailer.core.audience.model import ContactStatus, NewContact
 from openmailer.core.audience.service import AudienceService
-from tests.integration.accounts.accounts_helpers import Caller, api_key_for, make_user
+from tests.integration.accounts.accounts_helpers import Caller, api_key_for, engine_of, make_user
 
 CONTACT_SCOPES = ["read:contacts", "write:contacts"]
 _addresses = itertools.count(1)
-
-
-def engine_of(accounts: Accounts) -> AsyncEngine:
-    """The app's engine, which the accounts repositories run on (the walk's factories get the
-    accounts ports only)."""
-    return cast(SqlAlchemyUnitOfWork, accounts.unit_of_work()).engine
 
 
 def audience_of(accounts: Accounts) -> AudienceService:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,18 +19,11 @@ from openmailer.adapters.db.tables import (
     EmailTemplate,
     Segment,
 )
-from openmailer.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from openmailer.core.accounts.model import User
 from openmailer.core.accounts.service import AccountsPorts as Accounts
+from tests.integration.accounts.accounts_helpers import engine_of
 
 _numbers = itertools.count(1)
-
-
-def engine_of(accounts: Accounts) -> AsyncEngine:
-    """The app's engine, for a caller that holds only the accounts ports (the every-route walk
-    makes foreign resources with these)."""
-    engine: AsyncEngine = cast(SqlAlchemyUnitOfWork, accounts.unit_of_work()).engine
-    return engine
 
 
 async def _insert(engine: AsyncEngine, table: Any, **values: Any) -> int:

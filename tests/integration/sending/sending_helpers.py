@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from litestar import Litestar
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openmailer.adapters.db.outbox import SqlAlchemyOutboxStore
 from openmailer.adapters.db.providers import SqlAlchemyProviderRepository
-from openmailer.adapters.db.unit_of_work import SqlAlchemyUnitOfWork
 from openmailer.core.accounts.model import Principal, User
 from openmailer.core.accounts.service import AccountsPorts as Accounts
 from openmailer.core.ports.sending import NewProviderRecord
@@ -15,19 +13,12 @@ from openmailer.core.sending.contract import OutgoingMessage
 from openmailer.core.sending.model import NewOutboxMessage
 from openmailer.core.sending.service import SendingService
 from openmailer.core.sending.services.providers import CONFIGURATION_COLUMN
+from tests.integration.accounts.accounts_helpers import engine_of
 
 
 def sending_of(app: Litestar) -> SendingService:
     sending: SendingService = app.state.services["sending"]
     return sending
-
-
-def engine_of(accounts: Accounts) -> AsyncEngine:
-    """The app's engine, reached through the accounts' unit of work (the every-route walk's
-    resource factories are given the accounts ports only)."""
-    unit = accounts.unit_of_work()
-    assert isinstance(unit, SqlAlchemyUnitOfWork)
-    return unit.engine
 
 
 def principal_of(user: User) -> Principal:
