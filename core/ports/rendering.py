@@ -50,6 +50,9 @@ class CampaignContent:
     track_clicks: bool = True
     unsubscribe_mailto: str | None = None
     extra_headers: tuple[tuple[str, str], ...] = ()
+    # False for mail that belongs to no list (transactional): no List-Unsubscribe,
+    # List-Unsubscribe-Post or List-Id header.
+    list_headers: bool = True
 
 
 @dataclass(frozen=True, slots=True)

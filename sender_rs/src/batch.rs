@@ -178,13 +178,16 @@ pub fn render_recipient(
     let html = render(c, &c.html, &ctx, r, write_escaped)?;
     let text = render(c, &c.text, &ctx, r, write_raw)?;
     let message_id = format!("<{}.{}@{}>", r.tracking_id, c.campaign_id, c.sender_domain);
-    let mut list_unsubscribe = format!("<{unsubscribe_url}>");
-    if let Some(m) = &c.unsubscribe_mailto {
-        list_unsubscribe.push_str(&format!(
-            ",\r\n <mailto:{m}?subject=unsubscribe%20{}>",
-            r.unsubscribe_token
-        ));
-    }
+    let list_unsubscribe = c.list_headers.then(|| {
+        let mut value = format!("<{unsubscribe_url}>");
+        if let Some(m) = &c.unsubscribe_mailto {
+            value.push_str(&format!(
+                ",\r\n <mailto:{m}?subject=unsubscribe%20{}>",
+                r.unsubscribe_token
+            ));
+        }
+        value
+    });
 
     let rendered = match opts.output {
         Output::Parts => {
@@ -204,22 +207,21 @@ pub fn render_recipient(
             }
             headers.push(("Date".into(), date.to_owned()));
             headers.push(("Message-ID".into(), message_id.clone()));
-            headers.push((
-                "List-Unsubscribe".into(),
-                list_unsubscribe.replace("\r\n", ""),
-            ));
-            headers.push((
-                "List-Unsubscribe-Post".into(),
-                "List-Unsubscribe=One-Click".into(),
-            ));
-            let mut list_id = String::new();
-            write_list_id(
-                &mut list_id,
-                c.list_name.as_deref(),
-                &c.list_id,
-                write_quoted,
-            );
-            headers.push(("List-Id".into(), list_id));
+            if let Some(value) = &list_unsubscribe {
+                headers.push(("List-Unsubscribe".into(), value.replace("\r\n", "")));
+                headers.push((
+                    "List-Unsubscribe-Post".into(),
+                    "List-Unsubscribe=One-Click".into(),
+                ));
+                let mut list_id = String::new();
+                write_list_id(
+                    &mut list_id,
+                    c.list_name.as_deref(),
+                    &c.list_id,
+                    write_quoted,
+                );
+                headers.push(("List-Id".into(), list_id));
+            }
             headers.extend(c.extra_headers.iter().cloned());
             Rendered::Parts(Parts {
                 subject,
@@ -235,7 +237,7 @@ pub fn render_recipient(
             opts,
             date,
             &message_id,
-            &list_unsubscribe,
+            list_unsubscribe.as_deref(),
             &subject,
             &html,
             &text,
@@ -293,7 +295,7 @@ fn build_mime(
     opts: &BatchOptions,
     date: &str,
     message_id: &str,
-    list_unsubscribe: &str,
+    list_unsubscribe: Option<&str>,
     subject: &str,
     html: &str,
     text: &str,
@@ -330,15 +332,17 @@ fn build_mime(
     field(&mut head, "mime-version", &|h| {
         h.push_str("MIME-Version: 1.0\r\n")
     });
-    field(&mut head, "list-unsubscribe", &|h| {
-        h.push_str("List-Unsubscribe: ");
-        h.push_str(list_unsubscribe);
-        h.push_str("\r\n");
-    });
-    field(&mut head, "list-unsubscribe-post", &|h| {
-        h.push_str("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
-    });
-    field(&mut head, "list-id", &|h| h.push_str(&c.list_id_field));
+    if let Some(value) = list_unsubscribe {
+        field(&mut head, "list-unsubscribe", &|h| {
+            h.push_str("List-Unsubscribe: ");
+            h.push_str(value);
+            h.push_str("\r\n");
+        });
+        field(&mut head, "list-unsubscribe-post", &|h| {
+            h.push_str("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
+        });
+        field(&mut head, "list-id", &|h| h.push_str(&c.list_id_field));
+    }
     for (_, f) in &c.extra_fields {
         head.push_str(f);
     }
@@ -418,6 +422,7 @@ mod tests {
             track_clicks: true,
             unsubscribe_mailto: Some("unsub@acme.example".into()),
             extra_headers: vec![("X-Campaign".into(), "c1".into())],
+            list_headers: true,
         }
     }
 
@@ -474,6 +479,35 @@ mod tests {
         assert!(p.text.contains("Shop <https://mail.acme.example/t/c/r1.0."));
         assert!(p.text.contains("<https://private.example/>"));
         assert_eq!(p.subject, "Hello <b>Ada</b>");
+    }
+
+    #[test]
+    fn mail_of_no_list_has_no_list_headers_but_oversigns_them() {
+        let mut s = spec();
+        s.list_headers = false;
+        let c = compile(s).unwrap();
+        let key = Arc::new(SigningKey::ed25519_from_seed("acme.example", "s", &[7; 32]).unwrap());
+        let out = render_batch(&c, &[recipient("Ada")], &[key], &opts(Output::Mime), 1);
+        let Ok(RecipientResult {
+            rendered: Rendered::Mime(m),
+            ..
+        }) = &out[0]
+        else {
+            panic!()
+        };
+        let text = std::str::from_utf8(m.bytes()).unwrap();
+        let head = &text[..text.find("\r\n\r\n").unwrap()];
+        assert!(!head.contains("\r\nList-"));
+        assert!(head.contains("list-unsubscribe:list-unsubscribe-post"));
+        let parts = render_batch(&c, &[recipient("Ada")], &[], &opts(Output::Parts), 1);
+        let Ok(RecipientResult {
+            rendered: Rendered::Parts(p),
+            ..
+        }) = &parts[0]
+        else {
+            panic!()
+        };
+        assert!(p.headers.iter().all(|(name, _)| !name.starts_with("List-")));
     }
 
     #[test]

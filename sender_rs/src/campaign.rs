@@ -32,6 +32,10 @@ pub struct CampaignSpec {
     pub track_clicks: bool,
     pub unsubscribe_mailto: Option<String>,
     pub extra_headers: Vec<(String, String)>,
+    /// False for mail that belongs to no list (transactional): no List-Unsubscribe,
+    /// List-Unsubscribe-Post or List-Id is written, and the signatures still oversign the first
+    /// two so that nobody can add them on the way.
+    pub list_headers: bool,
 }
 
 #[derive(Debug)]
@@ -99,6 +103,7 @@ pub struct Compiled {
     pub list_name: Option<String>,
     pub unsubscribe_mailto: Option<String>,
     pub extra_headers: Vec<(String, String)>,
+    pub list_headers: bool,
     /// Pre-encoded fields: From, Reply-To, List-Id, extra headers (each ending in CRLF).
     pub from_field: String,
     pub reply_to_field: Option<String>,
@@ -273,6 +278,7 @@ pub fn compile(spec: CampaignSpec) -> Result<Compiled, CompileError> {
         list_name: spec.list_name,
         unsubscribe_mailto: spec.unsubscribe_mailto,
         extra_headers: spec.extra_headers,
+        list_headers: spec.list_headers,
         from_field,
         reply_to_field,
         list_id_field,
@@ -356,6 +362,7 @@ mod tests {
             track_clicks: true,
             unsubscribe_mailto: None,
             extra_headers: vec![],
+            list_headers: true,
         }
     }
 

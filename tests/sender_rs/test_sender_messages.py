@@ -96,6 +96,20 @@ def test_message_has_exactly_the_expected_headers_and_bodies(keys: Keys) -> None
     assert verify(data, keys.dns())
 
 
+def test_mail_of_no_list_carries_no_list_headers_and_still_verifies(keys: Keys) -> None:
+    (out,) = sender_rs.render_batch(
+        compile_default(list_headers=False), [recipient()], [keys.rsa], timestamp=TIMESTAMP
+    )
+    assert isinstance(out, sender_rs.RenderedMessage), out
+    msg = parse(out.data)
+    assert list(msg.keys()) == [h for h in EXPECTED_HEADERS if not h.startswith("List-")]
+    # Oversigned while absent: a relay cannot add an unsubscribe header under our signature.
+    assert "list-unsubscribe:list-unsubscribe-post" in re.sub(r"\s", "", msg["DKIM-Signature"])
+    assert verify(out.data, keys.dns())
+    parts = render_parts(recipient(), list_headers=False)
+    assert not [name for name, _ in parts.headers if name.startswith("List-")]
+
+
 def test_content_rules_in_parts() -> None:
     p = render_parts(recipient())
     assert "<h1>Hello Ada!</h1>" in p.html

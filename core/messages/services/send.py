@@ -131,6 +131,7 @@ def _compile(
         tracking_secret=secrets.token_bytes(32),  # tracking is off: never checked
         track_opens=False,
         track_clicks=False,
+        list_headers=False,
     )
     dkim = [DkimKey(k.domain, k.selector, k.private_pem) for k in keys]
     try:
@@ -218,7 +219,8 @@ def _render(
     recipient = RecipientData(
         tracking_id=secrets.token_hex(8),
         email=draft.to,
-        # Transactional mail has no list to leave; the renderer still writes List-Unsubscribe.
+        # Required by the renderer; with no list headers it appears only where a template
+        # names {{unsubscribe_url}}.
         unsubscribe_token=secrets.token_urlsafe(24),
         custom=dict(draft.variables),
     )

@@ -53,6 +53,9 @@ async def test_a_message_to_the_outbox_is_rendered_and_signed_with_both_keys(
     raw = base64.b64decode(kept["raw_base64"])
     assert kept["recipient"] == "ada@example.net"
     assert b"Thanks, Ada: order 42 ships today." in raw
+    # Transactional mail belongs to no list: nothing to unsubscribe from.
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert b"\r\nList-Unsubscribe" not in head and b"\r\nList-Id" not in head
     lookup = dnsfunc_asking(zone_and_port[1])
     signatures = [line for line in raw.split(b"\r\n") if line.startswith(b"DKIM-Signature:")]
     assert len(signatures) == 2
