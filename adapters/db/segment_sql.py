@@ -1,4 +1,4 @@
-"""Segment conditions compiled to SQLAlchemy Core over `contacts`, with bound parameters only.
+"""Segment conditions compiled to SQLAlchemy Core over `contacts`; rule values are bound parameters.
 
 Every value a rule carries reaches PostgreSQL as a parameter; field names come from the core's
 fixed list. Tag and custom-field containment use `@>` / `&&`, which the GIN indexes
