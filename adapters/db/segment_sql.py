@@ -1,8 +1,14 @@
-"""Segment conditions compiled to SQLAlchemy Core over `contacts`, with bound parameters only.
+"""Segment conditions compiled to SQLAlchemy Core over `contacts`; rule values are bound parameters.
 
 Every value a rule carries reaches PostgreSQL as a parameter; field names come from the core's
-fixed list, custom field keys travel as a bound TEXT[] path. Tag and custom-field containment use
-`@>` / `&&`, which the GIN indexes `idx_contacts_tags` and `idx_contacts_custom_fields` serve.
+fixed list. Tag and custom-field containment use `@>` / `&&`, which the GIN indexes
+`idx_contacts_tags` and `idx_contacts_custom_fields` serve.
+
+Custom field keys (`[A-Za-z0-9_-]{1,64}`, checked by the core) and the constants around them are
+rendered into the SQL as quoted literals (`custom_fields -> 'age'`), not parameters: an expression
+index matches only an expression built from constants, and a prepared statement's generic plan
+sees parameters as unknowns. So a range rule on `custom_fields.age` is written exactly as the
+expression index docs/segments.md documents, in custom and generic plans alike.
 A NOT group reads an unknown (NULL) as false before negating, so rules keep two-valued meaning.
 """
 
@@ -14,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     Numeric,
+    Select,
     Table,
     and_,
     case,
@@ -43,6 +50,12 @@ RECIPIENTS = cast(Table, CampaignRecipient.__table__)
 ISO_DATE_START = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
 
+def _constant(text: str) -> Any:
+    """A string from this module or a checked custom field key, rendered as a quoted literal
+    (SQLAlchemy escapes it) so that expression indexes can match the SQL (see above)."""
+    return literal(text, Text, literal_execute=True)
+
+
 def _wrong_kind(kind: FieldKind, what: str) -> TypeError:
     return TypeError(f"{what} does not apply to a {kind.value} field")
 
@@ -62,15 +75,21 @@ class ContactField:
         return CONTACTS.c[self._rule.field]
 
     def _node(self) -> Any:
-        """The JSONB value at the custom field's path (`custom_fields #> :path`)."""
-        if self.kind is not FieldKind.CUSTOM:
-            raise _wrong_kind(self.kind, "a JSON path")
-        path = literal(list(self._rule.path), ARRAY(Text))
-        return CONTACTS.c.custom_fields.op("#>", return_type=JSONB)(path)
+        """The JSONB value at the custom field's path (`custom_fields -> 'a' -> 'b'`)."""
+        return self._walk("->", JSONB)
 
     def _node_text(self) -> Any:
-        path = literal(list(self._rule.path), ARRAY(Text))
-        return CONTACTS.c.custom_fields.op("#>>", return_type=Text)(path)
+        """The same value as text (`custom_fields -> 'a' ->> 'b'`)."""
+        return self._walk("->>", Text)
+
+    def _walk(self, last_step: str, result: Any) -> Any:
+        if self.kind is not FieldKind.CUSTOM:
+            raise _wrong_kind(self.kind, "a JSON path")
+        node: Any = CONTACTS.c.custom_fields
+        *inner, last = self._rule.path
+        for key in inner:
+            node = node.op("->", return_type=JSONB)(_constant(key))
+        return node.op(last_step, return_type=result)(_constant(last))
 
     def value(self) -> Any:
         if self.kind in (FieldKind.TEXT, FieldKind.TIMESTAMP, FieldKind.TAGS):
@@ -82,12 +101,15 @@ class ContactField:
     def json_type(self) -> Any:
         return func.jsonb_typeof(self._node())
 
+    def _is(self, json_type: str) -> Any:
+        return self.json_type() == _constant(json_type)
+
     def number(self) -> Any:
-        return case((self.json_type() == "number", self._node_text().cast(Numeric)), else_=None)
+        return case((self._is("number"), self._node_text().cast(Numeric)), else_=None)
 
     def date_text(self) -> Any:
         text = self._node_text()
-        is_date = and_(self.json_type() == "string", text.regexp_match(ISO_DATE_START))
+        is_date = and_(self._is("string"), text.op("~")(_constant(ISO_DATE_START)))
         # The explicit collation governs the comparison; coercing back to plain Text keeps
         # SQLAlchemy from also writing COLLATE after the bound values (invalid in BETWEEN).
         return case((is_date, type_coerce(text.collate("C"), Text)), else_=None)
@@ -212,3 +234,11 @@ def audience_where(
             )
         )
     return where
+
+
+def count_statement(
+    user_id: int, group: Group, operators: Registry[SegmentOperator], *, list_id: int | None
+) -> Select[int]:
+    """`count(*)` of a segment's contacts: the statement `GET /segments/{id}/count` runs."""
+    where = audience_where(user_id, group, operators, list_id=list_id)
+    return select(func.count()).select_from(CONTACTS).where(*where)

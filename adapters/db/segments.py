@@ -10,7 +10,7 @@ from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from openmailer.adapters.db.segment_sql import CONTACTS, LISTS, audience_where
+from openmailer.adapters.db.segment_sql import CONTACTS, LISTS, audience_where, count_statement
 from openmailer.adapters.db.tables.contacts import Segment as SegmentRow
 from openmailer.adapters.db.unit_of_work import Statements, statements_on
 from openmailer.adapters.db.users import from_db_time, to_db_time
@@ -130,9 +130,9 @@ class SqlAlchemyAudienceQuery:
             return (await conn.execute(statement)).first() is not None
 
     async def count(self, user_id: int, conditions: Group, *, list_id: int | None) -> int:
-        where = audience_where(user_id, conditions, self._operators, list_id=list_id)
+        statement = count_statement(user_id, conditions, self._operators, list_id=list_id)
         async with self._db.read() as conn:
-            total = await conn.scalar(select(func.count()).select_from(CONTACTS).where(*where))
+            total = await conn.scalar(statement)
         return int(total or 0)
 
     async def first_contacts(

@@ -32,7 +32,7 @@ class FieldSql(Protocol):
 
     def value(self) -> Any:
         """TEXT, TIMESTAMP: the column; TAGS: the TEXT[] column; CUSTOM: the text at the path
-        (`#>>`: a JSON string's content, a number's or boolean's spelling)."""
+        (`->>`: a JSON string's content, a number's or boolean's spelling)."""
 
     def number(self) -> Any:
         """CUSTOM: the value at the path as NUMERIC, NULL unless it is a JSON number."""
