@@ -128,6 +128,8 @@ class ProviderChain:
             while pending and pending[0].emails <= room:
                 room -= pending[0].emails
                 batch.append(pending.pop(0))
+            # What did not fit is left for the next provider: this one had no room for it.
+            skipped_for_room = skipped_for_room or bool(pending)
             if not batch:
                 skipped_for_room = True
                 if grant.granted:

@@ -274,6 +274,13 @@ async def test_a_provider_without_room_is_skipped_and_a_partial_grant_sends_what
     assert breaker.failures.get(1, 0) == 0 and limits.room[1] == 0
 
 
+async def test_what_a_partial_grant_left_out_says_there_was_no_room() -> None:
+    chain, clients, _, _, _ = chain_of({1: accept}, room={1: 2})
+    results = await chain.send([provider(1)], [message(n) for n in range(3)])
+    assert [per[0].outcome.kind for per in results[:2]] == [OutcomeKind.ACCEPTED] * 2
+    assert results[2][0].outcome.detail == NO_ROOM and results[2][0].provider_id is None
+
+
 async def test_a_message_larger_than_the_room_left_is_not_split() -> None:
     chain, clients, _, limits, _ = chain_of({1: accept}, room={1: 1})
     ((a, b),) = await chain.send([provider(1)], [message(1, "a@x.y", "b@x.y")])
