@@ -122,6 +122,8 @@ class ProviderChain:
             if not admission.allowed:
                 skipped_for_breaker = True
                 continue
+            if admission.probe:
+                log.info("provider_circuit_half_open", extra={"provider_id": provider.id})
             grant = await self.ports.limits.take(provider, sum(p.emails for p in pending))
             batch: list[_Pending] = []
             room = grant.granted
