@@ -279,6 +279,7 @@ async def test_what_a_partial_grant_left_out_says_there_was_no_room() -> None:
     results = await chain.send([provider(1)], [message(n) for n in range(3)])
     assert [per[0].outcome.kind for per in results[:2]] == [OutcomeKind.ACCEPTED] * 2
     assert results[2][0].outcome.detail == NO_ROOM and results[2][0].provider_id is None
+    assert len(clients[1].recipients) == 2
 
 
 async def test_a_message_larger_than_the_room_left_is_not_split() -> None:
