@@ -94,3 +94,25 @@ async def test_two_sends_reuse_one_kept_smtp_connection(
         assert sent["status"] == "SENT", sent
     assert len(first[1].received) == 2
     assert first[0].scripted.connections == before + 1
+
+
+async def test_an_unverified_from_domain_behind_an_outbox_default_never_fails_over_to_smtp(
+    client: httpx.AsyncClient, accounts: Accounts, first: Sink
+) -> None:
+    """The README's walkthrough: an OUTBOX default and an SMTP relay, From not yet verified."""
+    who = await sender(accounts)
+    response = await client.post(
+        "/api/v1/providers",
+        headers=who.headers,
+        json={
+            "provider_type": "OUTBOX",
+            "provider_name": "local outbox",
+            "configuration": {},
+            "is_default": True,
+        },
+    )
+    outbox_id = response.json()["id"]
+    await smtp_provider_at(client, who, first[0].port)
+    sent = (await send(client, who, message_body("unverified.example"))).json()
+    assert sent["status"] == "SENT" and sent["provider_id"] == outbox_id
+    assert sent["provider_message_id"].startswith("outbox-") and first[1].rcpts == 0
