@@ -43,7 +43,10 @@ from openmailer.adapters.db.users import SqlAlchemyUserRepository
 from openmailer.adapters.dns.resolver import DnspythonResolver
 from openmailer.adapters.native.sender import SenderRsMessageRenderer
 from openmailer.adapters.providers.configurations import MsgspecProviderConfigurations
+from openmailer.adapters.providers.pool import ProviderClientPool
 from openmailer.adapters.redis.api_key_usage import RedisApiKeyUsage
+from openmailer.adapters.redis.circuit_breaker import RedisCircuitBreaker
+from openmailer.adapters.redis.provider_limits import RedisProviderLimits
 from openmailer.adapters.redis.rate_limiter import RedisRateLimiter
 from openmailer.adapters.redis.sessions import RedisSessionStore
 from openmailer.adapters.redis.totp_guard import RedisTotpReplayGuard
@@ -54,11 +57,15 @@ from openmailer.core.audience.service import AudiencePorts, AudienceService
 from openmailer.core.domains.service import DomainsPorts, DomainsService
 from openmailer.core.messages.service import MessagesPorts, MessagesService
 from openmailer.core.messages.services.send import SendPorts
+from openmailer.core.ports.sending import ProviderClient
 from openmailer.core.registry import Registry
 from openmailer.core.segments.operators import SegmentOperator
 from openmailer.core.segments.service import SegmentsPorts, SegmentsService
+from openmailer.core.sending.chain import ChainPorts, ProviderChain
 from openmailer.core.sending.contract import ProviderType
+from openmailer.core.sending.model import Provider
 from openmailer.core.sending.service import SendingPorts, SendingService
+from openmailer.core.sending.services.providers import open_client
 from openmailer.plugins.manager import load_areas
 
 if TYPE_CHECKING:
@@ -82,11 +89,17 @@ class DatabaseResources:
 
 @dataclass
 class Resources(DatabaseResources):
-    """Long-lived connections of one process; closed together."""
+    """Long-lived connections of one process; closed together. `provider_chain` is built once
+    per process (`build_provider_chain`) so that every service sending mail shares its pool of
+    provider connections."""
 
     redis: Redis
+    provider_chain: ProviderChain | None = None
+    provider_clients: ProviderClientPool | None = None
 
     async def aclose(self) -> None:
+        if self.provider_clients is not None:
+            await self.provider_clients.aclose()
         await self.redis.aclose()
         await super().aclose()
 
@@ -271,6 +284,52 @@ def build_sending(
     )
 
 
+def build_provider_chain(
+    resources: Resources, provider_types: Registry[ProviderType] | None = None
+) -> ProviderChain:
+    """The failover chain over users' providers, once per process: breakers and limits in
+    Redis (shared by every process), clients kept open in this process's pool (closed with the
+    resources). The transactional send and the campaign workers send through it."""
+    if resources.provider_chain is not None:
+        return resources.provider_chain
+    settings = resources.settings
+    engine = resources.engine
+    clock = SystemClock()
+    types = builtin_areas().providers if provider_types is None else provider_types
+    secret_box = AesGcmSecretBox(settings.secret_keys)
+    outbox = SqlAlchemyOutboxStore(engine)
+    configurations = MsgspecProviderConfigurations()
+
+    async def open_provider_client(provider: Provider) -> ProviderClient:
+        _, client = await open_client(
+            provider,
+            provider_types=types,
+            configurations=configurations,
+            secret_box=secret_box,
+            outbox=outbox,
+            clock=clock,
+        )
+        return client
+
+    pool = ProviderClientPool(open_provider_client)
+    resources.provider_clients = pool
+    resources.provider_chain = ProviderChain(
+        ChainPorts(
+            providers=SqlAlchemyProviderRepository(engine),
+            clients=pool,
+            breaker=RedisCircuitBreaker(
+                resources.redis,
+                clock,
+                failure_threshold=settings.provider_breaker_failures,
+                cooldown_seconds=settings.provider_breaker_cooldown,
+            ),
+            limits=RedisProviderLimits(resources.redis, clock),
+            clock=clock,
+        )
+    )
+    return resources.provider_chain
+
+
 # --- audience ------------------------------------------------------------------------------
 
 
@@ -296,12 +355,12 @@ def build_audience(database: DatabaseResources) -> AudienceService:
 
 
 def build_messages(
-    database: DatabaseResources, provider_types: Registry[ProviderType] | None = None
+    resources: Resources, provider_types: Registry[ProviderType] | None = None
 ) -> MessagesService:
-    """Transactional sends on PostgreSQL through the sending area's providers, rendered and
-    signed by sender_rs with the domains area's keys."""
-    engine = database.engine
-    settings = database.settings
+    """Transactional sends on PostgreSQL through the provider chain (Redis: breakers, limits),
+    rendered and signed by sender_rs with the domains area's keys."""
+    engine = resources.engine
+    settings = resources.settings
     return MessagesService(
         MessagesPorts(
             send=SendPorts(
@@ -318,6 +377,7 @@ def build_messages(
                 secret_box=AesGcmSecretBox(settings.secret_keys),
                 clock=SystemClock(),
                 base_url=settings.base_url,
+                chain=build_provider_chain(resources, provider_types),
             ),
             idempotency=SqlAlchemyIdempotencyStore(engine),
         )

@@ -20,6 +20,9 @@ DEFAULT_DATABASE_CONNECT_TIMEOUT = 5.0
 DEFAULT_DATABASE_STATEMENT_TIMEOUT = 10.0
 DEFAULT_REDIS_TIMEOUT = 3.0
 DEFAULT_DNS_TIMEOUT = 5.0
+DEFAULT_PROVIDER_BREAKER_FAILURES = 5
+DEFAULT_PROVIDER_BREAKER_COOLDOWN = 30.0
+MAX_BREAKER_FAILURES = 1000
 _T = TypeVar("_T")
 ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Nameserver = tuple[str, int]  # address, port
@@ -57,6 +60,10 @@ class Settings:
     dns_nameservers: tuple[Nameserver, ...] = ()
     # Seconds one domain's DNS lookups may take in all, so a silent server cannot hold a request.
     dns_timeout: float = DEFAULT_DNS_TIMEOUT
+    # A provider's circuit breaker (core/sending/chain.py): this many transient failures in a
+    # row open it, and it stays open this many seconds before one probe is let through.
+    provider_breaker_failures: int = DEFAULT_PROVIDER_BREAKER_FAILURES
+    provider_breaker_cooldown: float = DEFAULT_PROVIDER_BREAKER_COOLDOWN
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -105,6 +112,12 @@ def load_settings(
     trusted_proxies = check("TRUSTED_PROXIES", _parse_trusted_proxies, get("TRUSTED_PROXIES"))
     dns_nameservers = check("DNS_NAMESERVERS", _parse_nameservers, get("DNS_NAMESERVERS"))
     dns_timeout = seconds("DNS_TIMEOUT", DEFAULT_DNS_TIMEOUT)
+    breaker_failures = check(
+        "PROVIDER_BREAKER_FAILURES",
+        _parse_failure_count,
+        get("PROVIDER_BREAKER_FAILURES") or str(DEFAULT_PROVIDER_BREAKER_FAILURES),
+    )
+    breaker_cooldown = seconds("PROVIDER_BREAKER_COOLDOWN", DEFAULT_PROVIDER_BREAKER_COOLDOWN)
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         errors.append(
@@ -133,6 +146,8 @@ def load_settings(
         trusted_proxies=trusted_proxies or (),
         dns_nameservers=dns_nameservers or (),
         dns_timeout=dns_timeout,
+        provider_breaker_failures=breaker_failures or DEFAULT_PROVIDER_BREAKER_FAILURES,
+        provider_breaker_cooldown=breaker_cooldown,
     )
 
 
@@ -237,6 +252,16 @@ def _parse_port(raw: str | None) -> int:
     if not 0 < port < 65536:
         raise ValueError(f"must be between 1 and 65535, got {port}")
     return port
+
+
+def _parse_failure_count(raw: str | None) -> int:
+    try:
+        count = int(raw or "")
+    except ValueError:
+        raise ValueError(f"must be a whole number of failures, got {raw!r}") from None
+    if not 0 < count <= MAX_BREAKER_FAILURES:
+        raise ValueError(f"must be between 1 and {MAX_BREAKER_FAILURES}")
+    return count
 
 
 def _parse_seconds(raw: str | None) -> float:

@@ -79,17 +79,17 @@ class SqlAlchemyEmailLogStore:
         provider_message_id: str | None,
         error: str | None,
         sent_at: datetime | None,
+        provider_id: int | None = None,
     ) -> None:
-        statement = (
-            update(LOGS)
-            .where(LOGS.c.id == log_id)
-            .values(
-                status=status,
-                provider_message_id=provider_message_id,
-                error_message=error,
-                sent_at=to_db_time(sent_at),
-            )
-        )
+        values: dict[str, object] = {
+            "status": status,
+            "provider_message_id": provider_message_id,
+            "error_message": error,
+            "sent_at": to_db_time(sent_at),
+        }
+        if provider_id is not None:
+            values["provider_id"] = provider_id
+        statement = update(LOGS).where(LOGS.c.id == log_id).values(**values)
         async with self._db.write() as conn:
             await conn.execute(statement)
 
@@ -132,7 +132,7 @@ class SqlAlchemyIdempotencyStore:
     async def claim(
         self, user_id: int, key: str, request_hash: str, *, now: datetime, expires_at: datetime
     ) -> IdempotencyRecord | None:
-        values = {
+        values: dict[str, object] = {
             "user_id": user_id,
             "idempotency_key": key,
             "request_hash": request_hash,
@@ -176,6 +176,19 @@ class SqlAlchemyIdempotencyStore:
         )
         async with self._db.write() as conn:
             await conn.execute(statement)
+
+    async def purge_expired(self, *, now: datetime, batch_size: int) -> int:
+        # A bounded batch by the expires_at index: each call is one short transaction.
+        expired = (
+            select(KEYS.c.id)
+            .where(KEYS.c.expires_at <= to_db_time(now))
+            .order_by(KEYS.c.expires_at)
+            .limit(batch_size)
+            .scalar_subquery()
+        )
+        statement = delete(KEYS).where(KEYS.c.id.in_(expired), KEYS.c.expires_at <= to_db_time(now))
+        async with self._db.write() as conn:
+            return int((await conn.execute(statement)).rowcount)
 
 
 class SqlAlchemySendQuota:

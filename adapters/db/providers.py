@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Sequence, Table, delete, func, insert, select, true, update
+from sqlalchemy import Sequence, Table, case, delete, func, insert, select, true, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -166,6 +166,31 @@ class SqlAlchemyProviderRepository:
                     last_error=error,
                     last_error_at=to_db_time(at),
                     updated_at=func.now(),
+                )
+            )
+        async with self._db.write() as conn:
+            await conn.execute(statement)
+
+    async def record_health(self, provider_id: int, *, error: str | None, at: datetime) -> None:
+        mine = PROVIDERS.c.id == provider_id
+        if error is None:
+            statement = (
+                update(PROVIDERS)
+                .where(mine, PROVIDERS.c.status == ProviderStatus.ERROR.value)
+                .values(status=ProviderStatus.ACTIVE.value)
+            )
+        else:
+            # A DISABLED provider stays disabled; its last error is still worth keeping.
+            statement = (
+                update(PROVIDERS)
+                .where(mine)
+                .values(
+                    status=case(
+                        (PROVIDERS.c.status == ProviderStatus.DISABLED.value, PROVIDERS.c.status),
+                        else_=ProviderStatus.ERROR.value,
+                    ),
+                    last_error=error,
+                    last_error_at=to_db_time(at),
                 )
             )
         async with self._db.write() as conn:

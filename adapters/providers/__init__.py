@@ -1,1 +1,2 @@
-"""The built-in provider types (SMTP, the outbox) and the validation of configurations."""
+"""The built-in provider types (SMTP, the outbox), the validation of configurations, and the
+per-process pool of open provider clients."""

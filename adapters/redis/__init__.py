@@ -1,6 +1,7 @@
-"""Redis adapters: sessions, rate limits, TOTP replay guard, buffered API key usage.
+"""Redis adapters: sessions, rate limits, TOTP replay guard, buffered API key usage, providers'
+circuit breakers and daily/monthly limits.
 
-Every key lives under the `om:` prefix; all state here is shared by every API process.
+Every key lives under the `om:` prefix; all state here is shared by every process (API, workers).
 """
 
 from __future__ import annotations

@@ -19,6 +19,10 @@ from openmailer.core.messages.services.send import SendPorts, send_message
 from openmailer.core.pages import KeysetPage
 from openmailer.core.ports.messages import IdempotencyStore
 
+PURGE_BATCH_SIZE = 1000
+# A run stops after this many batches; the next period's run takes the rest.
+PURGE_MAX_BATCHES = 100
+
 
 @dataclass(frozen=True)
 class MessagesPorts:
@@ -80,6 +84,20 @@ class MessagesService:
             raise
         await self.ports.idempotency.complete(user_id, idempotency_key, log_id)
         return SendAnswer(await self._log(principal, log_id), replayed=False)
+
+    async def purge_expired_idempotency_keys(
+        self, *, batch_size: int = PURGE_BATCH_SIZE, max_batches: int = PURGE_MAX_BATCHES
+    ) -> int:
+        """Deletes expired keys in bounded batches (each a short transaction, so sends that
+        claim keys meanwhile never wait long); how many were deleted."""
+        now = self.ports.send.clock.now()
+        deleted = 0
+        for _ in range(max_batches):
+            count = await self.ports.idempotency.purge_expired(now=now, batch_size=batch_size)
+            deleted += count
+            if count < batch_size:
+                break
+        return deleted
 
     async def _log(self, principal: Principal, log_id: int) -> EmailLogEntry:
         entry = await self.ports.send.logs.get(principal.user.id, log_id)

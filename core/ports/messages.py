@@ -23,7 +23,11 @@ class EmailLogStore(Protocol):
         provider_message_id: str | None,
         error: str | None,
         sent_at: datetime | None,
-    ) -> None: ...
+        provider_id: int | None = None,
+    ) -> None:
+        """`provider_id`: the provider that answered last (the one that accepted the message),
+        when one did; None leaves the column as it is."""
+        ...
 
     async def list_for_user(
         self, user_id: int, filters: EmailLogFilter, *, limit: int, after: str | None
@@ -52,6 +56,10 @@ class IdempotencyStore(Protocol):
 
     async def release(self, user_id: int, key: str) -> None:
         """Drops an unanswered claim, so that a retry after a refusal is tried afresh."""
+        ...
+
+    async def purge_expired(self, *, now: datetime, batch_size: int) -> int:
+        """Deletes at most `batch_size` keys expired before `now`; how many it deleted."""
         ...
 
 

@@ -11,7 +11,14 @@ from typing import Any, Protocol
 from openmailer.core.pages import KeysetPage, Page
 from openmailer.core.ports.accounts import Clock
 from openmailer.core.sending.contract import CheckReport, OutgoingMessage, ProviderType
-from openmailer.core.sending.model import NewOutboxMessage, OutboxMessage, Provider
+from openmailer.core.sending.model import (
+    BreakerAdmission,
+    BreakerTransition,
+    LimitGrant,
+    NewOutboxMessage,
+    OutboxMessage,
+    Provider,
+)
 from openmailer.core.sending.outcomes import RecipientOutcome
 
 
@@ -133,14 +140,62 @@ class ProviderRepository(Protocol):
         """A failed check sets status ERROR with last_error(_at); a passing one clears ERROR."""
         ...
 
+    async def record_health(self, provider_id: int, *, error: str | None, at: datetime) -> None:
+        """What sending learnt: an error sets status ERROR with last_error(_at), None clears
+        ERROR. Leaves `updated_at` alone: the configuration did not change."""
+        ...
+
+
+class ProviderClients(Protocol):
+    """Open clients kept per process and reused across sends and batches, one per provider and
+    configuration revision: a changed configuration gets a new client, the old one is closed."""
+
+    async def client_for(self, provider: Provider) -> ProviderClient: ...
+
+    async def aclose(self) -> None:
+        """Closes every kept client (at process stop)."""
+        ...
+
+
+class CircuitBreaker(Protocol):
+    """Per-provider health shared by every worker: consecutive transient failures open the
+    circuit for a cool-down, after which one caller at a time is let through as a probe."""
+
+    async def admit(self, provider_id: int) -> BreakerAdmission: ...
+
+    async def record_success(self, provider_id: int, *, probe: bool) -> BreakerTransition | None:
+        """CLOSED when a probe's success closed an open circuit, else None."""
+        ...
+
+    async def record_failure(self, provider_id: int, *, probe: bool) -> BreakerTransition | None:
+        """OPEN when this failure opened (or a failed probe re-opened) the circuit, else None."""
+        ...
+
+
+class ProviderLimits(Protocol):
+    """Daily (UTC day) and monthly counters of what each provider was given, shared by every
+    worker; a take never lets the sum over all callers exceed a limit."""
+
+    async def take(self, provider: Provider, count: int) -> LimitGrant:
+        """Up to `count` emails, as many as both the daily and the monthly limit have room for
+        (0 when either is used up); every take is counted, limited or not."""
+        ...
+
+    async def give_back(self, grant: LimitGrant, count: int) -> None:
+        """Returns `count` of a grant's emails that were not sent, to the periods it came from."""
+        ...
+
 
 __all__ = [
     "UPDATABLE_PROVIDER_COLUMNS",
+    "CircuitBreaker",
     "NewProviderRecord",
     "OutboxStore",
     "ProviderClient",
     "ProviderClientFactory",
+    "ProviderClients",
     "ProviderConfigurations",
     "ProviderContext",
+    "ProviderLimits",
     "ProviderRepository",
 ]

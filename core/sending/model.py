@@ -81,3 +81,33 @@ class OutboxMessage:
     provider_id: int | None
     sent_at: datetime
     raw: bytes | None = None  # left out of list pages
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerAdmission:
+    """Whether a send may go to the provider now; `probe`: it is the one trial of a half-open
+    circuit, whose outcome closes or re-opens it."""
+
+    allowed: bool
+    probe: bool = False
+
+
+class BreakerTransition(StrEnum):
+    OPENED = "opened"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class LimitGrant:
+    """Emails a provider's limits let through, and the counters (one per period) they were
+    taken from, so that what was not sent goes back to the same periods."""
+
+    provider_id: int
+    granted: int
+    counters: tuple[str, ...] = ()

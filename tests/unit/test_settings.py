@@ -61,6 +61,9 @@ def test_a_valid_environment_is_read(tmp_path: Path) -> None:
         ("TRUSTED_PROXIES", "proxy.internal", "entry 1 ('proxy.internal') must be an IP"),
         ("TRUSTED_PROXIES", "10.0.0.1,10.0.0.1/8", "entry 2 ('10.0.0.1/8')"),
         ("TRUSTED_PROXIES", "10.0.0.1,,::1", "entry 2"),
+        ("PROVIDER_BREAKER_FAILURES", "0", "between 1 and 1000"),
+        ("PROVIDER_BREAKER_FAILURES", "many", "whole number"),
+        ("PROVIDER_BREAKER_COOLDOWN", "0", "more than 0"),
     ],
 )
 def test_invalid_values_are_named_with_the_reason(
@@ -87,6 +90,19 @@ def test_timeouts_default_to_seconds_and_can_be_set(tmp_path: Path) -> None:
     assert loaded.database_connect_timeout == 1.5
     assert loaded.database_statement_timeout == 30.0
     assert loaded.redis_timeout == 0.5
+
+
+def test_the_provider_breaker_defaults_to_5_failures_and_30_seconds(tmp_path: Path) -> None:
+    defaults = settings({}, tmp_path)
+    assert (defaults.provider_breaker_failures, defaults.provider_breaker_cooldown) == (5, 30.0)
+    loaded = settings(
+        {
+            "OPENMAILER_PROVIDER_BREAKER_FAILURES": "2",
+            "OPENMAILER_PROVIDER_BREAKER_COOLDOWN": "7.5",
+        },
+        tmp_path,
+    )
+    assert (loaded.provider_breaker_failures, loaded.provider_breaker_cooldown) == (2, 7.5)
 
 
 def test_trusted_proxies_are_none_by_default_and_read_as_networks(tmp_path: Path) -> None:

@@ -2,16 +2,17 @@
 record.
 
 Delivery happens within the request, bounded by `DELIVERY_TIMEOUT_SECONDS`: one message is one
-render (microseconds in sender_rs) and one provider call, and the caller wants its provider
-message id in the answer. A transient outcome is retried in place with a short backoff, at most
-`MAX_ATTEMPTS` times, then the message is FAILED; a permanent one is FAILED at once.
+render (microseconds in sender_rs) and one pass through the provider chain (which fails over
+to the next provider on a transient failure; core/sending/chain.py), and the caller wants its
+provider message id in the answer. A transient outcome is retried in place with a short backoff,
+at most `MAX_ATTEMPTS` times, then the message is FAILED; a permanent one is FAILED at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import decode_header, make_header
@@ -52,10 +53,9 @@ from openmailer.core.ports.sending import (
     ProviderRepository,
 )
 from openmailer.core.registry import Registry
+from openmailer.core.sending.chain import Delivery, ProviderChain
 from openmailer.core.sending.contract import OutgoingMessage, ProviderType
-from openmailer.core.sending.model import Provider, ProviderStatus
 from openmailer.core.sending.outcomes import OutcomeKind, RecipientOutcome
-from openmailer.core.sending.services.providers import open_client
 
 MAX_ATTEMPTS = 3
 FIRST_BACKOFF_SECONDS = 0.25
@@ -78,25 +78,9 @@ class SendPorts:
     secret_box: SecretBox
     clock: Clock
     base_url: str
-
-
-async def default_provider(user_id: int, providers: ProviderRepository) -> Provider | None:
-    """The caller's default active provider, else its active one of lowest priority. The OUTBOX
-    type counts as a provider the user chose."""
-    active: list[Provider] = []
-    offset = 0
-    while True:
-        page = await providers.list_for_user(user_id, limit=_PAGE, offset=offset)
-        active += [
-            p for p in page.items if p.is_active and p.status != ProviderStatus.DISABLED.value
-        ]
-        offset += _PAGE
-        if offset >= page.total:
-            break
-    if not active:
-        return None
-    defaults = [p for p in active if p.is_default]
-    return defaults[0] if defaults else min(active, key=lambda p: (p.priority, p.id))
+    # The failover chain over the user's providers (core/sending/chain.py); the OUTBOX type
+    # counts as a provider the user chose.
+    chain: ProviderChain
 
 
 async def _domain_named(user_id: int, name: str, domains: DomainRepository) -> Domain | None:
@@ -147,32 +131,36 @@ def _seconds_to_next_month(now: datetime) -> int:
     return max(1, int((start - now).total_seconds()))
 
 
-async def _deliver(client: ProviderClient, message: OutgoingMessage) -> RecipientOutcome:
-    outcome = RecipientOutcome.transient(message.message_id, message.recipients[0], "not sent")
-    for attempt in range(MAX_ATTEMPTS):
-        if attempt:
-            await asyncio.sleep(FIRST_BACKOFF_SECONDS * 2 ** (attempt - 1))
-        (outcome,) = await client.send_batch([message])
+async def _deliver(attempt: Callable[[], Awaitable[Delivery]]) -> Delivery:
+    """`attempt` sends once (through the whole chain); a transient outcome is tried again."""
+    delivery = await attempt()
+    for retry in range(1, MAX_ATTEMPTS):
         # An ambiguous failure may have been delivered: a retry could send it twice.
-        if not outcome.retryable or outcome.ambiguous:
-            return outcome
-    return outcome
+        if not delivery.outcome.retryable or delivery.outcome.ambiguous:
+            break
+        await asyncio.sleep(FIRST_BACKOFF_SECONDS * 2 ** (retry - 1))
+        delivery = await attempt()
+    return delivery
 
 
 async def send_message(principal: Principal, draft: MessageDraft, *, ports: SendPorts) -> int:
     """The email_logs id of the message, whatever became of it (SENT or FAILED)."""
     check_draft(draft)
     user_id = principal.user.id
-    provider = None if principal.is_test_mode else await default_provider(user_id, ports.providers)
-    outbox_only = provider is None or provider.provider_type == OUTBOX_TYPE
+    chain = [] if principal.is_test_mode else await ports.chain.providers_of(user_id)
+    # With no provider (or an om_test_ key) the mail goes to the outbox unattached to one.
+    outbox_first = not chain or chain[0].provider_type == OUTBOX_TYPE
     sender_domain = domain_of(draft.from_email)
     domain = await _domain_named(user_id, sender_domain, ports.domains)
-    if not outbox_only and (domain is None or domain.status != DomainStatus.VERIFIED):
-        raise ValidationError(
-            f"{sender_domain} is not a verified sending domain of yours",
-            field="from_email",
-            code="domain_not_verified",
-        )
+    if domain is None or domain.status != DomainStatus.VERIFIED:
+        if not outbox_first:
+            raise ValidationError(
+                f"{sender_domain} is not a verified sending domain of yours",
+                field="from_email",
+                code="domain_not_verified",
+            )
+        # Accepted only because it goes to the outbox: it must not fail over to a real provider.
+        chain = [p for p in chain if p.provider_type == OUTBOX_TYPE]
     keys = () if domain is None else signing_keys_for(domain, secret_box=ports.secret_box)
     compiled = _compile(draft, keys, list_domain=sender_domain, ports=ports)
     rendered = _render(compiled, draft, ports=ports)
@@ -190,7 +178,7 @@ async def send_message(principal: Principal, draft: MessageDraft, *, ports: Send
             recipient_email=draft.to,
             subject=subject[:MAX_SUBJECT_CHARS],
             status=EmailStatus.QUEUED.value,
-            provider_id=None if provider is None else provider.id,
+            provider_id=None,  # the provider that answers, recorded with the outcome
         )
     )
     message = OutgoingMessage(
@@ -200,14 +188,24 @@ async def send_message(principal: Principal, draft: MessageDraft, *, ports: Send
         subject=subject,
         raw=rendered.data,
     )
-    client = await _client_for(user_id, provider, ports=ports)
+
+    async def attempt() -> Delivery:
+        if chain:
+            ((delivery,),) = await ports.chain.send(chain, [message])
+            return delivery
+        client = _outbox_client(user_id, ports=ports)
+        try:
+            (outcome,) = await client.send_batch([message])
+        finally:
+            await client.aclose()
+        return Delivery(outcome, None)
+
     try:
-        outcome = await asyncio.wait_for(_deliver(client, message), DELIVERY_TIMEOUT_SECONDS)
+        delivery = await asyncio.wait_for(_deliver(attempt), DELIVERY_TIMEOUT_SECONDS)
     except TimeoutError:
-        outcome = RecipientOutcome.transient(message.message_id, draft.to, "delivery timed out")
-    finally:
-        await client.aclose()
-    await _record(log, outcome, ports=ports)
+        timed_out = RecipientOutcome.transient(message.message_id, draft.to, "delivery timed out")
+        delivery = Delivery(timed_out, None)
+    await _record(log, delivery, ports=ports)
     return log.id
 
 
@@ -239,19 +237,7 @@ def _subject_of(raw: bytes) -> str | None:
     return str(make_header(decode_header(str(encoded))))
 
 
-async def _client_for(
-    user_id: int, provider: Provider | None, *, ports: SendPorts
-) -> ProviderClient:
-    if provider is not None:
-        _, client = await open_client(
-            provider,
-            provider_types=ports.provider_types,
-            configurations=ports.configurations,
-            secret_box=ports.secret_box,
-            outbox=ports.outbox,
-            clock=ports.clock,
-        )
-        return client
+def _outbox_client(user_id: int, *, ports: SendPorts) -> ProviderClient:
     outbox_type = ports.provider_types[OUTBOX_TYPE]
     context = ProviderContext(
         user_id=user_id, provider_id=None, outbox=ports.outbox, clock=ports.clock
@@ -259,7 +245,8 @@ async def _client_for(
     return outbox_type.open_client(outbox_type.configuration(), context)
 
 
-async def _record(log: EmailLogEntry, outcome: RecipientOutcome, *, ports: SendPorts) -> None:
+async def _record(log: EmailLogEntry, delivery: Delivery, *, ports: SendPorts) -> None:
+    outcome = delivery.outcome
     sent = outcome.kind is OutcomeKind.ACCEPTED
     await ports.logs.record_outcome(
         log.id,
@@ -267,4 +254,5 @@ async def _record(log: EmailLogEntry, outcome: RecipientOutcome, *, ports: SendP
         provider_message_id=outcome.provider_message_id,
         error=None if sent else (outcome.detail or outcome.kind.value)[:MAX_ERROR_CHARS],
         sent_at=ports.clock.now() if sent else None,
+        provider_id=delivery.provider_id,
     )

@@ -1,5 +1,5 @@
-"""The messages area's rules without I/O: header inputs, request fingerprints, which provider
-a message goes through, and the retries of one delivery."""
+"""The messages area's rules without I/O: header inputs, request fingerprints and the retries
+of one delivery (the provider order is tested with the chain, tests/unit/sending)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,10 @@ import pytest
 from openmailer.core.errors import ValidationError
 from openmailer.core.messages.model import MessageDraft, check_draft, check_idempotency_key
 from openmailer.core.messages.services import send
-from openmailer.core.pages import Page
-from openmailer.core.sending.contract import OutgoingMessage
-from openmailer.core.sending.model import Provider
+from openmailer.core.sending.chain import Delivery
 from openmailer.core.sending.outcomes import RecipientOutcome
 
 DRAFT = MessageDraft(from_email="orders@acme.example", to="ada@example.net", subject="Hi", text="x")
-NOW = datetime(2026, 12, 1, 22, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -56,69 +53,16 @@ def test_idempotency_keys_are_bounded_printable_ascii(key: str) -> None:
     check_idempotency_key("order-42/shipped")
 
 
-def provider(provider_id: int, **fields: object) -> Provider:
-    values: dict[str, object] = {
-        "id": provider_id,
-        "user_id": 1,
-        "provider_type": "SMTP",
-        "provider_name": f"p{provider_id}",
-        "sealed_configuration": "",
-        "is_active": True,
-        "is_default": False,
-        "priority": 0,
-        "daily_limit": None,
-        "monthly_limit": None,
-        "status": "ACTIVE",
-        "last_error": None,
-        "last_error_at": None,
-        "created_at": NOW,
-        "updated_at": NOW,
-        **fields,
-    }
-    return Provider(**values)  # type: ignore[arg-type]
+class ScriptedAttempts:
+    """Each call is one pass through the provider chain, answering the next scripted outcome."""
 
-
-class ListedProviders:
-    def __init__(self, providers: list[Provider]) -> None:
-        self.providers = providers
-
-    async def list_for_user(self, user_id: int, *, limit: int, offset: int) -> Page[Provider]:
-        items = self.providers[offset : offset + limit]
-        return Page(items=items, total=len(self.providers), limit=limit, offset=offset)
-
-
-async def test_the_default_active_provider_wins_else_the_lowest_priority() -> None:
-    choose = send.default_provider
-    assert (
-        await choose(
-            1,
-            ListedProviders([]),
-        )
-        is None
-    )  # type: ignore[arg-type]
-    mixed = [
-        provider(1, priority=5),
-        provider(2, priority=1),
-        provider(3, priority=0, is_active=False),
-    ]
-    assert (await choose(1, ListedProviders(mixed))).id == 2  # type: ignore[arg-type, union-attr]
-    mixed.append(provider(4, priority=9, is_default=True))
-    assert (await choose(1, ListedProviders(mixed))).id == 4  # type: ignore[arg-type, union-attr]
-    disabled = [provider(5, is_default=True, status="DISABLED"), provider(6, priority=3)]
-    assert (await choose(1, ListedProviders(disabled))).id == 6  # type: ignore[arg-type, union-attr]
-
-
-class ScriptedClient:
     def __init__(self, *outcomes: RecipientOutcome) -> None:
         self.outcomes = list(outcomes)
         self.calls = 0
 
-    async def send_batch(self, messages: list[OutgoingMessage]) -> list[RecipientOutcome]:
+    async def __call__(self) -> Delivery:
         self.calls += 1
-        return [self.outcomes.pop(0)]
-
-
-MESSAGE = OutgoingMessage(message_id="<m@x>", sender="a@b.c", recipients=("d@e.f",), subject="s")
+        return Delivery(self.outcomes.pop(0), provider_id=7)
 
 
 @pytest.fixture(autouse=True)
@@ -128,13 +72,13 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_a_transient_refusal_is_retried_a_bounded_number_of_times() -> None:
     later = RecipientOutcome.transient("<m@x>", "d@e.f", "451 later")
-    client = ScriptedClient(*[later] * 5)
-    outcome = await send._deliver(client, MESSAGE)  # type: ignore[arg-type]
-    assert outcome.detail == "451 later" and client.calls == send.MAX_ATTEMPTS
+    attempts = ScriptedAttempts(*[later] * 5)
+    delivery = await send._deliver(attempts)
+    assert delivery.outcome.detail == "451 later" and attempts.calls == send.MAX_ATTEMPTS
 
-    client = ScriptedClient(later, RecipientOutcome.accepted("<m@x>", "d@e.f", "Q1"))
-    assert (await send._deliver(client, MESSAGE)).provider_message_id == "Q1"  # type: ignore[arg-type]
-    assert client.calls == 2
+    attempts = ScriptedAttempts(later, RecipientOutcome.accepted("<m@x>", "d@e.f", "Q1"))
+    assert (await send._deliver(attempts)).outcome.provider_message_id == "Q1"
+    assert attempts.calls == 2
 
 
 async def test_permanent_and_ambiguous_failures_are_never_retried() -> None:
@@ -142,9 +86,9 @@ async def test_permanent_and_ambiguous_failures_are_never_retried() -> None:
         RecipientOutcome.permanent("<m@x>", "d@e.f", "550 no"),
         RecipientOutcome.transient("<m@x>", "d@e.f", "lost after DATA", ambiguous=True),
     ):
-        client = ScriptedClient(outcome, RecipientOutcome.accepted("<m@x>", "d@e.f", "Q1"))
-        assert await send._deliver(client, MESSAGE) == outcome  # type: ignore[arg-type]
-        assert client.calls == 1
+        attempts = ScriptedAttempts(outcome, RecipientOutcome.accepted("<m@x>", "d@e.f", "Q1"))
+        assert (await send._deliver(attempts)).outcome == outcome
+        assert attempts.calls == 1
 
 
 def test_the_limit_resets_at_the_next_month() -> None:
