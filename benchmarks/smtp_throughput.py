@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 import sender_rs
 from benchmarks.workload import BASE_URL, DOMAIN, SECRET, SUBJECT, html_template, rsa_pem
 from benchmarks.workload import recipients_data as workload_recipients
@@ -121,14 +123,14 @@ def smtp_source_run(message_file: Path, count: int, sessions: int, cpu: int | No
     return count / elapsed
 
 
-def measure(quick: bool, pool: int) -> dict[str, Any]:
+def measure(quick: bool, pool: int, *, pin: bool, loop: str) -> dict[str, Any]:
     count = QUICK_MESSAGES if quick else MESSAGES
     started = time.perf_counter()
     messages = render_messages(count)
     render_seconds = time.perf_counter() - started
     sizes = [len(m.raw or b"") for m in messages]
     # From here on, one core for the senders and one for the sinks, where there are two.
-    cpu = 0 if (os.cpu_count() or 1) >= 2 else None
+    cpu = 0 if pin and (os.cpu_count() or 1) >= 2 else None
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
     with tempfile.TemporaryDirectory() as folder:
@@ -139,7 +141,8 @@ def measure(quick: bool, pool: int) -> dict[str, Any]:
         source_before = smtp_source_run(message_file, count, pool, cpu)
         sink = PostfixSink(cpu=None if cpu is None else 1 - cpu)
         try:
-            seconds, accepted = asyncio.run(plugin_run(messages, sink.port, pool))
+            run = plugin_run(messages, sink.port, pool)
+            seconds, accepted = uvloop.run(run) if loop == "uvloop" else asyncio.run(run)
         finally:
             counters = sink.stop()
             sink.cleanup()
@@ -162,6 +165,7 @@ def measure(quick: bool, pool: int) -> dict[str, Any]:
         "target_ratio": TARGET_RATIO,
         "target_met": plugin / source >= TARGET_RATIO,
         "pinned": cpu is not None,
+        "event_loop": loop,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "quick": quick,
     }
@@ -172,8 +176,10 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_MESSAGES:,} messages")
     parser.add_argument("--pool", type=int, default=POOL, help="connections (smtp-source -s)")
+    parser.add_argument("--no-pin", action="store_true", help="let the scheduler place processes")
+    parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     args = parser.parse_args()
-    r = measure(args.quick, args.pool)
+    r = measure(args.quick, args.pool, pin=not args.no_pin, loop=args.loop)
     if args.json:
         print(json.dumps(r))
         return
