@@ -58,7 +58,8 @@ class PostfixSink:
             command.append("-c")
         if self.dump_folder is not None:
             self.dump_folder.mkdir()
-            if os.geteuid() == 0:
+            if os.geteuid() == 0:  # the sink writes as that user: let it reach its folder
+                self.folder.chmod(0o711)
                 os.chown(self.dump_folder, pwd.getpwnam(_UNPRIVILEGED_USER).pw_uid, -1)
             command += ["-d", f"{self.dump_folder}/message."]
         # The backlog (256) lets a load generator open all its connections at once.
