@@ -102,8 +102,11 @@ async def plugin_run(messages: list[OutgoingMessage], port: int, pool: int) -> t
     return elapsed, accepted
 
 
-def smtp_source_run(message_file: Path, count: int, sessions: int, cpu: int | None) -> float:
-    """Messages per second of `smtp-source` sending `message_file` `count` times."""
+def smtp_source_run(
+    message_file: Path, count: int, sessions: int, cpu: int | None
+) -> tuple[float, float]:
+    """(messages per second, CPU seconds per message) of `smtp-source` sending `message_file`
+    `count` times."""
     sink = PostfixSink(cpu=None if cpu is None else 1 - cpu)
     try:
         command = ["smtp-source", "-d", "-s", str(sessions), "-m", str(count)]
@@ -112,15 +115,17 @@ def smtp_source_run(message_file: Path, count: int, sessions: int, cpu: int | No
         process = subprocess.Popen([*command, f"127.0.0.1:{sink.port}"])
         if cpu is not None:
             os.sched_setaffinity(process.pid, {cpu})
-        if process.wait() != 0:
-            raise RuntimeError(f"smtp-source failed with exit code {process.returncode}")
+        _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            raise RuntimeError(f"smtp-source failed with exit code {process.returncode}")
     finally:
         counters = sink.stop()
         sink.cleanup()
     if counters.messages != count:
         raise RuntimeError(f"smtp-sink received {counters.messages} of {count} (smtp-source)")
-    return count / elapsed
+    return count / elapsed, (usage.ru_utime + usage.ru_stime) / count
 
 
 def measure(quick: bool, pool: int, *, pin: bool, loop: str) -> dict[str, Any]:
@@ -138,15 +143,17 @@ def measure(quick: bool, pool: int, *, pin: bool, loop: str) -> dict[str, Any]:
         typical = sorted(messages, key=lambda m: len(m.raw or b""))[len(messages) // 2]
         message_file = Path(folder) / "message.eml"
         message_file.write_bytes(typical.raw or b"")
-        source_before = smtp_source_run(message_file, count, pool, cpu)
+        source_before, source_cpu_before = smtp_source_run(message_file, count, pool, cpu)
         sink = PostfixSink(cpu=None if cpu is None else 1 - cpu)
         try:
             run = plugin_run(messages, sink.port, pool)
+            cpu_start = time.process_time()
             seconds, accepted = uvloop.run(run) if loop == "uvloop" else asyncio.run(run)
+            plugin_cpu = (time.process_time() - cpu_start) / count
         finally:
             counters = sink.stop()
             sink.cleanup()
-        source_after = smtp_source_run(message_file, count, pool, cpu)
+        source_after, source_cpu_after = smtp_source_run(message_file, count, pool, cpu)
     if accepted != count or counters.messages != count:
         raise RuntimeError(f"{accepted} accepted, {counters.messages} received of {count}")
     plugin = count / seconds
@@ -161,6 +168,11 @@ def measure(quick: bool, pool: int, *, pin: bool, loop: str) -> dict[str, Any]:
         "plugin_connections": counters.sessions,
         "smtp_source_messages_per_s": round(source, 1),
         "smtp_source_runs": [round(source_before, 1), round(source_after, 1)],
+        # CPU time per message does not depend on what else the machine runs.
+        "plugin_cpu_us_per_message": round(plugin_cpu * 1e6, 1),
+        "smtp_source_cpu_us_per_message": round(
+            (source_cpu_before + source_cpu_after) / 2 * 1e6, 1
+        ),
         "ratio_to_smtp_source": round(plugin / source, 3),
         "target_ratio": TARGET_RATIO,
         "target_met": plugin / source >= TARGET_RATIO,
@@ -194,6 +206,10 @@ def main() -> None:
     print(
         f"  smtp-source {r['smtp_source_messages_per_s']:>9,.0f} msg/s  ({r['pool_size']} sessions;"
         f" runs before/after: {r['smtp_source_runs'][0]:,.0f} / {r['smtp_source_runs'][1]:,.0f})"
+    )
+    print(
+        f"  CPU per message: plugin {r['plugin_cpu_us_per_message']:,.0f} µs, smtp-source "
+        f"{r['smtp_source_cpu_us_per_message']:,.0f} µs (load average {r['load_average'][0]:.1f})"
     )
     verdict = "met " if r["target_met"] else "MISS"
     print(

@@ -29,6 +29,7 @@ from openmailer.core.sending.outcomes import OutcomeKind, RecipientOutcome
 from openmailer.core.sending.policies import classify_smtp_reply
 
 HOST_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$"
+_POSITIVE = (aiosmtplib.SMTPStatus.completed, aiosmtplib.SMTPStatus.will_forward)
 _QUEUED_AS = re.compile(r"queued as ([^\s;]+)", re.IGNORECASE)
 # Failures after which a connection is no longer usable (it dropped, or stalled mid-reply).
 _DROPS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError, TimeoutError)
@@ -75,6 +76,15 @@ def _describe(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
+async def _command(smtp: aiosmtplib.SMTP, verb: bytes, argument: bytes) -> None:
+    """MAIL or RCPT without `smtp.mail`/`smtp.rcpt`, which parse each address again with the
+    `email` package (addresses here are bare and validated); aiosmtplib still refuses control
+    characters in a command."""
+    reply = await smtp.execute_command(verb, argument)
+    if reply.code not in _POSITIVE:
+        raise aiosmtplib.SMTPResponseException(reply.code, reply.message)
+
+
 def _by_reply(message: OutgoingMessage, recipient: str, code: int, text: str) -> RecipientOutcome:
     detail = f"{code} {text}"
     if classify_smtp_reply(code) is OutcomeKind.PERMANENT:
@@ -118,6 +128,9 @@ class SmtpProviderClient:
             if c.username is not None:
                 stage = "auth"
                 await smtp.login(c.username, c.password or "")
+            if smtp.is_ehlo_or_helo_needed:  # transactions send their commands bare
+                stage = "ehlo"
+                await smtp.ehlo()
         except ssl.SSLError as error:
             smtp.close()
             raise _StageFailed("tls", _describe(error)) from None
@@ -216,7 +229,7 @@ class SmtpProviderClient:
     ) -> list[RecipientOutcome]:
         known: dict[str, RecipientOutcome] = {}
         try:
-            await smtp.mail(message.sender)
+            await _command(smtp, b"MAIL", b"FROM:<" + message.sender.encode("ascii") + b">")
         except aiosmtplib.SMTPResponseException as refused:
             await self._reset(smtp)
             return [
@@ -228,7 +241,7 @@ class SmtpProviderClient:
         accepted: list[str] = []
         for recipient in message.recipients:
             try:
-                await smtp.rcpt(recipient)
+                await _command(smtp, b"RCPT", b"TO:<" + recipient.encode("ascii") + b">")
                 accepted.append(recipient)
             except aiosmtplib.SMTPResponseException as refused:
                 known[recipient] = _by_reply(message, recipient, refused.code, refused.message)
@@ -292,9 +305,9 @@ class SmtpProviderClient:
 
 def wire_form(raw: bytes) -> bytes:
     """The DATA content as sent: CRLF line ends, a leading dot doubled (RFC 5321 4.5.2), and the
-    terminating `.` line. sender_rs writes CRLF only, so the usual case costs a few byte scans."""
-    crlf = raw.count(b"\r\n")
-    if raw.count(b"\n") != crlf or raw.count(b"\r") != crlf:
+    terminating `.` line. sender_rs writes CRLF only, so the usual case costs three byte scans;
+    a message with bare LFs is normalised as aiosmtplib would (a bare CR cannot end the data)."""
+    if raw.count(b"\n") != raw.count(b"\r\n"):
         raw = normalize_message_line_endings(raw)
     elif not raw.endswith(b"\r\n"):
         raw += b"\r\n"

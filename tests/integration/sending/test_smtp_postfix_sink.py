@@ -149,3 +149,22 @@ def _verifies(message: bytes, index: int, lookup: object) -> bool:
         return bool(dkim.DKIM(message).verify(idx=index, dnsfunc=lookup))
     except dkim.ValidationError:
         return False
+
+
+async def test_bare_line_feeds_and_leading_dots_arrive_as_crlf_and_unstuffed(
+    postfix_sink: PostfixSink,
+) -> None:
+    raw = b".starts with a dot\r\nSubject: odd\n\nbare LF\n..two dots\r\n.\r\nlast line"
+    client = SmtpProviderClient(
+        SmtpConfiguration(host="127.0.0.1", port=postfix_sink.port, use_tls=False)
+    )
+    odd = OutgoingMessage("<odd@sink.example>", "a@sink.example", ("b@example.org",), "odd", raw)
+    try:
+        (outcome,) = await client.send_batch([odd])
+    finally:
+        await client.aclose()
+    assert outcome.kind is OutcomeKind.ACCEPTED
+    (received,) = postfix_sink.messages()
+    assert received.data == (
+        b".starts with a dot\r\nSubject: odd\r\n\r\nbare LF\r\n..two dots\r\n.\r\nlast line\r\n"
+    )
