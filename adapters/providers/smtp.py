@@ -289,6 +289,8 @@ class SmtpProviderClient:
         if smtp.protocol is None:
             raise aiosmtplib.SMTPServerDisconnected("Connection lost")
         smtp.protocol.write(wire_form(raw))
+        # Nothing runs between the write and read_response marking a reply as awaited, so the
+        # reply cannot be taken for unsolicited data; the connection is this worker's alone.
         reply = await smtp.protocol.read_response(timeout=self.configuration.timeout_seconds)
         if reply.code != aiosmtplib.SMTPStatus.completed:
             raise aiosmtplib.SMTPDataError(reply.code, reply.message)
