@@ -112,7 +112,8 @@ def signed_messages(pems: tuple[str, str], count: int) -> list[OutgoingMessage]:
         for n in range(count)
     ]
     messages = []
-    for data, rendered in zip(recipients, render_for(SES, renderer, compiled, recipients)):
+    rendered_all = render_for(SES, renderer, compiled, recipients)
+    for data, rendered in zip(recipients, rendered_all, strict=True):
         assert isinstance(rendered, RenderedMessage)
         messages.append(
             outgoing_of(rendered, sender=SENDER, recipients=(data.email,), subject="Hello")
@@ -244,10 +245,10 @@ async def test_a_connection_lost_after_the_request_is_an_ambiguous_transient_fai
 
 async def test_one_client_keeps_its_connection_across_batches(scripted: ScriptedServer) -> None:
     ok = (
-        '<SendRawEmailResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/">'
-        "<SendRawEmailResult><MessageId>m-1</MessageId></SendRawEmailResult>"
-        "<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></SendRawEmailResponse>"
-    ).encode()
+        b'<SendRawEmailResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/">'
+        b"<SendRawEmailResult><MessageId>m-1</MessageId></SendRawEmailResult>"
+        b"<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></SendRawEmailResponse>"
+    )
     scripted.script = [Answer(200, ok, (("Content-Type", "text/xml"),))]
     client = SesProviderClient(configuration(scripted.url, max_concurrency=1))
     try:
