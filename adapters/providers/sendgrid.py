@@ -191,6 +191,11 @@ class SendgridProviderClient:
         return [outcome for outcomes in results for outcome in outcomes]
 
     async def _send(self, message: OutgoingMessage) -> list[RecipientOutcome]:
+        if message.parts is None:
+            # A send path that rendered MIME only (see core/sending/services/forms.py): the
+            # message fails clearly instead of the whole request.
+            detail = "SendGrid takes rendered parts; the message was rendered as raw MIME only"
+            return _all(message, RecipientOutcome.permanent, detail)
         body = mail_send_body(message, self.configuration)
         loop = asyncio.get_running_loop()
         detail = "not sent"

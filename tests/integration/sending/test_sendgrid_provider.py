@@ -221,3 +221,16 @@ async def test_nothing_listening_is_a_transient_failure_and_a_connect_stage() ->
     finally:
         await client.aclose()
     assert not report.ok and report.stage == "connect"
+
+
+async def test_a_message_without_parts_fails_without_a_request(sendgrid: SendgridServer) -> None:
+    raw_only = OutgoingMessage(
+        message_id="<raw@acme.example>",
+        sender=SENDER,
+        recipients=("ann@example.org",),
+        subject="Hi",
+        raw=b"Subject: Hi\r\n\r\nhello\r\n",
+    )
+    (outcome,) = await send(sendgrid, [raw_only])
+    assert outcome.kind is OutcomeKind.PERMANENT and "rendered parts" in (outcome.detail or "")
+    assert sendgrid.requests == []
