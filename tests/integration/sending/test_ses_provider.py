@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import boto3
 import pytest
@@ -47,6 +48,11 @@ from tests.sender_rs.sender_helpers import (
 pytestmark = pytest.mark.integration
 
 SENDER = f"news@{DOMAIN}"
+SEND_RAW_OK = (
+    b'<SendRawEmailResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/">'
+    b"<SendRawEmailResult><MessageId>m-1</MessageId></SendRawEmailResult>"
+    b"<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></SendRawEmailResponse>"
+)
 
 
 @pytest.fixture(scope="module")
@@ -244,12 +250,7 @@ async def test_a_connection_lost_after_the_request_is_an_ambiguous_transient_fai
 
 
 async def test_one_client_keeps_its_connection_across_batches(scripted: ScriptedServer) -> None:
-    ok = (
-        b'<SendRawEmailResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/">'
-        b"<SendRawEmailResult><MessageId>m-1</MessageId></SendRawEmailResult>"
-        b"<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></SendRawEmailResponse>"
-    )
-    scripted.script = [Answer(200, ok, (("Content-Type", "text/xml"),))]
+    scripted.script = [Answer(200, SEND_RAW_OK, (("Content-Type", "text/xml"),))]
     client = SesProviderClient(configuration(scripted.url, max_concurrency=1))
     try:
         for number in (1, 2, 3):
@@ -274,3 +275,17 @@ async def test_refused_credentials_fail_the_check_at_the_auth_stage(
         await client.aclose()
     assert not report.ok and report.stage == "auth"
     assert "InvalidClientTokenId" in (report.detail or "")
+
+
+async def test_sends_name_the_configuration_set(scripted: ScriptedServer) -> None:
+    # moto accepts any configuration set name: what SES is asked is read off the wire.
+    scripted.script = [Answer(200, SEND_RAW_OK, (("Content-Type", "text/xml"),))]
+    client = SesProviderClient(configuration(scripted.url, configuration_set="bounces"))
+    try:
+        (accepted,) = await client.send_batch([plain_message()])
+    finally:
+        await client.aclose()
+    assert accepted.kind is OutcomeKind.ACCEPTED
+    form = parse_qs(scripted.received[0].body.decode())
+    assert form["Action"] == ["SendRawEmail"] and form["ConfigurationSetName"] == ["bounces"]
+    assert form["Source"] == [SENDER] and form["Destinations.member.1"] == ["a@example.org"]
