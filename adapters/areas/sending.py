@@ -1,12 +1,14 @@
-"""Sending: provider plugins' registry, the built-in SMTP and OUTBOX providers, the providers
-and outbox API. The built-in providers are registered through `register_providers` exactly as a
-third party's are."""
+"""Sending: provider plugins' registry, the built-in SMTP, SES, SENDGRID and OUTBOX providers,
+the providers and outbox API. The built-in providers are registered through `register_providers`
+exactly as a third party's are."""
 
 from __future__ import annotations
 
 from openmailer.adapters.http.sending.outbox import OutboxController
 from openmailer.adapters.http.sending.providers import ProviderController
 from openmailer.adapters.providers.outbox import OUTBOX
+from openmailer.adapters.providers.sendgrid import SENDGRID
+from openmailer.adapters.providers.ses import SES
 from openmailer.adapters.providers.smtp import SMTP
 from openmailer.core.areas import HttpRoutes, ServiceBinding
 from openmailer.core.registry import Registrar
@@ -17,6 +19,8 @@ from openmailer.plugins import hookimpl
 @hookimpl
 def register_providers(providers: Registrar[ProviderType]) -> None:
     providers.add(SMTP.name, SMTP)
+    providers.add(SES.name, SES)
+    providers.add(SENDGRID.name, SENDGRID)
     providers.add(OUTBOX.name, OUTBOX)
 
 

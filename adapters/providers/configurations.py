@@ -53,3 +53,8 @@ class MsgspecProviderConfigurations:
     def as_dict(self, configuration: Any) -> dict[str, Any]:
         values: dict[str, Any] = msgspec.to_builtins(configuration)
         return values
+
+
+# An endpoint a provider's configuration may name (an API base URL, a VPC endpoint, a test peer):
+# http or https, a host, an optional path; no whitespace, no userinfo.
+HTTP_URL_PATTERN = r"^https?://[A-Za-z0-9.\[\]:-]+(/[^\s]*)?$"

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from openmailer.core.ports.rendering import SigningProfile
     from openmailer.core.ports.sending import ProviderClientFactory
 
 # Type names are stored in email_providers.provider_type (VARCHAR(50)) and shown in the API.
@@ -65,12 +66,16 @@ class CheckReport:
 
 @dataclass(frozen=True, slots=True)
 class ProviderType:
+    """`signing_profile` picks the headers the DKIM signature of RAW_MIME messages covers:
+    `ses` leaves out those Amazon SES rewrites (Message-ID, Date)."""
+
     name: str
     configuration: type[Any]
     message_form: MessageForm
     open_client: ProviderClientFactory
     secret_fields: frozenset[str] = field(default_factory=frozenset)
     description: str = ""
+    signing_profile: SigningProfile = "default"
 
     def __post_init__(self) -> None:
         if not re.fullmatch(PROVIDER_TYPE_PATTERN, self.name):

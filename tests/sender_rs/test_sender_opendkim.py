@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,33 +10,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sender_rs
-from tests.sender_rs.sender_helpers import TIMESTAMP, Keys, compile_default
+from tests.sender_rs.sender_helpers import (
+    TIMESTAMP,
+    Keys,
+    compile_default,
+    opendkim_verdict,
+    write_opendkim_conf,
+)
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def opendkim_conf(keys: Keys, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("opendkim")
-    records = d / "keys"
-    records.write_text(
-        "".join(
-            f"{k.selector}._domainkey.{k.domain} {k.dns_txt()}\n" for k in (keys.rsa, keys.ed25519)
-        )
-    )
-    conf = d / "opendkim.conf"
-    conf.write_text(f"Mode v\nSyslog no\nTestPublicKeys {records}\n")
-    return conf
-
-
-def opendkim_verdict(conf: Path, message: bytes, tmp: Path) -> str:
-    path = tmp / "msg.eml"
-    path.write_bytes(message)
-    # The exit code is 0 either way: the verdict is in the output (one signature per message).
-    run = subprocess.run(
-        ["opendkim", "-x", str(conf), "-t", str(path)], capture_output=True, text=True, check=False
-    )
-    return run.stdout + run.stderr
+    return write_opendkim_conf(keys, tmp_path_factory.mktemp("opendkim"))
 
 
 def render(keys: list[sender_rs.SigningKey], first: str, custom: dict[str, Any]) -> bytes | None:

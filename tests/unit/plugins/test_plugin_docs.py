@@ -1,4 +1,5 @@
-"""docs/plugins.md's Python examples run, in order, as one module: the guide cannot rot."""
+"""docs/plugins.md's Python examples (a segment operator, a provider) run, in order, as one
+module: the guide cannot rot."""
 
 from __future__ import annotations
 
@@ -40,5 +41,8 @@ def test_the_guides_examples_run_and_the_operator_compiles_to_bound_sql() -> Non
         sql = str(expression.compile(dialect=postgresql.dialect()))
         assert "length(contacts.first_name) >" in sql
         assert "3" not in sql  # the value is a bound parameter
+        # The provider example sent its card in parts (the block asserts what it received).
+        assert module.client.cards == [("ada@example.net", "Hello Ada", "Greetings from Acme")]
+        assert module.areas.providers["POSTCARD"].message_form.value == "parts"
     finally:
         del sys.modules[module.__name__]
