@@ -9,9 +9,10 @@ across batches until `aclose`; at most `max_concurrency` requests are in flight.
 202 is accepted, with SendGrid's `X-Message-Id`. 429 pauses every message of the client until
 `Retry-After` has passed, if that is at most `max_retry_wait_seconds` away, and retries once;
 otherwise (or if the retry is refused again) it is transient, with the wait in the detail.
-5xx, timeouts and lost connections are transient (a request that was sent but not answered is
-`ambiguous`); 400, 401, 403, 413 and any other 4xx are permanent, with SendGrid's
-`errors[].message` and `field` in the detail.
+5xx, timeouts, lost connections and refused credentials (401, 403: the provider's failure, so
+the chain fails over) are transient (a request that was sent but not answered is `ambiguous`);
+400, 413 and any other 4xx are permanent, with SendGrid's `errors[].message` and `field` in the
+detail.
 """
 
 from __future__ import annotations
@@ -227,7 +228,9 @@ class SendgridProviderClient:
                 self._paused_until = max(self._paused_until, loop.time() + pause)
                 detail = f"{sendgrid_errors(response)}; {_rate_limited(pause)}"
                 continue
-            if response.status_code >= 500 or response.status_code == 408:
+            # Refused credentials (401/403) are the provider's failure, not the recipient's:
+            # transient, so the chain fails over and the circuit breaker counts them.
+            if response.status_code >= 500 or response.status_code in (401, 403, 408):
                 return _all(message, RecipientOutcome.transient, sendgrid_errors(response))
             return _all(message, RecipientOutcome.permanent, sendgrid_errors(response))
         return _all(message, RecipientOutcome.transient, detail)

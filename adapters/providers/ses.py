@@ -12,8 +12,10 @@ connections are transient; a refused message (MessageRejected, an unverified MAI
 an invalid parameter, any other 4xx) is permanent. An account or configuration set whose sending
 is paused is transient, not permanent: the message and its recipient are fine, only this
 provider cannot take mail now, so the provider chain should fail over (a permanent outcome never
-fails over) and the recipient must not be recorded as a bounce. Refused credentials, like
-SendGrid's 401/403, are permanent (any other 4xx is): `check()` names them as stage `auth`.
+fails over) and the recipient must not be recorded as a bounce. Refused credentials are
+transient for the same reason: they say nothing about the recipient, the next provider can
+deliver, and the failures open this provider's circuit breaker; `check()` names them as stage
+`auth`.
 """
 
 from __future__ import annotations
@@ -102,11 +104,11 @@ class SesConfiguration(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
 
 def classify_ses_error(code: str, http_status: int | None) -> OutcomeKind:
     """What an SES error answer means for the message: codes first, then the HTTP status."""
-    if code in TRANSIENT_CODES:
+    if code in TRANSIENT_CODES or code in AUTH_CODES:
         return OutcomeKind.TRANSIENT
     if code in PERMANENT_CODES:
         return OutcomeKind.PERMANENT
-    if http_status is not None and (http_status >= 500 or http_status in (408, 429)):
+    if http_status is not None and (http_status >= 500 or http_status in (401, 403, 408, 429)):
         return OutcomeKind.TRANSIENT
     return OutcomeKind.PERMANENT
 

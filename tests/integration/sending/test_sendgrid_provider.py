@@ -185,11 +185,12 @@ async def test_answers_are_classified(
     assert (outcome.kind, outcome.ambiguous) == (kind, ambiguous)
 
 
-async def test_a_refused_key_is_permanent_and_fails_the_check_at_auth(
+async def test_a_refused_key_is_transient_and_fails_the_check_at_auth(
     sendgrid: SendgridServer,
 ) -> None:
     (outcome,) = await send(sendgrid, [bare()], api_key="SG.wrong")
-    assert outcome.kind is OutcomeKind.PERMANENT and (outcome.detail or "").startswith("401 ")
+    # The provider's failure, not the recipient's: the chain fails over to the next provider.
+    assert outcome.kind is OutcomeKind.TRANSIENT and (outcome.detail or "").startswith("401 ")
     client = SendgridProviderClient(configuration(sendgrid, api_key="SG.wrong"))
     try:
         report = await client.check()

@@ -58,7 +58,8 @@ def test_the_documented_codes_are_mapped_one_way_only() -> None:
         (408, OutcomeKind.TRANSIENT),
         (429, OutcomeKind.TRANSIENT),
         (400, OutcomeKind.PERMANENT),
-        (403, OutcomeKind.PERMANENT),  # refused credentials: `check()` says `auth`
+        (403, OutcomeKind.TRANSIENT),  # refused credentials: the provider's failure, not the mail's
+        (401, OutcomeKind.TRANSIENT),
         (None, OutcomeKind.PERMANENT),
     ],
 )
