@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
@@ -51,11 +51,14 @@ from openmailer.core.ports.sending import (
     ProviderContext,
     ProviderRepository,
 )
+from openmailer.core.ports.templates import TemplateRepository
 from openmailer.core.registry import Registry
 from openmailer.core.sending.contract import OutgoingMessage, ProviderType
 from openmailer.core.sending.model import Provider, ProviderStatus
 from openmailer.core.sending.outcomes import OutcomeKind, RecipientOutcome
 from openmailer.core.sending.services.providers import open_client
+from openmailer.core.templates.model import TemplateSyntaxError
+from openmailer.core.templates.services.templates import content_for_send
 
 MAX_ATTEMPTS = 3
 FIRST_BACKOFF_SECONDS = 0.25
@@ -78,6 +81,7 @@ class SendPorts:
     secret_box: SecretBox
     clock: Clock
     base_url: str
+    templates: TemplateRepository
 
 
 async def default_provider(user_id: int, providers: ProviderRepository) -> Provider | None:
@@ -116,13 +120,15 @@ def _compile(
     keys: Sequence[SigningKeyMaterial],
     *,
     list_domain: str,
+    preview_text: str | None,
     ports: SendPorts,
 ) -> CompiledCampaign:
     content = CampaignContent(
         campaign_id="transactional",
-        subject=draft.subject,
+        subject=draft.subject or "",
         html=draft.html if draft.html is not None else "",
         text=draft.text,
+        preview_text=preview_text,
         from_email=draft.from_email,
         from_name=draft.from_name,
         reply_to=draft.reply_to,
@@ -136,8 +142,7 @@ def _compile(
     try:
         return ports.renderer.compile(content, dkim)
     except TemplateInvalid as error:
-        field = error.part if error.part in ("subject", "html", "text") else "html"
-        raise ValidationError(str(error), field=field, code="template_invalid") from None
+        raise TemplateSyntaxError.of(error) from None
 
 
 def _seconds_to_next_month(now: datetime) -> int:
@@ -162,6 +167,13 @@ async def send_message(principal: Principal, draft: MessageDraft, *, ports: Send
     """The email_logs id of the message, whatever became of it (SENT or FAILED)."""
     check_draft(draft)
     user_id = principal.user.id
+    preview_text = None
+    if draft.template_id is not None:
+        content = await content_for_send(
+            principal, draft.template_id, draft.template_version, templates=ports.templates
+        )
+        draft = replace(draft, subject=content.subject, html=content.html, text=content.text)
+        preview_text = content.preview_text
     provider = None if principal.is_test_mode else await default_provider(user_id, ports.providers)
     outbox_only = provider is None or provider.provider_type == OUTBOX_TYPE
     sender_domain = domain_of(draft.from_email)
@@ -173,7 +185,9 @@ async def send_message(principal: Principal, draft: MessageDraft, *, ports: Send
             code="domain_not_verified",
         )
     keys = () if domain is None else signing_keys_for(domain, secret_box=ports.secret_box)
-    compiled = _compile(draft, keys, list_domain=sender_domain, ports=ports)
+    compiled = _compile(
+        draft, keys, list_domain=sender_domain, preview_text=preview_text, ports=ports
+    )
     rendered = _render(compiled, draft, ports=ports)
     if not await ports.quota.take(user_id, 1):
         raise RateLimited(
@@ -181,7 +195,7 @@ async def send_message(principal: Principal, draft: MessageDraft, *, ports: Send
             retry_after_seconds=_seconds_to_next_month(ports.clock.now()),
             code="monthly_limit_exceeded",
         )
-    subject = _subject_of(rendered.data) or draft.subject
+    subject = _subject_of(rendered.data) or draft.subject or ""
     log = await ports.logs.add(
         NewEmailLog(
             user_id=user_id,
