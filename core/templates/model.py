@@ -14,7 +14,8 @@ MAX_NAME_CHARS = 255
 MAX_SUBJECT_CHARS = 500  # email_templates.subject is VARCHAR(500)
 MAX_PREVIEW_TEXT_CHARS = 255
 MAX_DESCRIPTION_CHARS = 10_000
-MAX_BODY_CHARS = 1_000_000
+# Both parts at their longest still fit in one request (the API reads at most 1 MB).
+MAX_BODY_CHARS = 400_000
 CONTENT_PARTS = ("subject", "html", "text", "preview_text")
 
 

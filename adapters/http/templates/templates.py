@@ -32,8 +32,9 @@ from openmailer.core.templates.model import (
 )
 from openmailer.core.templates.service import TemplatesService
 
-# Lengths are bounded here (400 beyond them, as every body); CR/LF in a subject, an empty
-# subject or a part sender_rs cannot compile are the core's 422 naming the part.
+# Lengths are bounded here (400 beyond them, as every body), except html and text: their limit
+# is the core's 422, since a request far beyond it is the app's 413 before any schema is read.
+# CR/LF in a subject, an empty subject or a part sender_rs cannot compile are 422s naming it.
 Name = Annotated[
     str, msgspec.Meta(min_length=1, max_length=MAX_NAME_CHARS, pattern=r"\S", examples=["Welcome"])
 ]
@@ -44,7 +45,7 @@ Subject = Annotated[
         max_length=MAX_SUBJECT_CHARS, examples=["Welcome, {{ first_name | default: 'friend' }}"]
     ),
 ]
-Body = Annotated[str, msgspec.Meta(max_length=MAX_BODY_CHARS)]
+Body = Annotated[str, msgspec.Meta(description=f"at most {MAX_BODY_CHARS:,} characters")]
 PreviewText = Annotated[str, msgspec.Meta(max_length=MAX_PREVIEW_TEXT_CHARS)]
 # email_template_versions.version is INT.
 VERSION_MAX = 2**31 - 1

@@ -92,6 +92,7 @@ async def test_content_rules_are_422s_naming_the_field(
         ({"html": None}, "html"),
         ({"is_html": False}, "html"),  # a text-only template has no html
         ({"is_html": False, "html": None, "text": None}, "text"),
+        ({"html": "x" * 400_001}, "html"),
     ]
     for extra, field in cases:
         response = await create(client, who, **extra)
