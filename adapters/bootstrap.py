@@ -39,6 +39,7 @@ from openmailer.adapters.db.engine import create_engine
 from openmailer.adapters.db.outbox import SqlAlchemyOutboxStore
 from openmailer.adapters.db.providers import SqlAlchemyProviderRepository
 from openmailer.adapters.db.segments import SqlAlchemyAudienceQuery, SqlAlchemySegmentRepository
+from openmailer.adapters.db.templates import SqlAlchemyTemplateRepository
 from openmailer.adapters.db.users import SqlAlchemyUserRepository
 from openmailer.adapters.dns.resolver import DnspythonResolver
 from openmailer.adapters.native.sender import SenderRsMessageRenderer
@@ -66,6 +67,7 @@ from openmailer.core.sending.contract import ProviderType
 from openmailer.core.sending.model import Provider
 from openmailer.core.sending.service import SendingPorts, SendingService
 from openmailer.core.sending.services.providers import open_client
+from openmailer.core.templates.service import TemplatesPorts, TemplatesService
 from openmailer.plugins.manager import load_areas
 
 if TYPE_CHECKING:
@@ -378,8 +380,25 @@ def build_messages(
                 clock=SystemClock(),
                 base_url=settings.base_url,
                 chain=build_provider_chain(resources, provider_types),
+                templates=SqlAlchemyTemplateRepository(engine),
             ),
             idempotency=SqlAlchemyIdempotencyStore(engine),
+        )
+    )
+
+
+# --- templates -----------------------------------------------------------------------------
+
+
+def build_templates(database: DatabaseResources) -> TemplatesService:
+    """Templates and their versions on PostgreSQL, compiled and previewed by sender_rs."""
+    engine = database.engine
+    return TemplatesService(
+        TemplatesPorts(
+            templates=SqlAlchemyTemplateRepository(engine),
+            contacts=SqlAlchemyContactRepository(engine),
+            renderer=SenderRsMessageRenderer(threads=1),
+            base_url=database.settings.base_url,
         )
     )
 

@@ -35,6 +35,7 @@ from openmailer.core.errors import (
     Unauthorized,
     ValidationError,
 )
+from openmailer.core.templates.model import TemplateSyntaxError
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://openmailer.dev/problems/"
@@ -79,6 +80,10 @@ class Problem(msgspec.Struct, omit_defaults=True):
     code: str
     request_id: str | None = None
     errors: list[FieldError] | None = None
+    # A template part sender_rs cannot compile: which part, and where (1-based; 0 if unknown).
+    part: str | None = None
+    line: int | None = None
+    column: int | None = None
 
 
 def problem_response(
@@ -89,6 +94,7 @@ def problem_response(
     *,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    where: TemplateSyntaxError | None = None,
 ) -> Response[Problem]:
     problem = Problem(
         type=PROBLEM_TYPE_BASE + code.replace("_", "-"),
@@ -98,6 +104,9 @@ def problem_response(
         code=code,
         request_id=request_id_of(request.scope),
         errors=errors,
+        part=None if where is None else where.field,
+        line=None if where is None else where.line,
+        column=None if where is None else where.column,
     )
     return Response(problem, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -118,8 +127,9 @@ def handle_domain_error(request: Request[Any, Any, Any], error: DomainError) -> 
         decision = rate_decision_of(request.scope)
         if decision is not None:
             headers |= rate_limit_headers(decision)
+    where = error if isinstance(error, TemplateSyntaxError) else None
     return problem_response(
-        request, status, error.code, error.detail, errors=errors, headers=headers
+        request, status, error.code, error.detail, errors=errors, headers=headers, where=where
     )
 
 

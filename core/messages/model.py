@@ -40,18 +40,21 @@ class EmailStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class MessageDraft:
-    """One message to one recipient. `variables` fill `{{ custom.name }}` in the subject, HTML
-    and text (sender_rs's template language). A `template_id` will join `subject`/`html`/`text`
-    as the other way to give the content (issue 11)."""
+    """One message to one recipient. The content is inline (`subject` with `html` and/or
+    `text`) or one of the sender's templates (`template_id`, its current version unless
+    `template_version` names another), never both. `variables` fill `{{ custom.name }}` in the
+    subject, HTML and text (sender_rs's template language)."""
 
     from_email: str
     to: str
-    subject: str
+    subject: str | None = None
     html: str | None = None
     text: str | None = None
     from_name: str | None = None
     reply_to: str | None = None
     variables: Mapping[str, Any] = field(default_factory=dict)
+    template_id: int | None = None
+    template_version: int | None = None
 
     def fingerprint(self) -> str:
         """The request's hash, stored with its idempotency key: the same key with another body
@@ -120,17 +123,37 @@ def check_draft(draft: MessageDraft) -> None:
     check_header_value(draft.reply_to, field_name="reply_to", max_chars=MAX_ADDRESS_CHARS)
     check_header_value(draft.from_name, field_name="from_name", max_chars=MAX_NAME_CHARS)
     check_header_value(draft.subject, field_name="subject", max_chars=MAX_SUBJECT_CHARS)
-    if not draft.subject.strip():
-        raise ValidationError("subject must not be empty", field="subject")
+    if draft.template_id is not None:
+        if (draft.subject, draft.html, draft.text) != (None, None, None):
+            raise ValidationError(
+                "give template_id or subject/html/text, not both",
+                field="template_id",
+                code="template_and_content",
+            )
+    else:
+        _check_inline_content(draft)
+    addresses = (("from_email", draft.from_email), ("to", draft.to), ("reply_to", draft.reply_to))
+    for name, address in addresses:
+        if address is not None and not _looks_like_address(address):
+            raise ValidationError(f"{name} is not an email address", field=name)
+
+
+def _check_inline_content(draft: MessageDraft) -> None:
+    if draft.template_version is not None:
+        raise ValidationError(
+            "template_version needs a template_id",
+            field="template_version",
+            code="template_version_without_template",
+        )
+    if draft.subject is None or not draft.subject.strip():
+        raise ValidationError(
+            "give a subject (with html or text) or a template_id", field="subject"
+        )
     if draft.html is None and draft.text is None:
         raise ValidationError("give html, text or both", field="html", code="no_content")
     for name, body in (("html", draft.html), ("text", draft.text)):
         if body is not None and len(body) > MAX_BODY_CHARS:
             raise ValidationError(f"{name} is longer than {MAX_BODY_CHARS} characters", field=name)
-    addresses = (("from_email", draft.from_email), ("to", draft.to), ("reply_to", draft.reply_to))
-    for name, address in addresses:
-        if address is not None and not _looks_like_address(address):
-            raise ValidationError(f"{name} is not an email address", field=name)
 
 
 def check_idempotency_key(key: str) -> None:

@@ -13,6 +13,7 @@ from openmailer.core.ports import (
     rendering,
     segments,
     sending,
+    templates,
     unit_of_work,
 )
 from openmailer.core.ports.accounts import *  # noqa: F403
@@ -22,6 +23,7 @@ from openmailer.core.ports.messages import *  # noqa: F403
 from openmailer.core.ports.rendering import *  # noqa: F403
 from openmailer.core.ports.segments import *  # noqa: F403
 from openmailer.core.ports.sending import *  # noqa: F403
+from openmailer.core.ports.templates import *  # noqa: F403
 from openmailer.core.ports.unit_of_work import *  # noqa: F403
 
 __all__ = [
@@ -32,5 +34,6 @@ __all__ = [
     *rendering.__all__,
     *segments.__all__,
     *sending.__all__,
+    *templates.__all__,
     *unit_of_work.__all__,
 ]

@@ -26,6 +26,7 @@ from tests.integration.domains.domains_helpers import foreign_domain
 from tests.integration.messages.messages_helpers import foreign_message
 from tests.integration.segments.segment_helpers import foreign_segment
 from tests.integration.sending.sending_helpers import foreign_outbox_message, foreign_provider
+from tests.integration.templates.templates_helpers import first_version, foreign_template
 
 pytestmark = pytest.mark.integration
 
@@ -71,6 +72,8 @@ FOREIGN_RESOURCES: dict[str, Callable[[Accounts, User], Awaitable[int]]] = {
     "contact_id": foreign_contact,
     "list_id": foreign_list,
     "message_id": foreign_message,
+    "template_id": foreign_template,
+    "version": first_version,  # of the foreign template_id beside it
 }
 # Admin routes see every user's resources by design; tenancy does not apply to them.
 ADMIN_PARAMETERS = {"user_id"}

@@ -5,7 +5,7 @@ The expected schema below is written by hand from the spec, in PostgreSQL's own 
 migrations): ON DELETE actions of the three pre-existing tables and of the campaign references,
 the enum checks, idx_users_account_status, idx_users_username_lower (usernames unique in any
 case), idx_segments_conditions, email_campaigns_archive, outbox_messages (023), and
-idempotency_keys (026).
+idempotency_keys (026), email_template_versions and per-user template names (028).
 """
 
 from __future__ import annotations
@@ -167,7 +167,8 @@ EXPECTED: dict[str, Table] = {
             "preview_text": varchar(255),
         },
         foreign_keys={"created_by": ("users", "CASCADE")},
-        uniques={"email_templates_name_key": ("name",)},
+        # Unique per user, not globally as the spec's UNIQUE (migration 028).
+        uniques={"uq_email_templates_created_by_name": ("created_by", "name")},
         checks={
             "template_type": one_of(
                 "CUSTOM", "NEWSLETTER", "PROMOTIONAL", "TRANSACTIONAL", "WELCOME"
@@ -644,6 +645,24 @@ EXPECTED: dict[str, Table] = {
         uniques={"uq_idempotency_keys_user_key": ("user_id", "idempotency_key")},
         indexes={"idx_idempotency_keys_expires": Idx(("expires_at",))},
     ),
+    # Not in the spec: the immutable versions of a template (migration 028).
+    "email_template_versions": Table(
+        columns={
+            "template_id": BIGINT_NOT_NULL,
+            "version": integer(nullable=False),
+            "subject": varchar(500, nullable=False),
+            "html": TEXT,
+            "text": TEXT,
+            "preview_text": varchar(255),
+            "created_at": TIMESTAMP_NOW,
+            "created_by": BIGINT,
+        },
+        foreign_keys={
+            "template_id": ("email_templates", "CASCADE"),
+            "created_by": ("users", "SET NULL"),
+        },
+        uniques={"uq_email_template_versions_template_version": ("template_id", "version")},
+    ),
 }
 
 ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
@@ -674,9 +693,9 @@ async def test_exactly_the_spec_tables_and_those_added_exist(catalog: asyncpg.Co
         " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
     )
     assert (
-        len(EXPECTED) == 22
+        len(EXPECTED) == 23
     )  # the spec's 17, outbox_messages (023), contact_status_overrides (024), erased_contacts
-    # and erasure_keys (025), idempotency_keys (026)
+    # and erasure_keys (025), idempotency_keys (026), email_template_versions (028)
     assert {row["relname"] for row in rows} == {*EXPECTED, "alembic_version"}
 
 

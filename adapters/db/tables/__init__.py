@@ -14,6 +14,7 @@ from openmailer.adapters.db.tables.campaigns import (
     EmailCampaign,
     EmailCampaignArchive,
     EmailTemplate,
+    EmailTemplateVersion,
 )
 from openmailer.adapters.db.tables.contacts import (
     Contact,
@@ -44,6 +45,7 @@ __all__ = [
     "EmailLog",
     "EmailProvider",
     "EmailTemplate",
+    "EmailTemplateVersion",
     "IdempotencyKey",
     "RateLimit",
     "Segment",

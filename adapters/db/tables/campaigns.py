@@ -57,12 +57,14 @@ class EmailTemplate(Base):
     __tablename__ = "email_templates"
     __table_args__ = (
         enum_check("template_type", TEMPLATE_TYPES),
+        # Unique per user, not globally as the spec has it (migration 028).
+        UniqueConstraint("created_by", "name", name="uq_email_templates_created_by_name"),
         Index("idx_email_templates_name", "name"),
         Index("idx_email_templates_type", "template_type"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
     subject: Mapped[str] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
@@ -76,6 +78,31 @@ class EmailTemplate(Base):
     version: Mapped[int | None] = _counter(1)
     is_active: Mapped[bool | None] = mapped_column(Boolean, server_default=true())
     preview_text: Mapped[str | None] = mapped_column(String(255))
+
+
+class EmailTemplateVersion(Base):
+    """One immutable version of a template's content (migration 028; not in the spec)."""
+
+    __tablename__ = "email_template_versions"
+    __table_args__ = (
+        UniqueConstraint(
+            "template_id", "version", name="uq_email_template_versions_template_version"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    template_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("email_templates.id", ondelete="CASCADE")
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(500))
+    html: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    preview_text: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = timestamp_now_column()
+    created_by: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
 
 
 class CampaignColumns:

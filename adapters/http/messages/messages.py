@@ -12,7 +12,7 @@ from litestar.params import HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from openmailer.adapters.http.messages.dependencies import MESSAGES_DEPENDENCIES, MessagesApi
-from openmailer.adapters.http.pagination import ResourceId
+from openmailer.adapters.http.pagination import MAX_ID, ResourceId
 from openmailer.adapters.http.security import CurrentPrincipal, access
 from openmailer.core.accounts.scopes import Scope
 from openmailer.core.messages.model import MAX_IDEMPOTENCY_KEY_CHARS, EmailLogEntry, MessageDraft
@@ -33,16 +33,20 @@ IdempotencyKeyHeader = Annotated[
 
 
 class MessageCreate(msgspec.Struct):
-    """`variables` fill `{{ custom.name }}` in the subject, HTML and text."""
+    """The content is inline (`subject` with `html` and/or `text`) or a template of yours
+    (`template_id`, its current version unless `template_version` names another), exactly
+    one of the two. `variables` fill `{{ custom.name }}` in the subject, HTML and text."""
 
     from_email: str
     to: str
-    subject: str
+    subject: str | None = None
     html: str | None = None
     text: str | None = None
     from_name: str | None = None
     reply_to: str | None = None
     variables: dict[str, Any] = msgspec.field(default_factory=dict)
+    template_id: Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)] | None = None
+    template_version: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)] | None = None
 
     def draft(self) -> MessageDraft:
         return MessageDraft(
@@ -54,6 +58,8 @@ class MessageCreate(msgspec.Struct):
             from_name=self.from_name,
             reply_to=self.reply_to,
             variables=self.variables,
+            template_id=self.template_id,
+            template_version=self.template_version,
         )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
@@ -52,10 +52,13 @@ from openmailer.core.ports.sending import (
     ProviderContext,
     ProviderRepository,
 )
+from openmailer.core.ports.templates import TemplateRepository
 from openmailer.core.registry import Registry
 from openmailer.core.sending.chain import Delivery, ProviderChain
 from openmailer.core.sending.contract import OutgoingMessage, ProviderType
 from openmailer.core.sending.outcomes import OutcomeKind, RecipientOutcome
+from openmailer.core.templates.model import TemplateSyntaxError
+from openmailer.core.templates.services.templates import content_for_send
 
 MAX_ATTEMPTS = 3
 FIRST_BACKOFF_SECONDS = 0.25
@@ -81,6 +84,7 @@ class SendPorts:
     # The failover chain over the user's providers (core/sending/chain.py); the OUTBOX type
     # counts as a provider the user chose.
     chain: ProviderChain
+    templates: TemplateRepository
 
 
 async def _domain_named(user_id: int, name: str, domains: DomainRepository) -> Domain | None:
@@ -100,13 +104,15 @@ def _compile(
     keys: Sequence[SigningKeyMaterial],
     *,
     list_domain: str,
+    preview_text: str | None,
     ports: SendPorts,
 ) -> CompiledCampaign:
     content = CampaignContent(
         campaign_id="transactional",
-        subject=draft.subject,
+        subject=draft.subject or "",
         html=draft.html if draft.html is not None else "",
         text=draft.text,
+        preview_text=preview_text,
         from_email=draft.from_email,
         from_name=draft.from_name,
         reply_to=draft.reply_to,
@@ -121,8 +127,7 @@ def _compile(
     try:
         return ports.renderer.compile(content, dkim)
     except TemplateInvalid as error:
-        field = error.part if error.part in ("subject", "html", "text") else "html"
-        raise ValidationError(str(error), field=field, code="template_invalid") from None
+        raise TemplateSyntaxError.of(error) from None
 
 
 def _seconds_to_next_month(now: datetime) -> int:
@@ -147,6 +152,13 @@ async def send_message(principal: Principal, draft: MessageDraft, *, ports: Send
     """The email_logs id of the message, whatever became of it (SENT or FAILED)."""
     check_draft(draft)
     user_id = principal.user.id
+    preview_text = None
+    if draft.template_id is not None:
+        content = await content_for_send(
+            principal, draft.template_id, draft.template_version, templates=ports.templates
+        )
+        draft = replace(draft, subject=content.subject, html=content.html, text=content.text)
+        preview_text = content.preview_text
     chain = [] if principal.is_test_mode else await ports.chain.providers_of(user_id)
     # With no provider (or an om_test_ key) the mail goes to the outbox unattached to one.
     outbox_first = not chain or chain[0].provider_type == OUTBOX_TYPE
@@ -162,7 +174,9 @@ async def send_message(principal: Principal, draft: MessageDraft, *, ports: Send
         # Accepted only because it goes to the outbox: it must not fail over to a real provider.
         chain = [p for p in chain if p.provider_type == OUTBOX_TYPE]
     keys = () if domain is None else signing_keys_for(domain, secret_box=ports.secret_box)
-    compiled = _compile(draft, keys, list_domain=sender_domain, ports=ports)
+    compiled = _compile(
+        draft, keys, list_domain=sender_domain, preview_text=preview_text, ports=ports
+    )
     rendered = _render(compiled, draft, ports=ports)
     if not await ports.quota.take(user_id, 1):
         raise RateLimited(
@@ -170,7 +184,7 @@ async def send_message(principal: Principal, draft: MessageDraft, *, ports: Send
             retry_after_seconds=_seconds_to_next_month(ports.clock.now()),
             code="monthly_limit_exceeded",
         )
-    subject = _subject_of(rendered.data) or draft.subject
+    subject = _subject_of(rendered.data) or draft.subject or ""
     log = await ports.logs.add(
         NewEmailLog(
             user_id=user_id,

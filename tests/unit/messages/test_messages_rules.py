@@ -27,6 +27,9 @@ DRAFT = MessageDraft(from_email="orders@acme.example", to="ada@example.net", sub
         ({"from_name": "n" * 201}, "from_name", "header_too_long"),
         ({"to": "not-an-address"}, "to", None),
         ({"html": None, "text": None}, "html", "no_content"),
+        ({"template_id": 7}, "template_id", "template_and_content"),
+        ({"template_version": 2}, "template_version", "template_version_without_template"),
+        ({"subject": None}, "subject", None),
     ],
 )
 def test_bad_header_inputs_name_their_field(
@@ -41,6 +44,9 @@ def test_bad_header_inputs_name_their_field(
 
 def test_a_good_draft_passes_and_its_fingerprint_follows_its_content() -> None:
     check_draft(DRAFT)
+    by_template = replace(DRAFT, subject=None, text=None, template_id=7, template_version=2)
+    check_draft(by_template)
+    assert by_template.fingerprint() != replace(by_template, template_version=3).fingerprint()
     assert DRAFT.fingerprint() == replace(DRAFT).fingerprint()
     assert DRAFT.fingerprint() != replace(DRAFT, variables={"a": 1}).fingerprint()
     assert DRAFT.fingerprint() != replace(DRAFT, to="grace@example.net").fingerprint()

@@ -1,0 +1,1 @@
+"""`/api/v1/templates`: the caller's templates, their versions and previews."""
