@@ -19,7 +19,7 @@ from email.parser import BytesHeaderParser
 
 from openmailer.core.accounts.model import Principal
 from openmailer.core.domains.keys import SigningKeyMaterial
-from openmailer.core.domains.model import Domain, DomainStatus
+from openmailer.core.domains.model import Domain
 from openmailer.core.domains.services.signing import signing_keys_for
 from openmailer.core.errors import RateLimited, ValidationError
 from openmailer.core.messages.model import (
@@ -55,13 +55,13 @@ from openmailer.core.registry import Registry
 from openmailer.core.sending.contract import OutgoingMessage, ProviderType
 from openmailer.core.sending.model import Provider, ProviderStatus
 from openmailer.core.sending.outcomes import OutcomeKind, RecipientOutcome
+from openmailer.core.sending.policies import OUTBOX_TYPE, reaches_only_outbox, sender_domain_ready
 from openmailer.core.sending.services.providers import open_client
 
 MAX_ATTEMPTS = 3
 FIRST_BACKOFF_SECONDS = 0.25
 DELIVERY_TIMEOUT_SECONDS = 20.0
 MAX_ERROR_CHARS = 2000
-OUTBOX_TYPE = "OUTBOX"
 _PAGE = 100
 
 
@@ -83,6 +83,13 @@ class SendPorts:
 async def default_provider(user_id: int, providers: ProviderRepository) -> Provider | None:
     """The caller's default active provider, else its active one of lowest priority. The OUTBOX
     type counts as a provider the user chose."""
+    chain = await active_providers(user_id, providers)
+    return chain[0] if chain else None
+
+
+async def active_providers(user_id: int, providers: ProviderRepository) -> list[Provider]:
+    """The caller's usable providers in the order they are tried: the default first, then by
+    priority (and id)."""
     active: list[Provider] = []
     offset = 0
     while True:
@@ -93,10 +100,7 @@ async def default_provider(user_id: int, providers: ProviderRepository) -> Provi
         offset += _PAGE
         if offset >= page.total:
             break
-    if not active:
-        return None
-    defaults = [p for p in active if p.is_default]
-    return defaults[0] if defaults else min(active, key=lambda p: (p.priority, p.id))
+    return sorted(active, key=lambda p: (not p.is_default, p.priority, p.id))
 
 
 async def _domain_named(user_id: int, name: str, domains: DomainRepository) -> Domain | None:
@@ -163,10 +167,10 @@ async def send_message(principal: Principal, draft: MessageDraft, *, ports: Send
     check_draft(draft)
     user_id = principal.user.id
     provider = None if principal.is_test_mode else await default_provider(user_id, ports.providers)
-    outbox_only = provider is None or provider.provider_type == OUTBOX_TYPE
+    outbox_only = reaches_only_outbox(provider, test_mode=principal.is_test_mode)
     sender_domain = domain_of(draft.from_email)
     domain = await _domain_named(user_id, sender_domain, ports.domains)
-    if not outbox_only and (domain is None or domain.status != DomainStatus.VERIFIED):
+    if not sender_domain_ready(domain, outbox_only=outbox_only):
         raise ValidationError(
             f"{sender_domain} is not a verified sending domain of yours",
             field="from_email",
