@@ -83,7 +83,7 @@ class CampaignsService:
         )
 
     async def schedule(
-        self, principal: Principal, campaign_id: int, scheduled_at: datetime
+        self, principal: Principal, campaign_id: int, scheduled_at: datetime | None
     ) -> Campaign:
         p = self.ports
         return await actions.schedule(

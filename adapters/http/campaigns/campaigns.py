@@ -175,10 +175,16 @@ class CampaignRead(msgspec.Struct):
 
 
 class ScheduleRequest(msgspec.Struct):
-    scheduled_at: Annotated[
-        AwareDatetime,
-        msgspec.Meta(description="RFC 3339 with an offset, in the future (at most a year)"),
-    ]
+    """`scheduled_at` is required (a 422 without it, once the campaign is found to be the
+    caller's)."""
+
+    scheduled_at: (
+        Annotated[
+            AwareDatetime,
+            msgspec.Meta(description="RFC 3339 with an offset, in the future (at most a year)"),
+        ]
+        | None
+    ) = None
 
 
 class CampaignController(Controller):

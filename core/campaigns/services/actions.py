@@ -61,7 +61,9 @@ async def apply_action(
     raise invalid_transition(now.status, action)
 
 
-def check_schedule_time(scheduled_at: datetime, now: datetime) -> None:
+def check_schedule_time(scheduled_at: datetime | None, now: datetime) -> datetime:
+    if scheduled_at is None:
+        raise ValidationError("scheduled_at is required", field="scheduled_at")
     if scheduled_at.tzinfo is None:
         raise ValidationError("scheduled_at needs a time zone (RFC 3339)", field="scheduled_at")
     if scheduled_at <= now:
@@ -72,20 +74,22 @@ def check_schedule_time(scheduled_at: datetime, now: datetime) -> None:
         raise ValidationError(
             f"scheduled_at is at most {MAX_SCHEDULE_AHEAD_DAYS} days ahead", field="scheduled_at"
         )
+    return scheduled_at
 
 
 async def schedule(
     user: User,
     campaign_id: int,
-    scheduled_at: datetime,
+    scheduled_at: datetime | None,
     *,
     test_mode: bool,
     now: datetime,
     campaigns: CampaignRepository,
     preflight: PreflightPorts,
 ) -> Campaign:
-    check_schedule_time(scheduled_at, now)
+    # Another user's campaign is 404 before anything about the body is judged.
     current = await get_campaign(user.id, campaign_id, campaigns=campaigns)
+    at = check_schedule_time(scheduled_at, now)
     transition(current.status, CampaignAction.SCHEDULE)
     refuse_if_blocked(await run_preflight(user, current, test_mode=test_mode, ports=preflight))
     return await apply_action(
@@ -93,7 +97,7 @@ async def schedule(
         campaign_id,
         CampaignAction.SCHEDULE,
         campaigns=campaigns,
-        scheduled_at=scheduled_at,
+        scheduled_at=at,
     )
 
 

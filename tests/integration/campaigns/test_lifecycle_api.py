@@ -116,3 +116,12 @@ async def test_ten_concurrent_schedules_one_wins(world: World) -> None:
     results = await asyncio.gather(*(schedule() for _ in range(10)))
     assert sorted(status for status, _ in results) == [200] + [409] * 9
     assert {code for status, code in results if status == 409} == {"invalid_transition"}
+
+
+async def test_schedule_without_a_time_is_422(world: World) -> None:
+    campaign = await sendable_campaign(world)
+    response = await world.client.post(
+        f"{BASE}/{campaign['id']}/schedule", json={}, headers=world.owner.caller.headers
+    )
+    assert (response.status_code, response.json()["code"]) == (422, "validation_failed")
+    assert "scheduled_at" in response.text
