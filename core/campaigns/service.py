@@ -97,7 +97,11 @@ class CampaignsService:
         )
 
     async def act(self, principal: Principal, campaign_id: int, action: CampaignAction) -> Campaign:
-        """An action without arguments (unschedule, cancel; the send path adds its own)."""
+        """An action that needs nothing but the state (unschedule, cancel, pause, ...). Schedule
+        and start are refused here: they must pass the preflight (`schedule`; the send path's
+        start calls `refuse_if_blocked` before it moves)."""
+        if action in (CampaignAction.SCHEDULE, CampaignAction.START):
+            raise ValueError(f"{action.value} is not a plain action")
         return await actions.apply_action(
             principal.user.id, campaign_id, action, campaigns=self.ports.campaigns
         )

@@ -114,6 +114,12 @@ async def test_the_breakdown_names_every_exclusion(world: World) -> None:
     again = await world.client.get(f"{BASE}/{campaign['id']}", headers=owner.caller.headers)
     assert again.json()["total_recipients"] == 0  # a dry run stores nothing
 
+    segment_only = await create_campaign(
+        world.client, owner.caller, template_id=owner.template_id, segment_id=segment_id
+    )
+    counted = (await preflight(world, segment_only["id"]))["audience"]
+    assert (counted["list_members"], counted["segment_matches"], counted["recipients"]) == (0, 2, 2)
+
 
 async def test_a_real_provider_needs_a_verified_domain(world: World) -> None:
     owner, accounts = world.owner, world.accounts
