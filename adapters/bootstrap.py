@@ -25,6 +25,11 @@ from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
 from openmailer.adapters.db.accounts_uow import SqlAlchemyAccountsUnitOfWork
 from openmailer.adapters.db.api_keys import SqlAlchemyApiKeyRepository
 from openmailer.adapters.db.audience_uow import SqlAlchemyAudienceUnitOfWork
+from openmailer.adapters.db.campaign_audience import SqlAlchemyCampaignAudience
+from openmailer.adapters.db.campaigns import (
+    SqlAlchemyCampaignRepository,
+    SqlAlchemyCampaignTemplates,
+)
 from openmailer.adapters.db.contact_erasure import SqlAlchemyContactErasures
 from openmailer.adapters.db.contact_export import SqlAlchemyContactExports
 from openmailer.adapters.db.contact_lists import SqlAlchemyContactListRepository
@@ -55,6 +60,8 @@ from openmailer.adapters.settings import Settings, load_settings
 from openmailer.core.accounts.service import AccountsPorts, AccountsService, UserAdminService
 from openmailer.core.areas import AreaRegistries
 from openmailer.core.audience.service import AudiencePorts, AudienceService
+from openmailer.core.campaigns.service import CampaignsPorts, CampaignsService
+from openmailer.core.campaigns.services.campaigns import References
 from openmailer.core.domains.service import DomainsPorts, DomainsService
 from openmailer.core.messages.service import MessagesPorts, MessagesService
 from openmailer.core.messages.services.send import SendPorts
@@ -399,6 +406,35 @@ def build_templates(database: DatabaseResources) -> TemplatesService:
             contacts=SqlAlchemyContactRepository(engine),
             renderer=SenderRsMessageRenderer(threads=1),
             base_url=database.settings.base_url,
+        )
+    )
+
+
+# --- campaigns -----------------------------------------------------------------------------
+
+
+def build_campaigns(
+    database: DatabaseResources, operators: Registry[SegmentOperator]
+) -> CampaignsService:
+    """Campaigns on PostgreSQL. Templates are read through the campaigns area's own narrow
+    port (`SqlAlchemyCampaignTemplates`); bind the templates area's repository there once it
+    exists."""
+    engine = database.engine
+    return CampaignsService(
+        CampaignsPorts(
+            campaigns=SqlAlchemyCampaignRepository(engine),
+            refs=References(
+                templates=SqlAlchemyCampaignTemplates(engine),
+                lists=SqlAlchemyAudienceQuery(engine, operators),
+                segments=SqlAlchemySegmentRepository(engine),
+                domains=SqlAlchemyDomainRepository(engine),
+                providers=SqlAlchemyProviderRepository(engine),
+            ),
+            audience=SqlAlchemyCampaignAudience(
+                engine, operators, AesGcmSecretBox(database.settings.secret_keys)
+            ),
+            operators=operators,
+            clock=SystemClock(),
         )
     )
 

@@ -134,7 +134,7 @@ def check_draft(draft: MessageDraft) -> None:
         _check_inline_content(draft)
     addresses = (("from_email", draft.from_email), ("to", draft.to), ("reply_to", draft.reply_to))
     for name, address in addresses:
-        if address is not None and not _looks_like_address(address):
+        if address is not None and not looks_like_address(address):
             raise ValidationError(f"{name} is not an email address", field=name)
 
 
@@ -170,7 +170,7 @@ def check_idempotency_key(key: str) -> None:
         )
 
 
-def _looks_like_address(address: str) -> bool:
+def looks_like_address(address: str) -> bool:
     local, at, domain = address.rpartition("@")
     return bool(at and local and "." in domain and " " not in address)
 

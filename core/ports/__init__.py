@@ -8,6 +8,7 @@ adds one import line and one `__all__` entry below.
 from openmailer.core.ports import (
     accounts,
     audience,
+    campaigns,
     domains,
     messages,
     rendering,
@@ -18,6 +19,7 @@ from openmailer.core.ports import (
 )
 from openmailer.core.ports.accounts import *  # noqa: F403
 from openmailer.core.ports.audience import *  # noqa: F403
+from openmailer.core.ports.campaigns import *  # noqa: F403
 from openmailer.core.ports.domains import *  # noqa: F403
 from openmailer.core.ports.messages import *  # noqa: F403
 from openmailer.core.ports.rendering import *  # noqa: F403
@@ -29,6 +31,7 @@ from openmailer.core.ports.unit_of_work import *  # noqa: F403
 __all__ = [
     *accounts.__all__,
     *audience.__all__,
+    *campaigns.__all__,
     *domains.__all__,
     *messages.__all__,
     *rendering.__all__,

@@ -22,6 +22,7 @@ from tests.integration.accounts.accounts_helpers import (
     session_for,
 )
 from tests.integration.audience.audience_helpers import foreign_contact, foreign_list
+from tests.integration.campaigns.campaign_helpers import foreign_campaign
 from tests.integration.domains.domains_helpers import foreign_domain
 from tests.integration.messages.messages_helpers import foreign_message
 from tests.integration.segments.segment_helpers import foreign_segment
@@ -74,6 +75,7 @@ FOREIGN_RESOURCES: dict[str, Callable[[Accounts, User], Awaitable[int]]] = {
     "message_id": foreign_message,
     "template_id": foreign_template,
     "version": first_version,  # of the foreign template_id beside it
+    "campaign_id": foreign_campaign,
 }
 # Admin routes see every user's resources by design; tenancy does not apply to them.
 ADMIN_PARAMETERS = {"user_id"}

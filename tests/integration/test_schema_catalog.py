@@ -5,7 +5,8 @@ The expected schema below is written by hand from the spec, in PostgreSQL's own 
 migrations): ON DELETE actions of the three pre-existing tables and of the campaign references,
 the enum checks, idx_users_account_status, idx_users_username_lower (usernames unique in any
 case), idx_segments_conditions, email_campaigns_archive, outbox_messages (023), and
-idempotency_keys (026), email_template_versions and per-user template names (028).
+idempotency_keys (026), email_template_versions and per-user template names (028),
+email_campaigns.template_version (029).
 """
 
 from __future__ import annotations
@@ -112,6 +113,8 @@ CAMPAIGN_COLUMNS = {
     "send_speed": integer(100),
     "retry_failed": boolean(True),
     "max_retries": integer(3),
+    # Not in the spec (migration 029): the template version a campaign sends.
+    "template_version": integer(),
 }
 
 EXPECTED: dict[str, Table] = {

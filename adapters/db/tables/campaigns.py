@@ -132,6 +132,8 @@ class CampaignColumns:
     send_speed: Mapped[int | None] = _counter(100)
     retry_failed: Mapped[bool | None] = mapped_column(Boolean, server_default=true())
     max_retries: Mapped[int | None] = _counter(3)
+    # Migration 029: the template version the campaign sends, recorded at start.
+    template_version: Mapped[int | None] = mapped_column(Integer)
 
 
 def _optional_reference(target: str) -> Mapped[int | None]:

@@ -20,7 +20,7 @@ from email.parser import BytesHeaderParser
 
 from openmailer.core.accounts.model import Principal
 from openmailer.core.domains.keys import SigningKeyMaterial
-from openmailer.core.domains.model import Domain, DomainStatus
+from openmailer.core.domains.model import Domain
 from openmailer.core.domains.services.signing import signing_keys_for
 from openmailer.core.errors import RateLimited, ValidationError
 from openmailer.core.messages.model import (
@@ -57,6 +57,7 @@ from openmailer.core.registry import Registry
 from openmailer.core.sending.chain import Delivery, ProviderChain
 from openmailer.core.sending.contract import OutgoingMessage, ProviderType
 from openmailer.core.sending.outcomes import OutcomeKind, RecipientOutcome
+from openmailer.core.sending.policies import OUTBOX_TYPE, reaches_only_outbox, sender_domain_ready
 from openmailer.core.templates.model import TemplateSyntaxError
 from openmailer.core.templates.services.templates import content_for_send
 
@@ -64,7 +65,6 @@ MAX_ATTEMPTS = 3
 FIRST_BACKOFF_SECONDS = 0.25
 DELIVERY_TIMEOUT_SECONDS = 20.0
 MAX_ERROR_CHARS = 2000
-OUTBOX_TYPE = "OUTBOX"
 _PAGE = 100
 
 
@@ -161,16 +161,16 @@ async def send_message(principal: Principal, draft: MessageDraft, *, ports: Send
         preview_text = content.preview_text
     chain = [] if principal.is_test_mode else await ports.chain.providers_of(user_id)
     # With no provider (or an om_test_ key) the mail goes to the outbox unattached to one.
-    outbox_first = not chain or chain[0].provider_type == OUTBOX_TYPE
+    outbox_only = reaches_only_outbox(chain[0] if chain else None, test_mode=principal.is_test_mode)
     sender_domain = domain_of(draft.from_email)
     domain = await _domain_named(user_id, sender_domain, ports.domains)
-    if domain is None or domain.status != DomainStatus.VERIFIED:
-        if not outbox_first:
-            raise ValidationError(
-                f"{sender_domain} is not a verified sending domain of yours",
-                field="from_email",
-                code="domain_not_verified",
-            )
+    if not sender_domain_ready(domain, outbox_only=outbox_only):
+        raise ValidationError(
+            f"{sender_domain} is not a verified sending domain of yours",
+            field="from_email",
+            code="domain_not_verified",
+        )
+    if not sender_domain_ready(domain, outbox_only=False):
         # Accepted only because it goes to the outbox: it must not fail over to a real provider.
         chain = [p for p in chain if p.provider_type == OUTBOX_TYPE]
     keys = () if domain is None else signing_keys_for(domain, secret_box=ports.secret_box)

@@ -1,0 +1,1 @@
+"""Campaigns: their settings, lifecycle, preflight and recipient materialisation."""

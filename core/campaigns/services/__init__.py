@@ -1,0 +1,1 @@
+"""The campaigns area's use cases."""
