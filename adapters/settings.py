@@ -20,6 +20,7 @@ DEFAULT_DATABASE_CONNECT_TIMEOUT = 5.0
 DEFAULT_DATABASE_STATEMENT_TIMEOUT = 10.0
 DEFAULT_REDIS_TIMEOUT = 3.0
 DEFAULT_DNS_TIMEOUT = 5.0
+DEFAULT_IMPORT_MAX_BYTES = 100 * 1024 * 1024
 _T = TypeVar("_T")
 ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Nameserver = tuple[str, int]  # address, port
@@ -57,6 +58,8 @@ class Settings:
     dns_nameservers: tuple[Nameserver, ...] = ()
     # Seconds one domain's DNS lookups may take in all, so a silent server cannot hold a request.
     dns_timeout: float = DEFAULT_DNS_TIMEOUT
+    # Bytes a CSV upload may have (`POST /api/v1/imports` answers 413 past it).
+    import_max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -105,6 +108,11 @@ def load_settings(
     trusted_proxies = check("TRUSTED_PROXIES", _parse_trusted_proxies, get("TRUSTED_PROXIES"))
     dns_nameservers = check("DNS_NAMESERVERS", _parse_nameservers, get("DNS_NAMESERVERS"))
     dns_timeout = seconds("DNS_TIMEOUT", DEFAULT_DNS_TIMEOUT)
+    import_max_bytes = check(
+        "IMPORT_MAX_BYTES",
+        _parse_byte_count,
+        get("IMPORT_MAX_BYTES") or str(DEFAULT_IMPORT_MAX_BYTES),
+    )
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         errors.append(
@@ -133,6 +141,7 @@ def load_settings(
         trusted_proxies=trusted_proxies or (),
         dns_nameservers=dns_nameservers or (),
         dns_timeout=dns_timeout,
+        import_max_bytes=import_max_bytes or DEFAULT_IMPORT_MAX_BYTES,
     )
 
 
@@ -237,6 +246,12 @@ def _parse_port(raw: str | None) -> int:
     if not 0 < port < 65536:
         raise ValueError(f"must be between 1 and 65535, got {port}")
     return port
+
+
+def _parse_byte_count(raw: str | None) -> int:
+    if raw is None or not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"must be a positive number of bytes, got {raw!r}")
+    return int(raw)
 
 
 def _parse_seconds(raw: str | None) -> float:

@@ -35,6 +35,7 @@ from openmailer.core.errors import (
     Unauthorized,
     ValidationError,
 )
+from openmailer.core.imports.service import PayloadTooLarge
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://openmailer.dev/problems/"
@@ -48,6 +49,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     RateLimited: 429,
+    PayloadTooLarge: 413,
     SecretUnavailable: 500,
 }
 TITLES = {

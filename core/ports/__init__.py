@@ -9,6 +9,7 @@ from openmailer.core.ports import (
     accounts,
     audience,
     domains,
+    imports,
     messages,
     rendering,
     segments,
@@ -18,6 +19,7 @@ from openmailer.core.ports import (
 from openmailer.core.ports.accounts import *  # noqa: F403
 from openmailer.core.ports.audience import *  # noqa: F403
 from openmailer.core.ports.domains import *  # noqa: F403
+from openmailer.core.ports.imports import *  # noqa: F403
 from openmailer.core.ports.messages import *  # noqa: F403
 from openmailer.core.ports.rendering import *  # noqa: F403
 from openmailer.core.ports.segments import *  # noqa: F403
@@ -28,6 +30,7 @@ __all__ = [
     *accounts.__all__,
     *audience.__all__,
     *domains.__all__,
+    *imports.__all__,
     *messages.__all__,
     *rendering.__all__,
     *segments.__all__,

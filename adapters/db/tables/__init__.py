@@ -22,6 +22,12 @@ from openmailer.adapters.db.tables.contacts import (
     ContactStatusOverride,
     Segment,
 )
+from openmailer.adapters.db.tables.imports import (
+    ImportJob,
+    ImportRejection,
+    ImportSeenAddress,
+    ImportUpload,
+)
 from openmailer.adapters.db.tables.messages import IdempotencyKey
 from openmailer.adapters.db.tables.sending import Domain, EmailLog, EmailProvider, WebhookEvent
 from openmailer.adapters.db.tables.users import ApiKey, RateLimit, User
@@ -45,6 +51,10 @@ __all__ = [
     "EmailProvider",
     "EmailTemplate",
     "IdempotencyKey",
+    "ImportJob",
+    "ImportRejection",
+    "ImportSeenAddress",
+    "ImportUpload",
     "RateLimit",
     "Segment",
     "User",
