@@ -57,6 +57,8 @@ async def form_parts(request: Request[Any, Any, Any], boundary: str) -> AsyncIte
                 for event in parser.parse(chunk):
                     if isinstance(event, MultipartSegment):
                         segment, value = event, bytearray()
+                        if segment.name == FILE_PART:  # an empty file is still a file
+                            yield FileData(b"", segment.filename)
                     elif event is None:
                         if segment is not None and segment.name != FILE_PART:
                             yield FormField(segment.name or "", _text(value, segment.name))

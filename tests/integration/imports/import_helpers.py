@@ -61,9 +61,7 @@ async def imported(
     return body_of_job
 
 
-async def rejections(
-    client: httpx.AsyncClient, caller: Caller, job_id: int
-) -> dict[int, str]:
+async def rejections(client: httpx.AsyncClient, caller: Caller, job_id: int) -> dict[int, str]:
     """Every rejected row by line, following the keyset pages."""
     found: dict[int, str] = {}
     cursor = None

@@ -67,8 +67,7 @@ async def test_an_existing_contact_gets_tags_and_custom_fields_merged(
         "eve@example.com,Eve,free,",
     )
     mapping = (
-        '{"Email": "email", "Given": "first_name", "Plan": "custom_fields.plan",'
-        ' "Labels": "tags"}'
+        '{"Email": "email", "Given": "first_name", "Plan": "custom_fields.plan", "Labels": "tags"}'
     )
     job = await imported(client, caller, imports, body, list_id, mapping=mapping)
     assert (job["inserted"], job["updated"], job["rejected"]) == (1, 1, 0), job
