@@ -23,6 +23,7 @@ from tests.integration.accounts.accounts_helpers import (
 )
 from tests.integration.audience.audience_helpers import foreign_contact, foreign_list
 from tests.integration.domains.domains_helpers import foreign_domain
+from tests.integration.imports.import_helpers import foreign_import
 from tests.integration.messages.messages_helpers import foreign_message
 from tests.integration.segments.segment_helpers import foreign_segment
 from tests.integration.sending.sending_helpers import foreign_outbox_message, foreign_provider
@@ -71,6 +72,7 @@ FOREIGN_RESOURCES: dict[str, Callable[[Accounts, User], Awaitable[int]]] = {
     "contact_id": foreign_contact,
     "list_id": foreign_list,
     "message_id": foreign_message,
+    "import_id": foreign_import,
 }
 # Admin routes see every user's resources by design; tenancy does not apply to them.
 ADMIN_PARAMETERS = {"user_id"}
