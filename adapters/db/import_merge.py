@@ -138,7 +138,9 @@ async def merge_batch(
     await driver.copy_records_to_table(
         STAGING, records=map(staged_record, contacts), columns=STAGING_COLUMNS
     )
-    await conn.execute(text(f"ANALYZE {STAGING}"))
+    if mode is ImportMode.UPDATE_ONLY:
+        # its UPDATE … FROM joins the staging rows: the planner needs to know how many
+        await conn.execute(text(f"ANALYZE {STAGING}"))
     await conn.execute(REMEMBER_ADDRESSES, {"job_id": job_id})
     duplicates = [
         Rejection(row.line, f"duplicate of line {row.first_line} (same address)", row.email)

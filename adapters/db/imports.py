@@ -9,7 +9,7 @@ point, and only while the job is still the committing attempt's (`attempts` unch
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, cast
@@ -250,7 +250,7 @@ class SqlAlchemyImportStore:
             )
             return list(found)
 
-    async def chunks(self, job_id: int) -> AsyncIterator[bytes]:
+    async def chunks(self, job_id: int) -> AsyncGenerator[bytes, None]:
         seq = 0
         async with self._engine.connect() as conn:
             while True:

@@ -13,7 +13,7 @@ import codecs
 import csv
 import re
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,7 @@ SNIFF_BYTES = 64 * 1024
 EXCERPT_CHARS = 200
 MAX_FIELD_CHARS = 1024 * 1024  # a longer field is a rejected row, not a reader that gives up
 TAG_SEPARATORS = re.compile(r"[,;|]")
+MAX_FLAT_CHARS = policies.MAX_CUSTOM_FIELDS_BYTES
 ADDRESS_HEADERS = {"email", "e-mail", "email address", "email_address", "mail"}
 
 
@@ -180,6 +181,13 @@ def check_mapping(mapping: dict[str, str]) -> dict[str, str]:
                 f"two columns map to {target!r}", field="mapping", code="invalid_mapping"
             )
         seen.add(target)
+    custom_count = sum(1 for target in seen if target.startswith(CUSTOM_FIELD_PREFIX))
+    if custom_count > policies.MAX_CUSTOM_FIELD_KEYS:
+        raise ValidationError(
+            f"at most {policies.MAX_CUSTOM_FIELD_KEYS} custom fields",
+            field="mapping",
+            code="invalid_mapping",
+        )
     if mapping and "email" not in seen:
         raise ValidationError(
             "the mapping names no email column", field="mapping", code="invalid_mapping"
@@ -209,10 +217,12 @@ def stage(
     custom: dict[str, Any] = {
         key: record[index].strip() for key, index in columns.custom if record[index].strip()
     }
-    if custom:
+    # Flat strings: their JSON is at most six bytes a character (\uXXXX escapes) plus quotes
+    # and separators, so only a long row needs the full check.
+    if sum(len(key) + len(value) + 6 for key, value in custom.items()) * 6 > MAX_FLAT_CHARS:
         policies.check_custom_fields(custom)
     tags: list[str] = []
-    if columns.tags is not None:
+    if columns.tags is not None and record[columns.tags]:
         parts = (part.strip() for part in TAG_SEPARATORS.split(record[columns.tags]))
         tags = sorted(set(policies.clean_tags([part for part in parts if part])))
     return StagedContact(
@@ -233,7 +243,7 @@ async def read_batches(
     addresses: EmailAddresses,
     batch_size: int,
     skip_to_offset: int = 0,
-) -> AsyncIterator[Batch]:
+) -> AsyncGenerator[Batch, None]:
     """The file's data rows in batches of up to `batch_size` rows; rows ending at or before
     `skip_to_offset` (a resumed run's committed work) are read but not yielded again."""
     csv.field_size_limit(MAX_FIELD_CHARS)

@@ -7,8 +7,10 @@ resumed after the last one by the next claim (the lease expired), never counted 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing, suppress
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -16,6 +18,7 @@ from openmailer.core.accounts.model import Principal
 from openmailer.core.errors import DomainError, NotFound, ValidationError
 from openmailer.core.imports import rows
 from openmailer.core.imports.model import (
+    Batch,
     ImportJob,
     ImportMode,
     ImportStatus,
@@ -201,50 +204,82 @@ class ImportsService:
             )
         try:
             if job.committed_offset == 0:
-                await rows.check_text(p.store.chunks(job.id))
+                async with aclosing(p.store.chunks(job.id)) as whole_file:
+                    await rows.check_text(whole_file)
             if job.delimiter is None:
                 job = replace(job, delimiter=rows.detect_delimiter(await _head(p.store, job.id)))
-            assert job.delimiter is not None
-            batches = rows.read_batches(
-                p.store.chunks(job.id),
-                delimiter=job.delimiter,
-                mapping=job.mapping,
-                addresses=p.addresses,
-                batch_size=batch_rows,
-                skip_to_offset=job.committed_offset,
-            )
-            async for batch in batches:
-                erased = await p.erasures.erased_among(
-                    job.user_id, [contact.email for contact in batch.contacts]
-                )
-                kept = [c for c in batch.contacts if c.email.lower() not in erased]
-                refused = [
-                    Rejection(c.line, ERASED_REASON, c.email)
-                    for c in batch.contacts
-                    if c.email.lower() in erased
-                ]
-                now = p.clock.now()
-                job, _ = await p.store.commit_batch(
-                    job,
-                    replace(batch, contacts=kept),
-                    [*batch.rejections, *refused],
-                    mode=job.mode,
-                    now=now,
-                    lease_until=now + LEASE,
-                )
-                if on_progress is not None:
-                    on_progress(job)
+            job = await self._import_batches(job, batch_rows, on_progress)
         except rows.UnreadableFile as error:
             return await p.store.finish(job, error=error.detail, now=p.clock.now())
         return await p.store.finish(job, error=None, now=p.clock.now())
 
+    async def _import_batches(
+        self,
+        job: ImportJob,
+        batch_rows: int,
+        on_progress: Callable[[ImportJob], None] | None,
+    ) -> ImportJob:
+        p = self.ports
+        assert job.delimiter is not None
+        async with (
+            aclosing(p.store.chunks(job.id)) as chunks,
+            aclosing(
+                rows.read_batches(
+                    chunks,
+                    delimiter=job.delimiter,
+                    mapping=job.mapping,
+                    addresses=p.addresses,
+                    batch_size=batch_rows,
+                    skip_to_offset=job.committed_offset,
+                )
+            ) as batches,
+        ):
+            # The next batch is read (parsed, checked) while this one commits.
+            reading = asyncio.ensure_future(anext(batches, None))
+            try:
+                while (batch := await reading) is not None:
+                    reading = asyncio.ensure_future(anext(batches, None))
+                    job = await self._commit(job, batch)
+                    if on_progress is not None:
+                        on_progress(job)
+            finally:
+                if not reading.done():
+                    reading.cancel()
+                    with suppress(asyncio.CancelledError, rows.UnreadableFile):
+                        await reading
+        return job
+
+    async def _commit(self, job: ImportJob, batch: Batch) -> ImportJob:
+        """The batch without the addresses this user erased (listed as rejected), committed."""
+        p = self.ports
+        erased = await p.erasures.erased_among(
+            job.user_id, [contact.email for contact in batch.contacts]
+        )
+        kept = [c for c in batch.contacts if c.email.lower() not in erased]
+        refused = [
+            Rejection(c.line, ERASED_REASON, c.email)
+            for c in batch.contacts
+            if c.email.lower() in erased
+        ]
+        now = p.clock.now()
+        committed, _ = await p.store.commit_batch(
+            job,
+            replace(batch, contacts=kept),
+            [*batch.rejections, *refused],
+            mode=job.mode,
+            now=now,
+            lease_until=now + LEASE,
+        )
+        return committed
+
 
 async def _head(store: ImportStore, job_id: int) -> bytes:
     head = b""
-    async for chunk in store.chunks(job_id):
-        head += chunk
-        if len(head) >= rows.SNIFF_BYTES:
-            break
+    async with aclosing(store.chunks(job_id)) as chunks:
+        async for chunk in chunks:
+            head += chunk
+            if len(head) >= rows.SNIFF_BYTES:
+                break
     return head[: rows.SNIFF_BYTES]
 
 

@@ -4,7 +4,7 @@ hands a job to a worker. Every read takes the owner's `user_id` (another user's 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
@@ -66,7 +66,7 @@ class ImportStore(Protocol):
         before `queued_before` (their message was lost)."""
         ...
 
-    def chunks(self, job_id: int) -> AsyncIterator[bytes]:
+    def chunks(self, job_id: int) -> AsyncGenerator[bytes, None]:
         """The upload from its first byte, a chunk at a time."""
         ...
 

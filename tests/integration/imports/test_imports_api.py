@@ -35,7 +35,7 @@ async def test_upload_queues_a_job_that_imports_good_rows_and_lists_the_bad(
     job = await imported(client, caller, imports, body, list_id)
     assert job["status"] == "COMPLETED", job
     assert (job["rows_read"], job["inserted"], job["updated"], job["rejected"]) == (4, 3, 0, 1)
-    assert list((await rejections(client, caller, job["id"]))) == [4]
+    assert list(await rejections(client, caller, job["id"])) == [4]
     contacts = await contacts_of(engine_of(accounts), caller.user.id)
     assert set(contacts) == {"ann@example.com", "bob@example.com", "cleo@example.com"}
     assert contacts["ann@example.com"]["status"] == "SUBSCRIBED"
