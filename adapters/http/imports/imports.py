@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from openmailer.adapters.http.audience.contacts import Limit
 from openmailer.adapters.http.audience.fields import AfterCursor
+from openmailer.adapters.http.errors import problem_specs
 from openmailer.adapters.http.imports.uploads import (
     UploadOperation,
     boundary_of,
@@ -31,6 +32,9 @@ from openmailer.core.imports.model import ImportJob, ImportMode, ImportStatus, R
 from openmailer.core.imports.service import ImportsService
 
 ImportsApi = NamedDependency[ImportsService]
+# The upload also answers 413 (too large) and 415 (not a form).
+UPLOAD_ACCESS = access(Scope.WRITE_CONTACTS)
+UPLOAD_ACCESS["responses"] = {**UPLOAD_ACCESS["responses"], **problem_specs(413, 415)}
 
 
 class ImportRead(msgspec.Struct):
@@ -98,7 +102,7 @@ class ImportController(Controller):
         operation_class=UploadOperation,
         # the limit is the import's own (OPENMAILER_IMPORT_MAX_BYTES), checked as it streams
         request_max_body_size=None,
-        **access(Scope.WRITE_CONTACTS),
+        **UPLOAD_ACCESS,
     )
     async def create(
         self, request: Request[Any, Any, Any], principal: CurrentPrincipal, imports: ImportsApi

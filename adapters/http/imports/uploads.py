@@ -17,6 +17,7 @@ from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
+from openmailer.core.errors import ValidationError
 from openmailer.core.imports.service import FileData, FormField, FormPart, PayloadTooLarge
 
 FORM_MEDIA_TYPE = "multipart/form-data"
@@ -30,6 +31,10 @@ FORM_OVERHEAD_BYTES = MAX_PARTS * MAX_FIELD_BYTES
 def boundary_of(request: Request[Any, Any, Any]) -> str:
     media_type, options = request.content_type
     boundary = options.get("boundary")
+    if not media_type:  # no body at all: what is missing is the file
+        raise ValidationError(
+            f"send the CSV as the `file` part of a {FORM_MEDIA_TYPE} body", field="file"
+        )
     if media_type != FORM_MEDIA_TYPE or not boundary:
         raise HTTPException(
             status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,

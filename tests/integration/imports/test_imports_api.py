@@ -141,6 +141,8 @@ async def test_bad_fields_are_refused_before_anything_is_stored(
     assert no_file.status_code in {415, 422}
     as_json = await client.post("/api/v1/imports", json={}, headers=caller.headers)
     assert as_json.status_code == 415
+    no_body = await client.post("/api/v1/imports", headers=caller.headers)
+    assert no_body.status_code == 422
     listed = await client.get("/api/v1/imports", headers=caller.headers)
     assert listed.json()["total"] == 0
 
