@@ -41,6 +41,7 @@ from openmailer.adapters.db.email_logs import (
     SqlAlchemySendQuota,
 )
 from openmailer.adapters.db.engine import create_engine
+from openmailer.adapters.db.imports import SqlAlchemyImportStore
 from openmailer.adapters.db.outbox import SqlAlchemyOutboxStore
 from openmailer.adapters.db.providers import SqlAlchemyProviderRepository
 from openmailer.adapters.db.segments import SqlAlchemyAudienceQuery, SqlAlchemySegmentRepository
@@ -63,8 +64,10 @@ from openmailer.core.audience.service import AudiencePorts, AudienceService
 from openmailer.core.campaigns.service import CampaignsPorts, CampaignsService
 from openmailer.core.campaigns.services.campaigns import References
 from openmailer.core.domains.service import DomainsPorts, DomainsService
+from openmailer.core.imports.service import ImportsPorts, ImportsService
 from openmailer.core.messages.service import MessagesPorts, MessagesService
 from openmailer.core.messages.services.send import SendPorts
+from openmailer.core.ports.imports import ImportQueue
 from openmailer.core.ports.sending import ProviderClient
 from openmailer.core.registry import Registry
 from openmailer.core.segments.operators import SegmentOperator
@@ -446,3 +449,27 @@ def build_campaigns(
 def builtin_areas() -> AreaRegistries:
     """What the installed plugins (the built-in areas among them) registered; once per process."""
     return load_areas()
+
+
+# --- imports -------------------------------------------------------------------------------
+
+
+def build_imports(database: DatabaseResources, queue: ImportQueue | None = None) -> ImportsService:
+    """CSV imports on PostgreSQL; jobs go to the workers through the Redis broker, unless
+    `queue` says otherwise (the import command runs them itself)."""
+    from openmailer.adapters.workers.import_queue import DramatiqImportQueue, NoQueue
+
+    engine = database.engine
+    settings = database.settings
+    if queue is None:
+        queue = NoQueue() if settings.redis_url is None else DramatiqImportQueue(settings.redis_url)
+    return ImportsService(
+        ImportsPorts(
+            store=SqlAlchemyImportStore(engine),
+            queue=queue,
+            addresses=EmailValidatorAddresses(),
+            erasures=SqlAlchemyContactErasures(engine, AesGcmSecretBox(settings.secret_keys)),
+            clock=SystemClock(),
+            max_upload_bytes=settings.import_max_bytes,
+        )
+    )

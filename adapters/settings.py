@@ -23,6 +23,7 @@ DEFAULT_DNS_TIMEOUT = 5.0
 DEFAULT_PROVIDER_BREAKER_FAILURES = 5
 DEFAULT_PROVIDER_BREAKER_COOLDOWN = 30.0
 MAX_BREAKER_FAILURES = 1000
+DEFAULT_IMPORT_MAX_BYTES = 100 * 1024 * 1024
 _T = TypeVar("_T")
 ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Nameserver = tuple[str, int]  # address, port
@@ -64,6 +65,8 @@ class Settings:
     # row open it, and it stays open this many seconds before one probe is let through.
     provider_breaker_failures: int = DEFAULT_PROVIDER_BREAKER_FAILURES
     provider_breaker_cooldown: float = DEFAULT_PROVIDER_BREAKER_COOLDOWN
+    # Bytes a CSV upload may have (`POST /api/v1/imports` answers 413 past it).
+    import_max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -118,6 +121,11 @@ def load_settings(
         get("PROVIDER_BREAKER_FAILURES") or str(DEFAULT_PROVIDER_BREAKER_FAILURES),
     )
     breaker_cooldown = seconds("PROVIDER_BREAKER_COOLDOWN", DEFAULT_PROVIDER_BREAKER_COOLDOWN)
+    import_max_bytes = check(
+        "IMPORT_MAX_BYTES",
+        _parse_byte_count,
+        get("IMPORT_MAX_BYTES") or str(DEFAULT_IMPORT_MAX_BYTES),
+    )
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         errors.append(
@@ -148,6 +156,7 @@ def load_settings(
         dns_timeout=dns_timeout,
         provider_breaker_failures=breaker_failures or DEFAULT_PROVIDER_BREAKER_FAILURES,
         provider_breaker_cooldown=breaker_cooldown,
+        import_max_bytes=import_max_bytes or DEFAULT_IMPORT_MAX_BYTES,
     )
 
 
@@ -262,6 +271,12 @@ def _parse_failure_count(raw: str | None) -> int:
     if not 0 < count <= MAX_BREAKER_FAILURES:
         raise ValueError(f"must be between 1 and {MAX_BREAKER_FAILURES}")
     return count
+
+
+def _parse_byte_count(raw: str | None) -> int:
+    if raw is None or not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"must be a positive number of bytes, got {raw!r}")
+    return int(raw)
 
 
 def _parse_seconds(raw: str | None) -> float:

@@ -35,6 +35,7 @@ from openmailer.core.errors import (
     Unauthorized,
     ValidationError,
 )
+from openmailer.core.imports.service import PayloadTooLarge
 from openmailer.core.templates.model import TemplateSyntaxError
 
 PROBLEM_JSON = "application/problem+json"
@@ -49,6 +50,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     RateLimited: 429,
+    PayloadTooLarge: 413,
     SecretUnavailable: 500,
 }
 TITLES = {

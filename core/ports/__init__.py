@@ -10,6 +10,7 @@ from openmailer.core.ports import (
     audience,
     campaigns,
     domains,
+    imports,
     messages,
     rendering,
     segments,
@@ -21,6 +22,7 @@ from openmailer.core.ports.accounts import *  # noqa: F403
 from openmailer.core.ports.audience import *  # noqa: F403
 from openmailer.core.ports.campaigns import *  # noqa: F403
 from openmailer.core.ports.domains import *  # noqa: F403
+from openmailer.core.ports.imports import *  # noqa: F403
 from openmailer.core.ports.messages import *  # noqa: F403
 from openmailer.core.ports.rendering import *  # noqa: F403
 from openmailer.core.ports.segments import *  # noqa: F403
@@ -33,6 +35,7 @@ __all__ = [
     *audience.__all__,
     *campaigns.__all__,
     *domains.__all__,
+    *imports.__all__,
     *messages.__all__,
     *rendering.__all__,
     *segments.__all__,

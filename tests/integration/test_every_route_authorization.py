@@ -24,6 +24,7 @@ from tests.integration.accounts.accounts_helpers import (
 from tests.integration.audience.audience_helpers import foreign_contact, foreign_list
 from tests.integration.campaigns.campaign_helpers import foreign_campaign
 from tests.integration.domains.domains_helpers import foreign_domain
+from tests.integration.imports.import_helpers import foreign_import
 from tests.integration.messages.messages_helpers import foreign_message
 from tests.integration.segments.segment_helpers import foreign_segment
 from tests.integration.sending.sending_helpers import foreign_outbox_message, foreign_provider
@@ -76,6 +77,7 @@ FOREIGN_RESOURCES: dict[str, Callable[[Accounts, User], Awaitable[int]]] = {
     "template_id": foreign_template,
     "version": first_version,  # of the foreign template_id beside it
     "campaign_id": foreign_campaign,
+    "import_id": foreign_import,
 }
 # Admin routes see every user's resources by design; tenancy does not apply to them.
 ADMIN_PARAMETERS = {"user_id"}

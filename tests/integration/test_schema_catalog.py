@@ -5,8 +5,8 @@ The expected schema below is written by hand from the spec, in PostgreSQL's own 
 migrations): ON DELETE actions of the three pre-existing tables and of the campaign references,
 the enum checks, idx_users_account_status, idx_users_username_lower (usernames unique in any
 case), idx_segments_conditions, email_campaigns_archive, outbox_messages (023), and
-idempotency_keys (026), email_template_versions and per-user template names (028),
-email_campaigns.template_version (029).
+idempotency_keys (026), the CSV imports' tables (027, keyed by their job, not an id),
+email_template_versions and per-user template names (028), email_campaigns.template_version (029).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class Table:
     checks: dict[str, Check] = field(default_factory=dict)  # column: allowed values
     indexes: dict[str, Idx] = field(default_factory=dict)
     serial_id: bool = True
+    primary_key: tuple[str, ...] = ("id",)  # a table keyed otherwise has no id column
 
 
 def varchar(length: int, *, nullable: bool = True, default: str | None = None) -> Col:
@@ -666,19 +667,97 @@ EXPECTED: dict[str, Table] = {
         },
         uniques={"uq_email_template_versions_template_version": ("template_id", "version")},
     ),
+    # Not in the spec: CSV imports (migration 027). The job, its upload in chunks (the job's
+    # foreign key deferred, see the migration), its rejected rows and the addresses it has seen.
+    "import_jobs": Table(
+        columns={
+            "user_id": BIGINT_NOT_NULL,
+            "list_id": BIGINT_NOT_NULL,
+            "status": varchar(20, nullable=False, default="QUEUED"),
+            "mode": varchar(20, nullable=False),
+            "mapping": JSONB_NOT_NULL,
+            "delimiter": varchar(1),
+            "file_name": varchar(255),
+            **{
+                name: Col("bigint", nullable=False, default="0")
+                for name in (
+                    "upload_bytes",
+                    "rows_read",
+                    "inserted",
+                    "updated",
+                    "skipped",
+                    "rejected",
+                    "committed_offset",
+                    "committed_line",
+                )
+            },
+            "error": TEXT,
+            "attempts": integer(0, nullable=False),
+            "lease_expires_at": TIMESTAMP,
+            "heartbeat_at": TIMESTAMP,
+            "created_at": TIMESTAMP_NOW,
+            "started_at": TIMESTAMP,
+            "finished_at": TIMESTAMP,
+        },
+        foreign_keys={"user_id": ("users", "CASCADE"), "list_id": ("contact_lists", "CASCADE")},
+        checks={
+            "status": one_of("QUEUED", "RUNNING", "COMPLETED", "FAILED"),
+            "mode": one_of("subscribe", "update_only", "unsubscribe"),
+        },
+        indexes={
+            "idx_import_jobs_user_id_id": Idx(("user_id", "id")),
+            "idx_import_jobs_status_lease": Idx(("status", "lease_expires_at")),
+            "idx_import_jobs_list_id": Idx(("list_id",)),
+        },
+    ),
+    "import_uploads": Table(
+        columns={
+            "job_id": BIGINT_NOT_NULL,
+            "seq": integer(nullable=False),
+            "start_offset": BIGINT_NOT_NULL,
+            "data": Col("bytea", nullable=False),
+        },
+        foreign_keys={"job_id": ("import_jobs", "CASCADE")},
+        primary_key=("job_id", "seq"),
+    ),
+    "import_rejections": Table(
+        columns={
+            "job_id": BIGINT_NOT_NULL,
+            "line_number": BIGINT_NOT_NULL,
+            "reason": TEXT_NOT_NULL,
+            "excerpt": TEXT,
+        },
+        foreign_keys={"job_id": ("import_jobs", "CASCADE")},
+        primary_key=("job_id", "line_number"),
+    ),
+    "import_seen_addresses": Table(
+        columns={
+            "job_id": BIGINT_NOT_NULL,
+            "address": TEXT_NOT_NULL,
+            "line_number": BIGINT_NOT_NULL,
+        },
+        foreign_keys={"job_id": ("import_jobs", "CASCADE")},
+        primary_key=("job_id", "address"),
+    ),
 }
 
 ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
 
+def has_id(table: Table) -> bool:
+    return table.primary_key == ("id",)
+
+
 def expected_columns(name: str, table: Table) -> dict[str, Col]:
+    if not has_id(table):
+        return table.columns
     default = f"nextval('{name}_id_seq'::regclass)" if table.serial_id else None
     return {"id": Col("bigint", nullable=False, default=default), **table.columns}
 
 
 def expected_indexes(name: str, table: Table) -> dict[str, Idx]:
     """The spec's named indexes plus those backing the primary key and UNIQUE constraints."""
-    backing = {f"{name}_pkey": Idx(("id",), unique=True)}
+    backing = {f"{name}_pkey": Idx(table.primary_key, unique=True)}
     backing |= {uq: Idx(columns, unique=True) for uq, columns in table.uniques.items()}
     return backing | table.indexes
 
@@ -696,9 +775,10 @@ async def test_exactly_the_spec_tables_and_those_added_exist(catalog: asyncpg.Co
         " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
     )
     assert (
-        len(EXPECTED) == 23
+        len(EXPECTED) == 27
     )  # the spec's 17, outbox_messages (023), contact_status_overrides (024), erased_contacts
-    # and erasure_keys (025), idempotency_keys (026), email_template_versions (028)
+    # and erasure_keys (025), idempotency_keys (026), the four import tables (027),
+    # email_template_versions (028)
     assert {row["relname"] for row in rows} == {*EXPECTED, "alembic_version"}
 
 
@@ -738,7 +818,7 @@ async def test_primary_key_foreign_keys_and_unique_constraints(
     expected = EXPECTED[table]
     by_type = {kind: [row for row in rows if row["contype"] == kind] for kind in "pfu"}
     assert [(row["conname"], tuple(row["columns"])) for row in by_type["p"]] == [
-        (f"{table}_pkey", ("id",))
+        (f"{table}_pkey", expected.primary_key)
     ]
     foreign_keys = {
         row["conname"]: (
@@ -811,8 +891,10 @@ async def test_every_serial_sequence_belongs_to_its_id_column(catalog: asyncpg.C
         " WHERE n.nspname = 'public' AND c.relkind = 'S'"
     )
     assert {row["relname"] for row in rows} == {
-        f"{name}_id_seq" for name, table in EXPECTED.items() if table.serial_id
+        f"{name}_id_seq" for name, table in EXPECTED.items() if table.serial_id and has_id(table)
     }
     for name, table in EXPECTED.items():
+        if not has_id(table):
+            continue
         owned = await catalog.fetchval("SELECT pg_get_serial_sequence($1, 'id')", name)
         assert owned == (f"public.{name}_id_seq" if table.serial_id else None)

@@ -23,6 +23,12 @@ from openmailer.adapters.db.tables.contacts import (
     ContactStatusOverride,
     Segment,
 )
+from openmailer.adapters.db.tables.imports import (
+    ImportJob,
+    ImportRejection,
+    ImportSeenAddress,
+    ImportUpload,
+)
 from openmailer.adapters.db.tables.messages import IdempotencyKey
 from openmailer.adapters.db.tables.sending import Domain, EmailLog, EmailProvider, WebhookEvent
 from openmailer.adapters.db.tables.users import ApiKey, RateLimit, User
@@ -47,6 +53,10 @@ __all__ = [
     "EmailTemplate",
     "EmailTemplateVersion",
     "IdempotencyKey",
+    "ImportJob",
+    "ImportRejection",
+    "ImportSeenAddress",
+    "ImportUpload",
     "RateLimit",
     "Segment",
     "User",

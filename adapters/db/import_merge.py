@@ -1,0 +1,179 @@
+"""One batch of an import merged into the contacts, set-based, in the batch's transaction.
+
+The batch is COPied (asyncpg's binary COPY on the transaction's own connection) into a staging
+table that lives until the commit. Duplicates inside the file are found against
+`import_seen_addresses` (the first line of an address wins, across batches and resumes). Then
+one statement per mode merges the staged rows and moves the memberships (an INSERT … SELECT …
+ON CONFLICT with a data-modifying CTE, or an UPDATE … FROM): tags are unioned, custom fields
+merged with `||`, names kept where the file has none. The lists whose counts can move are
+recounted once (`list_counts.recount`, which locks them in id order).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openmailer.adapters.db.list_counts import recount, recount_lists_of
+from openmailer.core.imports.model import ImportMode, MergeOutcome, Rejection, StagedContact
+
+STAGING = "import_staging"
+STAGING_COLUMNS = ("line", "address", "email", "first_name", "last_name", "custom_fields", "tags")
+REJECTION_COLUMNS = ("job_id", "line_number", "reason", "excerpt")
+
+CREATE_STAGING = text(
+    f"CREATE TEMP TABLE {STAGING} (line bigint NOT NULL, address text NOT NULL,"
+    " email text NOT NULL, first_name text, last_name text, custom_fields jsonb NOT NULL,"
+    " tags text[] NOT NULL) ON COMMIT DROP"
+)
+# The statements below are put together from this module's constants only (no input).
+REMEMBER_ADDRESSES = text(
+    "INSERT INTO import_seen_addresses (job_id, address, line_number)"
+    f" SELECT :job_id, address, line FROM {STAGING} ORDER BY line ON CONFLICT DO NOTHING"
+)
+DROP_DUPLICATES = text(
+    f"DELETE FROM {STAGING} s USING import_seen_addresses seen"
+    " WHERE seen.job_id = :job_id AND seen.address = s.address AND seen.line_number <> s.line"
+    " RETURNING s.line, seen.line_number AS first_line, s.email"
+)
+# The ON CONFLICT target is idx_contacts_user_email_lower (migration 024).
+_MERGE_FIELDS = (
+    "first_name = coalesce(excluded.first_name, c.first_name),"
+    " last_name = coalesce(excluded.last_name, c.last_name),"
+    " custom_fields = coalesce(c.custom_fields, '{}'::jsonb) || excluded.custom_fields,"
+    " tags = CASE WHEN cardinality(excluded.tags) = 0 THEN c.tags ELSE ARRAY("
+    "SELECT DISTINCT tag FROM unnest(coalesce(c.tags, '{}'::text[]) || excluded.tags) AS tag"
+    " ORDER BY tag) END,"
+)
+_JOIN_LIST = (
+    "joined AS (INSERT INTO contact_list_memberships"
+    " (contact_id, list_id, status, subscribed_at, created_at)"
+    " SELECT id, :list_id, 'ACTIVE', :now, :now FROM merged ORDER BY id"
+    " ON CONFLICT (contact_id, list_id) DO UPDATE SET status = 'ACTIVE',"
+    " unsubscribed_at = NULL, subscribed_at = excluded.subscribed_at"
+    " WHERE contact_list_memberships.status <> 'ACTIVE' RETURNING 1)"
+)
+SUBSCRIBE = text(
+    "WITH merged AS (INSERT INTO contacts AS c (user_id, email, first_name, last_name, status,"
+    " source, custom_fields, tags, created_at, updated_at)"
+    " SELECT :user_id, email, first_name, last_name, 'SUBSCRIBED', 'CSV_IMPORT', custom_fields,"
+    f" tags, :now, :now FROM {STAGING} ORDER BY address"
+    " ON CONFLICT (user_id, lower((email)::text)) DO UPDATE SET "
+    f"{_MERGE_FIELDS} updated_at = excluded.updated_at"
+    " RETURNING c.id, (c.xmax = 0) AS inserted), "
+    f"{_JOIN_LIST}"
+    " SELECT count(*) FILTER (WHERE inserted) AS inserted,"
+    " count(*) FILTER (WHERE NOT inserted) AS updated FROM merged"
+)
+UPDATE_ONLY = text(
+    "WITH merged AS (UPDATE contacts c SET "
+    + _MERGE_FIELDS.replace("excluded.", "s.")
+    + f" updated_at = :now FROM {STAGING} s"
+    " WHERE c.user_id = :user_id AND lower(c.email) = s.address RETURNING c.id), "
+    f"{_JOIN_LIST}"
+    " SELECT 0 AS inserted, count(*) AS updated FROM merged"
+)
+_STILL_REACHABLE = "c.status IN ('PENDING', 'SUBSCRIBED')"
+UNSUBSCRIBE = text(
+    "WITH merged AS (INSERT INTO contacts AS c (user_id, email, first_name, last_name, status,"
+    " source, custom_fields, tags, unsubscribed_at, created_at, updated_at)"
+    " SELECT :user_id, email, first_name, last_name, 'UNSUBSCRIBED', 'CSV_IMPORT',"
+    f" custom_fields, tags, :now, :now, :now FROM {STAGING} ORDER BY address"
+    " ON CONFLICT (user_id, lower((email)::text)) DO UPDATE SET"
+    f" status = CASE WHEN {_STILL_REACHABLE} THEN 'UNSUBSCRIBED' ELSE c.status END,"
+    f" unsubscribed_at = CASE WHEN {_STILL_REACHABLE} THEN excluded.unsubscribed_at"
+    " ELSE c.unsubscribed_at END, updated_at = excluded.updated_at"
+    " RETURNING c.id, (c.xmax = 0) AS inserted), "
+    "left_list AS (UPDATE contact_list_memberships m SET status = 'REMOVED',"
+    " unsubscribed_at = :now FROM merged"
+    " WHERE m.contact_id = merged.id AND m.list_id = :list_id AND m.status = 'ACTIVE'"
+    " RETURNING 1)"
+    " SELECT count(*) FILTER (WHERE inserted) AS inserted,"
+    " count(*) FILTER (WHERE NOT inserted) AS updated,"
+    " coalesce(array_agg(id) FILTER (WHERE NOT inserted), '{}') AS existing FROM merged"
+)
+STATEMENT_OF = {
+    ImportMode.SUBSCRIBE: SUBSCRIBE,
+    ImportMode.UPDATE_ONLY: UPDATE_ONLY,
+    ImportMode.UNSUBSCRIBE: UNSUBSCRIBE,
+}
+
+
+async def driver_of(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under the SQLAlchemy one (already inside its transaction)."""
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
+
+
+def staged_record(contact: StagedContact) -> tuple[Any, ...]:
+    return (
+        contact.line,
+        contact.email.lower(),
+        contact.email,
+        contact.first_name,
+        contact.last_name,
+        json.dumps(contact.custom_fields, ensure_ascii=False),
+        contact.tags,
+    )
+
+
+async def merge_batch(
+    conn: AsyncConnection,
+    *,
+    job_id: int,
+    user_id: int,
+    list_id: int,
+    mode: ImportMode,
+    contacts: list[StagedContact],
+    now: datetime,
+) -> MergeOutcome:
+    if not contacts:
+        return MergeOutcome(inserted=0, updated=0, skipped=0, duplicates=[])
+    await conn.execute(CREATE_STAGING)
+    driver = await driver_of(conn)
+    await driver.copy_records_to_table(
+        STAGING, records=map(staged_record, contacts), columns=STAGING_COLUMNS
+    )
+    if mode is ImportMode.UPDATE_ONLY:
+        # its UPDATE … FROM joins the staging rows: the planner needs to know how many
+        await conn.execute(text(f"ANALYZE {STAGING}"))
+    await conn.execute(REMEMBER_ADDRESSES, {"job_id": job_id})
+    duplicates = [
+        Rejection(row.line, f"duplicate of line {row.first_line} (same address)", row.email)
+        for row in await conn.execute(DROP_DUPLICATES, {"job_id": job_id})
+    ]
+    staged = len(contacts) - len(duplicates)
+    parameters = {"user_id": user_id, "list_id": list_id, "now": now}
+    result = (await conn.execute(STATEMENT_OF[mode], parameters)).one()
+    if mode is ImportMode.UNSUBSCRIBE:
+        # their status changed: every list they are a member of counts them differently
+        await recount_lists_of(conn, list(result.existing))
+    await recount(conn, [list_id])
+    await conn.execute(text(f"DROP TABLE {STAGING}"))
+    merged = int(result.inserted) + int(result.updated)
+    return MergeOutcome(
+        inserted=int(result.inserted),
+        updated=int(result.updated),
+        skipped=staged - merged,
+        duplicates=duplicates,
+    )
+
+
+async def record_rejections(
+    conn: AsyncConnection, job_id: int, rejections: list[Rejection]
+) -> None:
+    if not rejections:
+        return
+    driver = await driver_of(conn)
+    await driver.copy_records_to_table(
+        "import_rejections",
+        records=[
+            (job_id, rejection.line, rejection.reason, rejection.excerpt.replace("\x00", ""))
+            for rejection in rejections
+        ],
+        columns=REJECTION_COLUMNS,
+    )

@@ -1,0 +1,1 @@
+"""`/api/v1/imports`: CSV uploads of contacts and their jobs."""
