@@ -94,7 +94,8 @@ class Platform:
             return []
 
     def read_output(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:]
+        # Whole: the banner is at the start, and shutdown alone logs a few kilobytes now.
+        return self.log_path.read_text(errors="replace")
 
     def stop(self, sig: signal.Signals = signal.SIGINT) -> int:
         assert self.process is not None

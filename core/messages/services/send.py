@@ -15,8 +15,6 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from email.header import decode_header, make_header
-from email.parser import BytesHeaderParser
 
 from openmailer.core.accounts.model import Principal
 from openmailer.core.domains.keys import SigningKeyMaterial
@@ -42,7 +40,7 @@ from openmailer.core.ports.rendering import (
     DkimKey,
     MessageRenderer,
     RecipientData,
-    RenderedMessage,
+    RenderError,
     TemplateInvalid,
 )
 from openmailer.core.ports.sending import (
@@ -58,6 +56,7 @@ from openmailer.core.sending.chain import Delivery, ProviderChain
 from openmailer.core.sending.contract import OutgoingMessage, ProviderType
 from openmailer.core.sending.outcomes import OutcomeKind, RecipientOutcome
 from openmailer.core.sending.policies import OUTBOX_TYPE, reaches_only_outbox, sender_domain_ready
+from openmailer.core.sending.services.forms import FormsNeeded, forms_needed, render_outgoing
 from openmailer.core.templates.model import TemplateSyntaxError
 from openmailer.core.templates.services.templates import content_for_send
 
@@ -177,14 +176,15 @@ async def send_message(principal: Principal, draft: MessageDraft, *, ports: Send
     compiled = _compile(
         draft, keys, list_domain=sender_domain, preview_text=preview_text, ports=ports
     )
-    rendered = _render(compiled, draft, ports=ports)
+    types = [t for p in chain if (t := ports.provider_types.get(p.provider_type)) is not None]
+    message = _render(compiled, draft, forms_needed(types), ports=ports)
     if not await ports.quota.take(user_id, 1):
         raise RateLimited(
             "the monthly email limit is used up",
             retry_after_seconds=_seconds_to_next_month(ports.clock.now()),
             code="monthly_limit_exceeded",
         )
-    subject = _subject_of(rendered.data) or draft.subject or ""
+    subject = message.subject or draft.subject or ""
     log = await ports.logs.add(
         NewEmailLog(
             user_id=user_id,
@@ -194,13 +194,6 @@ async def send_message(principal: Principal, draft: MessageDraft, *, ports: Send
             status=EmailStatus.QUEUED.value,
             provider_id=None,  # the provider that answers, recorded with the outcome
         )
-    )
-    message = OutgoingMessage(
-        message_id=rendered.message_id,
-        sender=draft.from_email,
-        recipients=(draft.to,),
-        subject=subject,
-        raw=rendered.data,
     )
 
     async def attempt() -> Delivery:
@@ -224,10 +217,11 @@ async def send_message(principal: Principal, draft: MessageDraft, *, ports: Send
 
 
 def _render(
-    compiled: CompiledCampaign, draft: MessageDraft, *, ports: SendPorts
-) -> RenderedMessage:
-    """Before anything is counted or recorded: a message that cannot be rendered (a variable
-    of the wrong shape) is the caller's 422 and costs nothing."""
+    compiled: CompiledCampaign, draft: MessageDraft, needed: FormsNeeded, *, ports: SendPorts
+) -> OutgoingMessage:
+    """In every form the chain's providers take. Before anything is counted or recorded: a
+    message that cannot be rendered (a variable of the wrong shape) is the caller's 422 and
+    costs nothing."""
     recipient = RecipientData(
         tracking_id=secrets.token_hex(8),
         email=draft.to,
@@ -236,19 +230,12 @@ def _render(
         unsubscribe_token=secrets.token_urlsafe(24),
         custom=dict(draft.variables),
     )
-    (rendered,) = ports.renderer.render_batch(compiled, [recipient], output="mime")
-    if not isinstance(rendered, RenderedMessage):
-        detail = getattr(rendered, "error", "the message could not be rendered")
-        raise ValidationError(detail, field="variables", code="render_failed")
+    (rendered,) = render_outgoing(
+        needed, ports.renderer, compiled, [recipient], sender=draft.from_email
+    )
+    if isinstance(rendered, RenderError):
+        raise ValidationError(rendered.error, field="variables", code="render_failed")
     return rendered
-
-
-def _subject_of(raw: bytes) -> str | None:
-    """The rendered subject (variables filled in), read back from the signed MIME."""
-    encoded = BytesHeaderParser().parsebytes(raw).get("Subject")
-    if encoded is None:
-        return None
-    return str(make_header(decode_header(str(encoded))))
 
 
 def _outbox_client(user_id: int, *, ports: SendPorts) -> ProviderClient:

@@ -16,11 +16,11 @@ from openmailer.adapters.providers.sendgrid import (
     SendgridConfiguration,
     SendgridProviderClient,
 )
-from openmailer.core.ports.rendering import CampaignContent, RecipientData, RenderedParts
+from openmailer.core.ports.rendering import CampaignContent, RecipientData
 from openmailer.core.sending.contract import OutgoingMessage
 from openmailer.core.sending.contract import RenderedParts as Parts
 from openmailer.core.sending.outcomes import OutcomeKind, RecipientOutcome
-from openmailer.core.sending.services.forms import outgoing_of, render_for
+from openmailer.core.sending.services.forms import forms_needed, render_outgoing
 from tests.integration.sending.http_peers import DROP
 from tests.integration.sending.sendgrid_peer import API_KEY, SendgridServer
 
@@ -64,14 +64,11 @@ def parts_messages(count: int) -> list[OutgoingMessage]:
         for n in range(count)
     ]
     messages = []
-    rendered_all = render_for(SENDGRID, renderer, compiled, recipients)
-    for data, rendered in zip(recipients, rendered_all, strict=True):
-        assert isinstance(rendered, RenderedParts)
-        messages.append(
-            outgoing_of(
-                rendered, sender=SENDER, recipients=(data.email,), subject="", campaign_id=7
-            )
-        )
+    for message in render_outgoing(
+        forms_needed([SENDGRID]), renderer, compiled, recipients, sender=SENDER, campaign_id=7
+    ):
+        assert isinstance(message, OutgoingMessage)
+        messages.append(message)
     return messages
 
 

@@ -18,11 +18,10 @@ from openmailer.core.ports.rendering import (
     CampaignContent,
     DkimKey,
     RecipientData,
-    RenderedMessage,
 )
 from openmailer.core.sending.contract import OutgoingMessage
 from openmailer.core.sending.outcomes import OutcomeKind
-from openmailer.core.sending.services.forms import outgoing_of, render_for
+from openmailer.core.sending.services.forms import forms_needed, render_outgoing
 from tests.integration.sending.http_peers import (
     DROP,
     MOTO_ACCESS_KEY,
@@ -118,12 +117,11 @@ def signed_messages(pems: tuple[str, str], count: int) -> list[OutgoingMessage]:
         for n in range(count)
     ]
     messages = []
-    rendered_all = render_for(SES, renderer, compiled, recipients)
-    for data, rendered in zip(recipients, rendered_all, strict=True):
-        assert isinstance(rendered, RenderedMessage)
-        messages.append(
-            outgoing_of(rendered, sender=SENDER, recipients=(data.email,), subject="Hello")
-        )
+    for message in render_outgoing(
+        forms_needed([SES]), renderer, compiled, recipients, sender=SENDER
+    ):
+        assert isinstance(message, OutgoingMessage)
+        messages.append(message)
     return messages
 
 
