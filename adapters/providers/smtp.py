@@ -197,20 +197,23 @@ class SmtpProviderClient:
 
     async def _send_some(self, connection: _Connection | None, batch: Batch) -> _Connection | None:
         """Sends one message lock-step, or pipelined all there are; answers the connection if it
-        is still fit to use."""
+        is still fit to use. The other connections may have taken every message meanwhile."""
         if connection is None or not connection.is_connected:
             try:
                 connection = await self._connect()
             except _StageFailed as failed:
-                job = batch.pending.popleft()
-                batch.finish(job, self._all_transient(job.message, str(failed)))
+                failed_job = batch.take()
+                if failed_job is not None:
+                    batch.finish(failed_job, self._all_transient(failed_job.message, str(failed)))
                 return None
         if isinstance(connection, PipelinedConnection):
             if await send_pipelined(connection, batch):
                 return connection
             connection.close()
             return None
-        job = batch.pending.popleft()
+        job = batch.take()
+        if job is None:
+            return connection
         try:
             batch.finish(job, await self._transaction(connection, job.message))
         except _Dropped as dropped:

@@ -106,14 +106,17 @@ def _group(job: Job | None) -> bytes:
 async def send_pipelined(connection: PipelinedConnection, batch: Batch) -> bool:
     """Sends the batch's pending messages over `connection` until none is left (True: the
     connection is between transactions, fit to keep) or until it is lost (False)."""
-    job = batch.take()
-    try:
-        connection.write(_group(job))
-    except ConnectionDropped as dropped:
-        if job is not None:
-            batch.lost(job, str(dropped), {}, ambiguous=False)
-        return False
-    while job is not None:
+    job: Job | None = None
+    while True:
+        if job is None:  # the first message, or one another connection gave back meanwhile
+            job = batch.take()
+            if job is None:
+                return True
+            try:
+                connection.write(_group(job))
+            except ConnectionDropped as dropped:
+                batch.lost(job, str(dropped), {}, ambiguous=False)
+                return False
         message = job.message
         try:
             mail = await connection.reply()
@@ -148,16 +151,7 @@ async def send_pipelined(connection: PipelinedConnection, batch: Batch) -> bool:
         elif sends_content:
             known |= {r: by_reply(message, r, final.code, final.text) for r in accepted}
         batch.finish(job, known)
-        job = following
-        if job is None and batch.pending:  # another connection gave a message back meanwhile
-            job = batch.take()
-            try:
-                connection.write(_group(job))
-            except ConnectionDropped as dropped:
-                if job is not None:
-                    batch.lost(job, str(dropped), {}, ambiguous=False)
-                return False
-    return True
+        job = following  # its group is on the wire already
 
 
 def _envelope_outcomes(
