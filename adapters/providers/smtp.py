@@ -185,11 +185,16 @@ class SmtpProviderClient:
 
         async def worker() -> None:
             connection = self._idle.pop() if self._idle else None
+            finished = False
             try:
                 while batch.pending:
                     connection = await self._send_some(connection, batch)
+                finished = True
             finally:
-                await self._release(connection)
+                if finished:
+                    await self._release(connection)
+                elif connection is not None:  # cancelled mid-transaction: replies still due
+                    connection.close()
 
         workers = min(self.configuration.pool_size, len(messages))
         await asyncio.gather(*(worker() for _ in range(workers)))

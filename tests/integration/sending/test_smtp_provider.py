@@ -329,3 +329,23 @@ def _with(configuration: SmtpConfiguration, **changes: object) -> SmtpConfigurat
     import msgspec
 
     return msgspec.structs.replace(configuration, **changes)
+
+
+async def test_a_batch_cancelled_mid_transaction_does_not_keep_its_connection() -> None:
+    """Its replies are still due: kept, they would answer the next batch's commands."""
+    sink = start_sink(slow_seconds=1.0)
+    client = SmtpProviderClient(plain(sink, pool_size=1))
+    try:
+        await client.send_batch([message("warm@example.org", number=3)])  # one kept connection
+        assert len(client._idle) == 1
+        sending = asyncio.ensure_future(client.send_batch([message("slowdata@example.org")]))
+        await asyncio.sleep(0.5)
+        sending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sending
+        assert client._idle == []
+        outcomes = await client.send_batch([message("ann@example.org", number=2)])
+    finally:
+        await client.aclose()
+        sink.stop()
+    assert [(o.kind, o.recipient) for o in outcomes] == [(OutcomeKind.ACCEPTED, "ann@example.org")]
