@@ -13,7 +13,8 @@ transport has exactly one), and `readline` per reply line costs more than one sc
 
 `ReplyReader` parses every complete reply out of what has arrived (a chunk may hold several, or
 part of one) into a queue; `reply()` takes the oldest, waiting with a timer only when none has
-arrived yet.
+arrived yet. Writes go to the transport's buffer and replies keep being read meanwhile, so a
+group never deadlocks against a server whose replies fill the socket (RFC 2920 3.1).
 """
 
 from __future__ import annotations
