@@ -8,31 +8,44 @@ DATA is retried once on a new connection (nothing was sent). A connection lost d
 before the server's final reply, is ambiguous: the message may have been queued, so it is a
 transient failure marked `ambiguous`, and retrying it may deliver a duplicate (with the same
 Message-ID; see the design's reliability model).
+
+aiosmtplib connects and does TLS, EHLO and AUTH. A server that advertises PIPELINING (RFC 2920)
+then gets each message as one group of commands over our own reply reader (`smtp_pipeline`,
+`smtp_wire`), with the same outcomes; any other server the lock-step path below.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import ssl
-from collections import deque
 from collections.abc import Sequence
 from typing import Annotated
 
 import aiosmtplib
 import msgspec
-from aiosmtplib.protocol import normalize_message_line_endings
 
+from openmailer.adapters.providers.smtp_pipeline import (
+    POSITIVE,
+    Batch,
+    accepted_outcomes,
+    by_reply,
+    send_pipelined,
+)
+from openmailer.adapters.providers.smtp_wire import (
+    ConnectionDropped,
+    PipelinedConnection,
+    checked_address,
+    wire_form,
+)
 from openmailer.core.ports.sending import ProviderContext
 from openmailer.core.sending.contract import CheckReport, MessageForm, OutgoingMessage, ProviderType
-from openmailer.core.sending.outcomes import OutcomeKind, RecipientOutcome
-from openmailer.core.sending.policies import classify_smtp_reply
+from openmailer.core.sending.outcomes import RecipientOutcome
 
 HOST_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$"
-_POSITIVE = (aiosmtplib.SMTPStatus.completed, aiosmtplib.SMTPStatus.will_forward)
-_QUEUED_AS = re.compile(r"queued as ([^\s;]+)", re.IGNORECASE)
 # Failures after which a connection is no longer usable (it dropped, or stalled mid-reply).
 _DROPS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError, TimeoutError)
+# A server that advertises PIPELINING gets the pipelined path, any other the lock-step one.
+_Connection = aiosmtplib.SMTP | PipelinedConnection
 
 
 class SmtpConfiguration(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -81,21 +94,14 @@ async def _command(smtp: aiosmtplib.SMTP, verb: bytes, argument: bytes) -> None:
     `email` package (addresses here are bare and validated); aiosmtplib still refuses control
     characters in a command."""
     reply = await smtp.execute_command(verb, argument)
-    if reply.code not in _POSITIVE:
+    if reply.code not in POSITIVE:
         raise aiosmtplib.SMTPResponseException(reply.code, reply.message)
-
-
-def _by_reply(message: OutgoingMessage, recipient: str, code: int, text: str) -> RecipientOutcome:
-    detail = f"{code} {text}"
-    if classify_smtp_reply(code) is OutcomeKind.PERMANENT:
-        return RecipientOutcome.permanent(message.message_id, recipient, detail)
-    return RecipientOutcome.transient(message.message_id, recipient, detail)
 
 
 class SmtpProviderClient:
     def __init__(self, configuration: SmtpConfiguration) -> None:
         self.configuration = configuration
-        self._idle: list[aiosmtplib.SMTP] = []
+        self._idle: list[_Connection] = []
         self._tls_context = self._make_tls_context()
 
     def _make_tls_context(self) -> ssl.SSLContext:
@@ -107,8 +113,9 @@ class SmtpProviderClient:
 
     # --- connections --------------------------------------------------------------------------
 
-    async def _connect(self) -> aiosmtplib.SMTP:
-        """Connect, EHLO, STARTTLS and AUTH as configured; `_StageFailed` says which failed."""
+    async def _connect(self) -> _Connection:
+        """Connect, EHLO, STARTTLS and AUTH as configured; `_StageFailed` says which failed.
+        Past setup, a server that advertises PIPELINING is spoken to by `PipelinedConnection`."""
         c = self.configuration
         smtp = aiosmtplib.SMTP(
             hostname=c.host,
@@ -131,111 +138,115 @@ class SmtpProviderClient:
             if smtp.is_ehlo_or_helo_needed:  # transactions send their commands bare
                 stage = "ehlo"
                 await smtp.ehlo()
+            if smtp.supports_extension("pipelining"):
+                return PipelinedConnection.take_over(smtp, c.timeout_seconds)
         except ssl.SSLError as error:
             smtp.close()
             raise _StageFailed("tls", _describe(error)) from None
         except aiosmtplib.SMTPHeloError as error:
             smtp.close()
             raise _StageFailed("ehlo", _describe(error)) from None
-        except (aiosmtplib.SMTPException, *_DROPS) as error:
+        except (aiosmtplib.SMTPException, ConnectionDropped, *_DROPS) as error:
             smtp.close()
             raise _StageFailed(stage, _describe(error)) from None
         return smtp
 
-    async def _release(self, smtp: aiosmtplib.SMTP | None) -> None:
-        if smtp is None:
+    async def _release(self, connection: _Connection | None) -> None:
+        if connection is None:
             return
-        if smtp.is_connected and len(self._idle) < self.configuration.pool_size:
-            self._idle.append(smtp)
+        if connection.is_connected and len(self._idle) < self.configuration.pool_size:
+            self._idle.append(connection)
         else:
-            smtp.close()
+            connection.close()
 
     async def aclose(self) -> None:
         idle, self._idle = self._idle, []
-        for smtp in idle:
-            try:
-                await smtp.quit()
-            except (aiosmtplib.SMTPException, *_DROPS):
-                smtp.close()
+        for connection in idle:
+            await _quit(connection)
 
     async def check(self) -> CheckReport:
         try:
-            smtp = await self._connect()
+            connection = await self._connect()
         except _StageFailed as failed:
             return CheckReport(ok=False, stage=failed.stage, detail=failed.detail)
-        try:
-            await smtp.quit()
-        except (aiosmtplib.SMTPException, *_DROPS):
-            smtp.close()
+        await _quit(connection)
         return CheckReport(ok=True)
 
     # --- sending ------------------------------------------------------------------------------
 
     async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[RecipientOutcome]:
-        pending = deque(enumerate(messages))
-        results: list[list[RecipientOutcome]] = [[] for _ in messages]
+        for message in messages:  # before anything is written: no connection halts midway
+            if message.raw is None:
+                raise ValueError("the SMTP provider sends raw MIME: OutgoingMessage.raw required")
+            checked_address(message.sender)
+            for recipient in message.recipients:
+                checked_address(recipient)
+        batch = Batch(messages)
 
         async def worker() -> None:
-            smtp = self._idle.pop() if self._idle else None
+            connection = self._idle.pop() if self._idle else None
+            finished = False
             try:
-                while pending:
-                    index, message = pending.popleft()
-                    results[index], smtp = await self._deliver(message, smtp)
+                while batch.pending:
+                    connection = await self._send_some(connection, batch)
+                finished = True
             finally:
-                await self._release(smtp)
+                if finished:
+                    await self._release(connection)
+                elif connection is not None:  # cancelled mid-transaction: replies still due
+                    connection.close()
 
         workers = min(self.configuration.pool_size, len(messages))
         await asyncio.gather(*(worker() for _ in range(workers)))
-        return [outcome for outcomes in results for outcome in outcomes]
+        return batch.outcomes()
 
-    async def _deliver(
-        self, message: OutgoingMessage, smtp: aiosmtplib.SMTP | None
-    ) -> tuple[list[RecipientOutcome], aiosmtplib.SMTP | None]:
-        if message.raw is None:
-            raise ValueError("the SMTP provider sends raw MIME: OutgoingMessage.raw is required")
-        for attempt in (1, 2):
-            if smtp is None or not smtp.is_connected:
-                try:
-                    smtp = await self._connect()
-                except _StageFailed as failed:
-                    return self._all_transient(message, str(failed)), None
+    async def _send_some(self, connection: _Connection | None, batch: Batch) -> _Connection | None:
+        """Sends one message lock-step, or pipelined all there are; answers the connection if it
+        is still fit to use. The other connections may have taken every message meanwhile."""
+        if connection is None or not connection.is_connected:
             try:
-                return await self._transaction(smtp, message), smtp
-            except _Dropped as dropped:
-                smtp.close()
-                smtp = None
-                if dropped.during_data or attempt == 2:
-                    detail = f"connection lost: {dropped.detail}"
-                    if dropped.during_data:
-                        detail += " (after the message was sent: it may have been delivered)"
-                    return [
-                        dropped.known.get(recipient)
-                        or RecipientOutcome.transient(
-                            message.message_id, recipient, detail, ambiguous=dropped.during_data
-                        )
-                        for recipient in message.recipients
-                    ], None
-        raise AssertionError("unreachable")
+                connection = await self._connect()
+            except _StageFailed as failed:
+                failed_job = batch.take()
+                if failed_job is not None:
+                    batch.finish(failed_job, self._all_transient(failed_job.message, str(failed)))
+                return None
+        if isinstance(connection, PipelinedConnection):
+            if await send_pipelined(connection, batch):
+                return connection
+            connection.close()
+            return None
+        job = batch.take()
+        if job is None:
+            return connection
+        try:
+            batch.finish(job, await self._transaction(connection, job.message))
+        except _Dropped as dropped:
+            connection.close()
+            batch.lost(job, dropped.detail, dropped.known, ambiguous=dropped.during_data)
+            return None
+        return connection
 
     @staticmethod
-    def _all_transient(message: OutgoingMessage, detail: str) -> list[RecipientOutcome]:
-        return [
-            RecipientOutcome.transient(message.message_id, recipient, detail)
+    def _all_transient(message: OutgoingMessage, detail: str) -> dict[str, RecipientOutcome]:
+        return {
+            recipient: RecipientOutcome.transient(message.message_id, recipient, detail)
             for recipient in message.recipients
-        ]
+        }
 
     async def _transaction(
         self, smtp: aiosmtplib.SMTP, message: OutgoingMessage
-    ) -> list[RecipientOutcome]:
+    ) -> dict[str, RecipientOutcome]:
+        """The lock-step path, for a server without PIPELINING."""
         known: dict[str, RecipientOutcome] = {}
         try:
             await _command(smtp, b"MAIL", b"FROM:<" + message.sender.encode("ascii") + b">")
         except aiosmtplib.SMTPResponseException as refused:
             await self._reset(smtp)
-            return [
-                _by_reply(message, recipient, refused.code, refused.message)
+            return {
+                recipient: by_reply(message, recipient, refused.code, refused.message)
                 for recipient in message.recipients
-            ]
+            }
         except _DROPS as error:
             raise _Dropped(_describe(error), during_data=False, known=known) from None
         accepted: list[str] = []
@@ -244,38 +255,32 @@ class SmtpProviderClient:
                 await _command(smtp, b"RCPT", b"TO:<" + recipient.encode("ascii") + b">")
                 accepted.append(recipient)
             except aiosmtplib.SMTPResponseException as refused:
-                known[recipient] = _by_reply(message, recipient, refused.code, refused.message)
+                known[recipient] = by_reply(message, recipient, refused.code, refused.message)
             except _DROPS as error:
                 raise _Dropped(_describe(error), during_data=False, known=known) from None
         if not accepted:
             await self._reset(smtp)
-            return [known[recipient] for recipient in message.recipients]
+            return known
         assert message.raw is not None
         try:
             await self._start_data(smtp)
         except aiosmtplib.SMTPResponseException as refused:
             for recipient in accepted:
-                known[recipient] = _by_reply(message, recipient, refused.code, refused.message)
+                known[recipient] = by_reply(message, recipient, refused.code, refused.message)
             await self._reset(smtp)
-            return [known[recipient] for recipient in message.recipients]
+            return known
         except _DROPS as error:  # before the content: nothing can have been queued
             raise _Dropped(_describe(error), during_data=False, known=known) from None
         try:
             reply = await self._send_content(smtp, message.raw)
         except aiosmtplib.SMTPResponseException as refused:
             for recipient in accepted:
-                known[recipient] = _by_reply(message, recipient, refused.code, refused.message)
+                known[recipient] = by_reply(message, recipient, refused.code, refused.message)
             await self._reset(smtp)
-            return [known[recipient] for recipient in message.recipients]
+            return known
         except _DROPS as error:
             raise _Dropped(_describe(error), during_data=True, known=known) from None
-        queued = _QUEUED_AS.search(reply.message)
-        provider_message_id = queued.group(1) if queued else message.message_id
-        for recipient in accepted:
-            known[recipient] = RecipientOutcome.accepted(
-                message.message_id, recipient, provider_message_id
-            )
-        return [known[recipient] for recipient in message.recipients]
+        return known | accepted_outcomes(message, accepted, reply.message)
 
     @staticmethod
     async def _start_data(smtp: aiosmtplib.SMTP) -> None:
@@ -305,18 +310,11 @@ class SmtpProviderClient:
             smtp.close()
 
 
-def wire_form(raw: bytes) -> bytes:
-    """The DATA content as sent: CRLF line ends, a leading dot doubled (RFC 5321 4.5.2), and the
-    terminating `.` line. sender_rs writes CRLF only, so the usual case costs three byte scans;
-    a message with bare LFs is normalised as aiosmtplib would (a bare CR cannot end the data)."""
-    if raw.count(b"\n") != raw.count(b"\r\n"):
-        raw = normalize_message_line_endings(raw)
-    elif not raw.endswith(b"\r\n"):
-        raw += b"\r\n"
-    stuffed = raw.replace(b"\r\n.", b"\r\n..")
-    if stuffed.startswith(b"."):
-        stuffed = b"." + stuffed
-    return stuffed + b".\r\n"
+async def _quit(connection: _Connection) -> None:
+    try:
+        await connection.quit()
+    except (aiosmtplib.SMTPException, *_DROPS):
+        connection.close()
 
 
 def open_smtp_client(

@@ -2,11 +2,16 @@
 
 `reject…@` is refused at RCPT TO with 550, `later…@` with 451; a message to `dropdata…@` is read
 whole and the connection dropped before the final reply; `refusedata…@` is refused at DATA
-with 554. Everything else is accepted as `250 2.0.0 Ok: queued as Q<n>`.
+with 554; `dropfirst…@` drops the connection at its RCPT TO the first time it is seen (it is
+accepted when retried), `dropalways…@` every time; `slowdata…@` answers the content after
+`slow_seconds`. Everything else is accepted as `250 2.0.0 Ok: queued as Q<n>`. The server
+advertises PIPELINING (aiosmtpd does not by itself, and reads a pipelined group line by line)
+unless told not to.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -29,9 +34,24 @@ class Received:
 class ScriptedHandler:
     received: list[Received] = field(default_factory=list)
     connections: int = 0
+    pipelining: bool = True
+    slow_seconds: float = 0.0
+    dropped: set[str] = field(default_factory=set)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
         local = address.split("@", 1)[0]
+        if local.startswith("dropalways") or (
+            local.startswith("dropfirst") and address not in self.dropped
+        ):
+            self.dropped.add(address)
+            server.transport.abort()
+            return "250 never seen"
         if local.startswith("reject"):
             return "550 5.1.1 no such mailbox"
         if local.startswith("later"):
@@ -45,6 +65,8 @@ class ScriptedHandler:
             return "250 never seen"
         if any(rcpt.startswith("refusedata") for rcpt in envelope.rcpt_tos):
             return "554 5.6.0 content rejected"
+        if any(rcpt.startswith("slowdata") for rcpt in envelope.rcpt_tos):
+            await asyncio.sleep(self.slow_seconds)
         self.received.append(
             Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content))
         )
@@ -82,8 +104,10 @@ def start_sink(
     require_auth: bool = False,
     implicit: bool = False,
     idle_timeout: float = 300,
+    pipelining: bool = True,
+    slow_seconds: float = 0.0,
 ) -> CountingController:
-    handler = ScriptedHandler()
+    handler = ScriptedHandler(pipelining=pipelining, slow_seconds=slow_seconds)
     options: dict[str, Any] = {
         "hostname": "127.0.0.1",
         "port": free_port(),

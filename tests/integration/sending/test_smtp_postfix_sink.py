@@ -1,6 +1,6 @@
 """The SMTP plugin delivers dual-signed messages to Postfix's smtp-sink: the bytes arrive
 unchanged, every message verifies with dkimpy and with OpenDKIM, and the pool carries two
-batches over the same connections."""
+batches over the same connections, pipelined (RFC 2920)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 import sender_rs
 from openmailer.adapters.crypto.dkim_keys import generate_ed25519, generate_rsa
 from openmailer.adapters.providers.smtp import SmtpConfiguration, SmtpProviderClient
+from openmailer.adapters.providers.smtp_wire import PipelinedConnection
 from openmailer.core.sending.contract import OutgoingMessage
 from openmailer.core.sending.outcomes import OutcomeKind
 from tests.integration.sending.postfix_sink import PostfixSink
@@ -105,6 +106,8 @@ async def test_signed_batches_reach_smtp_sink_intact_and_verify(
             outcomes = await client.send_batch(messages)
             assert [o.kind for o in outcomes] == [OutcomeKind.ACCEPTED] * PER_BATCH
             sent += messages
+        # smtp-sink advertises PIPELINING: the kept connections spoke it.
+        assert client._idle and all(isinstance(c, PipelinedConnection) for c in client._idle)
     finally:
         await client.aclose()
     counters = postfix_sink.stop()

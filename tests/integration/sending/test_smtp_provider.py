@@ -1,6 +1,7 @@
 """The SMTP provider against aiosmtpd on loopback: outcomes per recipient, a kept pool,
 reconnection, the ambiguous lost `250`, STARTTLS and implicit TLS with a certificate made here,
-AUTH, and the credentials check."""
+AUTH, and the credentials check. The transaction tests run twice: against a server that
+advertises PIPELINING (the pipelined path) and one that does not (the lock-step path)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from openmailer.adapters.providers.smtp import SmtpConfiguration, SmtpProviderClient
+from openmailer.adapters.providers.smtp_wire import PipelinedConnection
 from openmailer.core.sending.contract import OutgoingMessage
 from openmailer.core.sending.outcomes import OutcomeKind
 from tests.integration.sending.smtp_sink import PASSWORD, USER, CountingController, start_sink
@@ -39,11 +41,18 @@ def message(*recipients: str, number: int = 1) -> OutgoingMessage:
     )
 
 
-@pytest.fixture
-def sink() -> Iterator[CountingController]:
-    controller = start_sink()
+@pytest.fixture(params=[True, False], ids=["pipelined", "lock-step"])
+def sink(request: pytest.FixtureRequest) -> Iterator[CountingController]:
+    controller = start_sink(pipelining=request.param)
     yield controller
     controller.stop()
+
+
+def assert_path(client: SmtpProviderClient, sink: CountingController) -> None:
+    """The kept connections took the path the server's EHLO called for."""
+    assert client._idle, "no connection was kept"
+    kinds = {isinstance(connection, PipelinedConnection) for connection in client._idle}
+    assert kinds == {sink.scripted.pipelining}
 
 
 def plain(controller: CountingController, **overrides: object) -> SmtpConfiguration:
@@ -60,6 +69,7 @@ async def test_accepted_recipients_carry_the_servers_queue_id(sink: CountingCont
     client = SmtpProviderClient(plain(sink))
     try:
         outcomes = await client.send_batch([message("ann@example.org")])
+        assert_path(client, sink)
     finally:
         await client.aclose()
     assert [(o.kind, o.provider_message_id) for o in outcomes] == [(OutcomeKind.ACCEPTED, "Q1")]
@@ -74,6 +84,7 @@ async def test_rcpt_refusals_fail_only_their_recipient(sink: CountingController)
         outcomes = await client.send_batch(
             [message("ann@example.org", "reject@example.org", "later@example.org")]
         )
+        assert_path(client, sink)
     finally:
         await client.aclose()
     kinds = {o.recipient: o.kind for o in outcomes}
@@ -102,6 +113,89 @@ async def test_a_refused_data_fails_every_accepted_recipient(sink: CountingContr
         OutcomeKind.PERMANENT,
         OutcomeKind.ACCEPTED,  # the connection carries on after the refusal
     ]
+
+
+async def test_all_recipients_refused_skips_the_content_and_the_connection_carries_on(
+    sink: CountingController,
+) -> None:
+    client = SmtpProviderClient(plain(sink, pool_size=1))
+    before = sink.scripted.connections
+    try:
+        outcomes = await client.send_batch(
+            [
+                message("reject@example.org", "later@example.org"),
+                message("cy@example.org", number=2),
+                message("reject2@example.org", number=3),
+            ]
+        )
+        assert_path(client, sink)
+    finally:
+        await client.aclose()
+    assert [o.kind for o in outcomes] == [
+        OutcomeKind.PERMANENT,
+        OutcomeKind.TRANSIENT,
+        OutcomeKind.ACCEPTED,
+        OutcomeKind.PERMANENT,
+    ]
+    assert [r.recipients for r in sink.scripted.received] == [["cy@example.org"]]
+    assert sink.scripted.connections == before + 1  # no drop: one connection carried all three
+
+
+async def test_a_connection_lost_before_354_is_retried_on_a_new_connection(
+    sink: CountingController,
+) -> None:
+    client = SmtpProviderClient(plain(sink, pool_size=1))
+    before = sink.scripted.connections
+    try:
+        outcomes = await client.send_batch(
+            [
+                message("ann@example.org"),
+                message("dropfirst@example.org", "bob@example.org", number=2),
+                message("cy@example.org", number=3),
+            ]
+        )
+    finally:
+        await client.aclose()
+    assert [o.kind for o in outcomes] == [OutcomeKind.ACCEPTED] * 4
+    assert not any(o.ambiguous for o in outcomes)
+    assert [r.recipients for r in sink.scripted.received] == [
+        ["ann@example.org"],
+        ["dropfirst@example.org", "bob@example.org"],
+        ["cy@example.org"],
+    ]
+    assert sink.scripted.connections == before + 2
+
+
+async def test_a_connection_lost_before_354_twice_is_a_plain_transient_failure(
+    sink: CountingController,
+) -> None:
+    client = SmtpProviderClient(plain(sink, pool_size=1))
+    try:
+        outcomes = await client.send_batch(
+            [message("dropalways@example.org"), message("ann@example.org", number=2)]
+        )
+    finally:
+        await client.aclose()
+    lost, after = outcomes
+    assert lost.kind is OutcomeKind.TRANSIENT and not lost.ambiguous
+    assert (lost.detail or "").startswith("connection lost")
+    assert after.kind is OutcomeKind.ACCEPTED
+
+
+async def test_no_final_reply_in_time_is_an_ambiguous_transient_failure() -> None:
+    sink = start_sink(slow_seconds=1.5)
+    client = SmtpProviderClient(plain(sink, pool_size=1, timeout_seconds=0.5))
+    try:
+        outcomes = await client.send_batch(
+            [message("slowdata@example.org"), message("ann@example.org", number=2)]
+        )
+    finally:
+        await client.aclose()
+        sink.stop()
+    late, after = outcomes
+    assert late.kind is OutcomeKind.TRANSIENT and late.ambiguous
+    assert "0.5 s" in (late.detail or "")
+    assert after.kind is OutcomeKind.ACCEPTED
 
 
 async def test_a_connection_lost_before_250_is_an_ambiguous_transient_failure(
@@ -235,3 +329,23 @@ def _with(configuration: SmtpConfiguration, **changes: object) -> SmtpConfigurat
     import msgspec
 
     return msgspec.structs.replace(configuration, **changes)
+
+
+async def test_a_batch_cancelled_mid_transaction_does_not_keep_its_connection() -> None:
+    """Its replies are still due: kept, they would answer the next batch's commands."""
+    sink = start_sink(slow_seconds=1.0)
+    client = SmtpProviderClient(plain(sink, pool_size=1))
+    try:
+        await client.send_batch([message("warm@example.org", number=3)])  # one kept connection
+        assert len(client._idle) == 1
+        sending = asyncio.ensure_future(client.send_batch([message("slowdata@example.org")]))
+        await asyncio.sleep(0.5)
+        sending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sending
+        assert client._idle == []
+        outcomes = await client.send_batch([message("ann@example.org", number=2)])
+    finally:
+        await client.aclose()
+        sink.stop()
+    assert [(o.kind, o.recipient) for o in outcomes] == [(OutcomeKind.ACCEPTED, "ann@example.org")]
