@@ -8,6 +8,7 @@ and the file part's bytes go on as they arrive. Other parts are small fields, bo
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
@@ -92,8 +93,10 @@ def _text(value: bytearray, name: str | None) -> str:
         raise ClientException(detail=f"the form field {name!r} is not UTF-8 text") from None
 
 
+@dataclass
 class UploadOperation(Operation):
-    """The OpenAPI operation of the upload: its body is a form the handler reads itself."""
+    """The OpenAPI operation of the upload: its body is a form the handler reads itself.
+    (A dataclass itself, or its `__post_init__` would never be called.)"""
 
     def __post_init__(self) -> None:
         self.request_body = RequestBody(

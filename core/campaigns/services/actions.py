@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from openmailer.core.accounts.model import User
+from openmailer.core.accounts.model import User, in_utc
 from openmailer.core.campaigns.lifecycle import (
     CampaignAction,
     CampaignStatus,
@@ -87,7 +87,10 @@ async def schedule(
     campaigns: CampaignRepository,
     preflight: PreflightPorts,
 ) -> Campaign:
-    # Another user's campaign is 404 before anything about the body is judged.
+    # A time no datetime can hold in UTC is a malformed body, refused before any lookup; after
+    # that, another user's campaign is 404 before anything else about the body is judged.
+    if scheduled_at is not None and scheduled_at.tzinfo is not None:
+        scheduled_at = in_utc(scheduled_at, field="scheduled_at")
     current = await get_campaign(user.id, campaign_id, campaigns=campaigns)
     at = check_schedule_time(scheduled_at, now)
     transition(current.status, CampaignAction.SCHEDULE)

@@ -75,9 +75,14 @@ async def test_forty_concurrent_wrong_logins_and_the_right_one_hold_the_limit(
     assert stored is not None
     assert stored.failed_login_attempts <= limit
     locked = stored.account_locked_until
-    assert (locked is not None and locked > datetime.now(UTC)) == (
-        stored.failed_login_attempts >= limit
-    )
+    is_locked = locked is not None and locked > datetime.now(UTC)
+    if statuses.count(200) == 0:
+        assert is_locked == (stored.failed_login_attempts >= limit)
+    else:
+        # Failures claimed after the right one may have locked the account on top of those it
+        # forgave: that lock stands though fewer than the limit are left counted (by design,
+        # tests/unit/accounts/test_lockout_under_concurrency.py); a full count is always locked.
+        assert is_locked or stored.failed_login_attempts < limit
     if locked is not None:  # a first lock, not the 24 h that 40 counted failures gave
         assert locked - datetime.now(UTC) <= DEFAULT_LOCKOUT.base_lock + timedelta(seconds=5)
 

@@ -30,6 +30,12 @@ SELECT $1, 'i' || g || '@index.example', jsonb_build_object(
     'birthday', to_char(date '1950-01-01' + g * 7, 'YYYY-MM-DD'))
 FROM generate_series(1, $2) AS g
 """
+# The indexes of `contacts` that back no constraint, but the one under test.
+OTHER_INDEXES = """
+SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE i.indrelid = 'contacts'::regclass AND c.relname <> $1
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+"""
 RANGE_RULES = [
     ("custom_fields.age", "between", [30, 31], "idx_contacts_custom_age", "'number'"),
     ("custom_fields.age", "greater_than", 88, "idx_contacts_custom_age", "'number'"),
@@ -92,9 +98,13 @@ async def test_a_range_rule_on_a_custom_field_uses_the_documented_expression_ind
         try:
             await pg.execute(GENERATE, owner, CONTACTS)
             await pg.execute(documented_indexes()[index])
+            # Generic plans cost `> $2` at a guessed third of the rows, so on a table other
+            # tests filled the plain user_id indexes can look cheaper; without them (dropped in
+            # this transaction, which rolls back) and without a sequential scan on offer, only
+            # an index whose expression matches the rule's can serve it.
+            for (other,) in await pg.fetch(OTHER_INDEXES, index):
+                await pg.execute(f'DROP INDEX "{other}"')
             await pg.execute("ANALYZE contacts")
-            # The table is small: without a sequential scan on offer, the planner takes the
-            # cheapest index that serves the rule, and only a matching expression does.
             await pg.execute("SET LOCAL enable_seqscan = off")
             await pg.execute(f"PREPARE segment_count AS {sql}")
             prepared = True
