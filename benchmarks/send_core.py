@@ -21,17 +21,13 @@ from typing import Any
 import sender_rs
 from benchmarks.python_baseline import PythonPipeline
 from benchmarks.workload import (
-    BASE_URL,
     DOMAIN,
-    SECRET,
-    SUBJECT,
+    campaign_content,
     ed25519_pem,
-    html_template,
     openssl_rsa2048_sign_rate,
     recipients_data,
     rsa_pem,
 )
-from openmailer.core.ports.rendering import CampaignContent
 
 BATCH = 1_000
 
@@ -65,19 +61,7 @@ def rate_and_cpu(run_batch: Callable[[], int], seconds: float) -> tuple[float, f
 def measure(quick: bool) -> dict[str, Any]:
     seconds = 2.0 if quick else 6.0
     rounds = 2 if quick else 3
-    template = sender_rs.compile_template(
-        CampaignContent(
-            campaign_id="bench",
-            subject=SUBJECT,
-            html=html_template(),
-            from_email=f"news@{DOMAIN}",
-            from_name="Acme News",
-            list_id=f"news.{DOMAIN}",
-            base_url=BASE_URL,
-            tracking_secret=SECRET,
-            preview_text="This week's deals",
-        )
-    )
+    template = sender_rs.compile_template(campaign_content())
     assert len(template.links) == 15, template.links
     rsa_key_pem = rsa_pem()
     rsa_key = sender_rs.SigningKey.from_pem(DOMAIN, "rsa", rsa_key_pem)

@@ -27,10 +27,9 @@ from typing import Any
 import uvloop
 
 import sender_rs
-from benchmarks.workload import BASE_URL, DOMAIN, SECRET, SUBJECT, html_template, rsa_pem
+from benchmarks.workload import DOMAIN, campaign_content, rsa_pem
 from benchmarks.workload import recipients_data as workload_recipients
 from openmailer.adapters.providers.smtp import SmtpConfiguration, SmtpProviderClient
-from openmailer.core.ports.rendering import CampaignContent
 from openmailer.core.sending.contract import OutgoingMessage
 from openmailer.core.sending.outcomes import OutcomeKind
 from tests.integration.sending.postfix_sink import PostfixSink
@@ -44,19 +43,7 @@ SENDER = f"bounces@{DOMAIN}"
 
 
 def render_messages(count: int) -> list[OutgoingMessage]:
-    template = sender_rs.compile_template(
-        CampaignContent(
-            campaign_id="bench",
-            subject=SUBJECT,
-            html=html_template(),
-            from_email=f"news@{DOMAIN}",
-            from_name="Acme News",
-            list_id=f"news.{DOMAIN}",
-            base_url=BASE_URL,
-            tracking_secret=SECRET,
-            preview_text="This week's deals",
-        )
-    )
+    template = sender_rs.compile_template(campaign_content())
     keys = [sender_rs.SigningKey.from_pem(DOMAIN, "rsa", rsa_pem())]
     people = [
         sender_rs.Recipient(
