@@ -1,8 +1,10 @@
 """One batch of an import merged into the contacts, set-based, in the batch's transaction.
 
 The batch is COPied (asyncpg's binary COPY on the transaction's own connection) into a staging
-table that lives until the commit. Duplicates inside the file are found against
-`import_seen_addresses` (the first line of an address wins, across batches and resumes). Then
+table that lives until the commit. Duplicates inside the file are found in two steps (the
+first line of an address wins): against `import_seen_addresses`, the addresses of this job's
+earlier batches, then inside the batch with one window over the staging table; the batch's
+addresses join the seen ones afterwards, in index order and with no conflict left. Then
 one statement per mode merges the staged rows and moves the memberships (an INSERT … SELECT …
 ON CONFLICT with a data-modifying CTE, or an UPDATE … FROM): tags are unioned, custom fields
 merged with `||`, names kept where the file has none. The lists whose counts can move are
@@ -31,14 +33,20 @@ CREATE_STAGING = text(
     " tags text[] NOT NULL) ON COMMIT DROP"
 )
 # The statements below are put together from this module's constants only (no input).
-REMEMBER_ADDRESSES = text(
-    "INSERT INTO import_seen_addresses (job_id, address, line_number)"
-    f" SELECT :job_id, address, line FROM {STAGING} ORDER BY line ON CONFLICT DO NOTHING"
+DROP_BATCH_DUPLICATES = text(
+    f"DELETE FROM {STAGING} s USING (SELECT line, first_value(line) OVER"
+    f" (PARTITION BY address ORDER BY line) AS first_line FROM {STAGING}) firsts"
+    " WHERE firsts.line = s.line AND firsts.first_line <> s.line"
+    " RETURNING s.line, firsts.first_line, s.email"
 )
-DROP_DUPLICATES = text(
+DROP_EARLIER_DUPLICATES = text(
     f"DELETE FROM {STAGING} s USING import_seen_addresses seen"
     " WHERE seen.job_id = :job_id AND seen.address = s.address AND seen.line_number <> s.line"
     " RETURNING s.line, seen.line_number AS first_line, s.email"
+)
+REMEMBER_ADDRESSES = text(
+    "INSERT INTO import_seen_addresses (job_id, address, line_number)"
+    f" SELECT :job_id, address, line FROM {STAGING} ORDER BY address ON CONFLICT DO NOTHING"
 )
 # The ON CONFLICT target is idx_contacts_user_email_lower (migration 024).
 _MERGE_FIELDS = (
@@ -141,11 +149,12 @@ async def merge_batch(
     if mode is ImportMode.UPDATE_ONLY:
         # its UPDATE … FROM joins the staging rows: the planner needs to know how many
         await conn.execute(text(f"ANALYZE {STAGING}"))
-    await conn.execute(REMEMBER_ADDRESSES, {"job_id": job_id})
     duplicates = [
         Rejection(row.line, f"duplicate of line {row.first_line} (same address)", row.email)
-        for row in await conn.execute(DROP_DUPLICATES, {"job_id": job_id})
+        for statement in (DROP_EARLIER_DUPLICATES, DROP_BATCH_DUPLICATES)
+        for row in await conn.execute(statement, {"job_id": job_id})
     ]
+    await conn.execute(REMEMBER_ADDRESSES, {"job_id": job_id})
     staged = len(contacts) - len(duplicates)
     parameters = {"user_id": user_id, "list_id": list_id, "now": now}
     result = (await conn.execute(STATEMENT_OF[mode], parameters)).one()

@@ -49,6 +49,7 @@ REJECTIONS = cast(Table, ImportRejection.__table__)
 SEEN = cast(Table, ImportSeenAddress.__table__)
 USERS = cast(Table, UserRow.__table__)
 CHUNK_BYTES = 1024 * 1024
+ASYNCHRONOUS_COMMIT = text("SET LOCAL synchronous_commit = off")
 
 
 def to_job(row: RowMapping) -> ImportJob:
@@ -281,6 +282,11 @@ class SqlAlchemyImportStore:
             # The job row locked first: a worker that lost its lease waits, then finds it gone.
             if await conn.scalar(select(JOBS.c.id).where(ours).with_for_update()) is None:
                 raise LeaseLost(f"import {job.id} was taken over by another worker")
+            # Not waiting for the WAL flush is safe here: a server crash may lose the last
+            # commits, never part of one, and never a later one without the earlier (the WAL is
+            # written in order). A lost batch takes its resume point and counters with it, so the
+            # next claim reads it again from the previous resume point and merges it once.
+            await conn.execute(ASYNCHRONOUS_COMMIT)
             outcome = await merge_batch(
                 conn,
                 job_id=job.id,
