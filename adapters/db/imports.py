@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, and_, delete, func, or_, select, text, update
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openmailer.adapters.db.import_merge import merge_batch, record_rejections
@@ -50,6 +51,8 @@ SEEN = cast(Table, ImportSeenAddress.__table__)
 USERS = cast(Table, UserRow.__table__)
 CHUNK_BYTES = 1024 * 1024
 ASYNCHRONOUS_COMMIT = text("SET LOCAL synchronous_commit = off")
+DEADLOCK_DETECTED = "40P01"
+DEADLOCK_ATTEMPTS = 3
 
 
 def to_job(row: RowMapping) -> ImportJob:
@@ -273,6 +276,31 @@ class SqlAlchemyImportStore:
         now: datetime,
         lease_until: datetime,
     ) -> tuple[ImportJob, MergeOutcome]:
+        # A batch locks its contacts in address order, the API in its own, so a concurrent edit
+        # can deadlock with it; PostgreSQL then aborts one of the two whole, and a batch aborted
+        # so left nothing behind: it is simply committed again.
+        attempt = 1
+        while True:
+            try:
+                return await self._commit_batch_once(
+                    job, batch, rejections, mode=mode, now=now, lease_until=lease_until
+                )
+            except DBAPIError as error:
+                deadlock = getattr(error.orig, "sqlstate", None) == DEADLOCK_DETECTED
+                if not deadlock or attempt >= DEADLOCK_ATTEMPTS:
+                    raise
+                attempt += 1
+
+    async def _commit_batch_once(
+        self,
+        job: ImportJob,
+        batch: Batch,
+        rejections: list[Rejection],
+        *,
+        mode: ImportMode,
+        now: datetime,
+        lease_until: datetime,
+    ) -> tuple[ImportJob, MergeOutcome]:
         ours = and_(
             JOBS.c.id == job.id,
             JOBS.c.attempts == job.attempts,
@@ -294,6 +322,7 @@ class SqlAlchemyImportStore:
                 list_id=job.list_id,
                 mode=mode,
                 contacts=batch.contacts,
+                remember=not batch.last,
                 now=cast(datetime, to_db_time(now)),
             )
             refused = [*rejections, *outcome.duplicates]
