@@ -1,12 +1,18 @@
 """One batch of an import merged into the contacts, set-based, in the batch's transaction.
 
 The batch is COPied (asyncpg's binary COPY on the transaction's own connection) into a staging
-table that lives until the commit. Duplicates inside the file are found against
-`import_seen_addresses` (the first line of an address wins, across batches and resumes). Then
-one statement per mode merges the staged rows and moves the memberships (an INSERT … SELECT …
-ON CONFLICT with a data-modifying CTE, or an UPDATE … FROM): tags are unioned, custom fields
-merged with `||`, names kept where the file has none. The lists whose counts can move are
-recounted once (`list_counts.recount`, which locks them in id order).
+table that lives until the commit. Duplicates inside the file (the first line of an address
+wins) are dropped before the COPY when they are in the same batch (a dict), then in the staging
+table against `import_seen_addresses`, the addresses of this job's earlier batches, which the
+batch's addresses join afterwards in index order (the file's last batch has no later one to
+warn, so it skips that). Then one statement per mode merges the staged rows and moves the
+memberships (an INSERT … SELECT … ON CONFLICT with a data-modifying CTE, or an UPDATE … FROM):
+tags are unioned, custom fields merged with `||`, names kept where the file has none.
+
+The list's counts then move by what that statement changed (`list_counts.add_members`), not by
+a recount of the whole list, which would grow with it: subscribing and updating only add ACTIVE
+memberships to the one list and change no contact's status. Unsubscribing changes statuses, so
+every list of those contacts is recounted (`list_counts.recount`, which locks them in id order).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openmailer.adapters.db.list_counts import recount, recount_lists_of
+from openmailer.adapters.db.list_counts import add_members, lists_of, recount
 from openmailer.core.imports.model import ImportMode, MergeOutcome, Rejection, StagedContact
 
 STAGING = "import_staging"
@@ -31,14 +37,14 @@ CREATE_STAGING = text(
     " tags text[] NOT NULL) ON COMMIT DROP"
 )
 # The statements below are put together from this module's constants only (no input).
-REMEMBER_ADDRESSES = text(
-    "INSERT INTO import_seen_addresses (job_id, address, line_number)"
-    f" SELECT :job_id, address, line FROM {STAGING} ORDER BY line ON CONFLICT DO NOTHING"
-)
-DROP_DUPLICATES = text(
+DROP_EARLIER_DUPLICATES = text(
     f"DELETE FROM {STAGING} s USING import_seen_addresses seen"
     " WHERE seen.job_id = :job_id AND seen.address = s.address AND seen.line_number <> s.line"
-    " RETURNING s.line, seen.line_number AS first_line, s.email"
+    " RETURNING s.line, s.address, seen.line_number AS first_line, s.email"
+)
+REMEMBER_ADDRESSES = text(
+    "INSERT INTO import_seen_addresses (job_id, address, line_number)"
+    f" SELECT :job_id, address, line FROM {STAGING} ORDER BY address ON CONFLICT DO NOTHING"
 )
 # The ON CONFLICT target is idx_contacts_user_email_lower (migration 024).
 _MERGE_FIELDS = (
@@ -49,13 +55,18 @@ _MERGE_FIELDS = (
     "SELECT DISTINCT tag FROM unnest(coalesce(c.tags, '{}'::text[]) || excluded.tags) AS tag"
     " ORDER BY tag) END,"
 )
+# the memberships made ACTIVE by the statement, and those of them whose contact is SUBSCRIBED
+_JOINED_COUNTS = (
+    " (SELECT count(*) FROM joined) AS joined, (SELECT count(*) FROM joined JOIN merged"
+    " ON merged.id = joined.contact_id WHERE merged.status = 'SUBSCRIBED') AS joined_subscribed"
+)
 _JOIN_LIST = (
     "joined AS (INSERT INTO contact_list_memberships"
     " (contact_id, list_id, status, subscribed_at, created_at)"
     " SELECT id, :list_id, 'ACTIVE', :now, :now FROM merged ORDER BY id"
     " ON CONFLICT (contact_id, list_id) DO UPDATE SET status = 'ACTIVE',"
     " unsubscribed_at = NULL, subscribed_at = excluded.subscribed_at"
-    " WHERE contact_list_memberships.status <> 'ACTIVE' RETURNING 1)"
+    " WHERE contact_list_memberships.status <> 'ACTIVE' RETURNING contact_id)"
 )
 SUBSCRIBE = text(
     "WITH merged AS (INSERT INTO contacts AS c (user_id, email, first_name, last_name, status,"
@@ -64,18 +75,18 @@ SUBSCRIBE = text(
     f" tags, :now, :now FROM {STAGING} ORDER BY address"
     " ON CONFLICT (user_id, lower((email)::text)) DO UPDATE SET "
     f"{_MERGE_FIELDS} updated_at = excluded.updated_at"
-    " RETURNING c.id, (c.xmax = 0) AS inserted), "
+    " RETURNING c.id, c.status, (c.xmax = 0) AS inserted), "
     f"{_JOIN_LIST}"
     " SELECT count(*) FILTER (WHERE inserted) AS inserted,"
-    " count(*) FILTER (WHERE NOT inserted) AS updated FROM merged"
+    f" count(*) FILTER (WHERE NOT inserted) AS updated, {_JOINED_COUNTS} FROM merged"
 )
 UPDATE_ONLY = text(
     "WITH merged AS (UPDATE contacts c SET "
     + _MERGE_FIELDS.replace("excluded.", "s.")
     + f" updated_at = :now FROM {STAGING} s"
-    " WHERE c.user_id = :user_id AND lower(c.email) = s.address RETURNING c.id), "
+    " WHERE c.user_id = :user_id AND lower(c.email) = s.address RETURNING c.id, c.status), "
     f"{_JOIN_LIST}"
-    " SELECT 0 AS inserted, count(*) AS updated FROM merged"
+    f" SELECT 0 AS inserted, count(*) AS updated, {_JOINED_COUNTS} FROM merged"
 )
 _STILL_REACHABLE = "c.status IN ('PENDING', 'SUBSCRIBED')"
 UNSUBSCRIBE = text(
@@ -121,6 +132,27 @@ def staged_record(contact: StagedContact) -> tuple[Any, ...]:
     )
 
 
+def first_of_each_address(
+    contacts: list[StagedContact],
+) -> tuple[list[StagedContact], dict[str, int], list[StagedContact]]:
+    """The batch's first contact of each address, the line of each, and the later ones."""
+    first_line: dict[str, int] = {}
+    kept: list[StagedContact] = []
+    later: list[StagedContact] = []
+    for contact in contacts:
+        address = contact.email.lower()
+        if address in first_line:
+            later.append(contact)
+        else:
+            first_line[address] = contact.line
+            kept.append(contact)
+    return kept, first_line, later
+
+
+def duplicate(line: int, first_line: int, email: str) -> Rejection:
+    return Rejection(line, f"duplicate of line {first_line} (same address)", email)
+
+
 async def merge_batch(
     conn: AsyncConnection,
     *,
@@ -130,29 +162,41 @@ async def merge_batch(
     mode: ImportMode,
     contacts: list[StagedContact],
     now: datetime,
+    remember: bool = True,
 ) -> MergeOutcome:
     if not contacts:
         return MergeOutcome(inserted=0, updated=0, skipped=0, duplicates=[])
+    kept, first_line, later = first_of_each_address(contacts)
     await conn.execute(CREATE_STAGING)
     driver = await driver_of(conn)
     await driver.copy_records_to_table(
-        STAGING, records=map(staged_record, contacts), columns=STAGING_COLUMNS
+        STAGING, records=map(staged_record, kept), columns=STAGING_COLUMNS
     )
     if mode is ImportMode.UPDATE_ONLY:
         # its UPDATE … FROM joins the staging rows: the planner needs to know how many
         await conn.execute(text(f"ANALYZE {STAGING}"))
-    await conn.execute(REMEMBER_ADDRESSES, {"job_id": job_id})
-    duplicates = [
-        Rejection(row.line, f"duplicate of line {row.first_line} (same address)", row.email)
-        for row in await conn.execute(DROP_DUPLICATES, {"job_id": job_id})
-    ]
+    earlier = {
+        row.address: (row.line, row.first_line, row.email)
+        for row in await conn.execute(DROP_EARLIER_DUPLICATES, {"job_id": job_id})
+    }
+    if remember:
+        await conn.execute(REMEMBER_ADDRESSES, {"job_id": job_id})
+    duplicates = [duplicate(*found) for found in earlier.values()]
+    for contact in later:  # a duplicate of the first line of the whole file
+        address = contact.email.lower()
+        first = earlier[address][1] if address in earlier else first_line[address]
+        duplicates.append(duplicate(contact.line, first, contact.email))
     staged = len(contacts) - len(duplicates)
     parameters = {"user_id": user_id, "list_id": list_id, "now": now}
     result = (await conn.execute(STATEMENT_OF[mode], parameters)).one()
     if mode is ImportMode.UNSUBSCRIBE:
-        # their status changed: every list they are a member of counts them differently
-        await recount_lists_of(conn, list(result.existing))
-    await recount(conn, [list_id])
+        # their status changed: every list they are a member of counts them differently (one
+        # recount, so that all of them are locked in id order)
+        await recount(conn, [list_id, *await lists_of(conn, list(result.existing))])
+    else:
+        await add_members(
+            conn, list_id, total=int(result.joined), subscribed=int(result.joined_subscribed)
+        )
     await conn.execute(text(f"DROP TABLE {STAGING}"))
     merged = int(result.inserted) + int(result.updated)
     return MergeOutcome(

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, and_, delete, func, or_, select, text, update
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openmailer.adapters.db.import_merge import merge_batch, record_rejections
@@ -49,6 +50,9 @@ REJECTIONS = cast(Table, ImportRejection.__table__)
 SEEN = cast(Table, ImportSeenAddress.__table__)
 USERS = cast(Table, UserRow.__table__)
 CHUNK_BYTES = 1024 * 1024
+ASYNCHRONOUS_COMMIT = text("SET LOCAL synchronous_commit = off")
+DEADLOCK_DETECTED = "40P01"
+DEADLOCK_ATTEMPTS = 3
 
 
 def to_job(row: RowMapping) -> ImportJob:
@@ -272,6 +276,31 @@ class SqlAlchemyImportStore:
         now: datetime,
         lease_until: datetime,
     ) -> tuple[ImportJob, MergeOutcome]:
+        # A batch locks its contacts in address order, the API in its own, so a concurrent edit
+        # can deadlock with it; PostgreSQL then aborts one of the two whole, and a batch aborted
+        # so left nothing behind: it is simply committed again.
+        attempt = 1
+        while True:
+            try:
+                return await self._commit_batch_once(
+                    job, batch, rejections, mode=mode, now=now, lease_until=lease_until
+                )
+            except DBAPIError as error:
+                deadlock = getattr(error.orig, "sqlstate", None) == DEADLOCK_DETECTED
+                if not deadlock or attempt >= DEADLOCK_ATTEMPTS:
+                    raise
+                attempt += 1
+
+    async def _commit_batch_once(
+        self,
+        job: ImportJob,
+        batch: Batch,
+        rejections: list[Rejection],
+        *,
+        mode: ImportMode,
+        now: datetime,
+        lease_until: datetime,
+    ) -> tuple[ImportJob, MergeOutcome]:
         ours = and_(
             JOBS.c.id == job.id,
             JOBS.c.attempts == job.attempts,
@@ -281,6 +310,11 @@ class SqlAlchemyImportStore:
             # The job row locked first: a worker that lost its lease waits, then finds it gone.
             if await conn.scalar(select(JOBS.c.id).where(ours).with_for_update()) is None:
                 raise LeaseLost(f"import {job.id} was taken over by another worker")
+            # Not waiting for the WAL flush is safe here: a server crash may lose the last
+            # commits, never part of one, and never a later one without the earlier (the WAL is
+            # written in order). A lost batch takes its resume point and counters with it, so the
+            # next claim reads it again from the previous resume point and merges it once.
+            await conn.execute(ASYNCHRONOUS_COMMIT)
             outcome = await merge_batch(
                 conn,
                 job_id=job.id,
@@ -288,6 +322,7 @@ class SqlAlchemyImportStore:
                 list_id=job.list_id,
                 mode=mode,
                 contacts=batch.contacts,
+                remember=not batch.last,
                 now=cast(datetime, to_db_time(now)),
             )
             refused = [*rejections, *outcome.duplicates]

@@ -83,3 +83,30 @@ async def lists_of(conn: AsyncConnection, contact_ids: Sequence[int]) -> list[in
 
 async def recount_lists_of(conn: AsyncConnection, contact_ids: Sequence[int]) -> None:
     await recount(conn, await lists_of(conn, contact_ids))
+
+
+async def add_members(conn: AsyncConnection, list_id: int, *, total: int, subscribed: int) -> None:
+    """Count in `total` memberships this transaction made ACTIVE in the list, `subscribed` of
+    them of SUBSCRIBED contacts, whose status it holds locked (it wrote those contacts) and
+    leaves unchanged: a large import's batches then cost what they add, not the list's size.
+
+    Exact under the rules above: the UPDATE takes the same lock as `recount`, and under READ
+    COMMITTED it adds to the latest committed counts, which are exact for everything but this
+    transaction's own memberships (a recount that ran meanwhile could not see them; one that
+    runs later waits for this one's commit and sees them)."""
+    if not total:
+        return
+    moved = await conn.execute(
+        update(LISTS)
+        .where(
+            LISTS.c.id == list_id,
+            LISTS.c.total_contacts.is_not(None),
+            LISTS.c.active_contacts.is_not(None),
+        )
+        .values(
+            total_contacts=LISTS.c.total_contacts + total,
+            active_contacts=LISTS.c.active_contacts + subscribed,
+        )
+    )
+    if not moved.rowcount:  # no counts to add to (the columns are nullable): count them
+        await recount(conn, [list_id])

@@ -107,6 +107,8 @@ class Batch:
     rows_read: int
     end_offset: int
     end_line: int
+    # no row of the file follows: its addresses need not be remembered for later batches
+    last: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -318,4 +318,4 @@ async def read_batches(
     if columns is None:
         raise UnreadableFile("the file has no header row")
     if rows or offset > skip_to_offset:
-        yield Batch(contacts, rejections, rows, offset, line)
+        yield Batch(contacts, rejections, rows, offset, line, last=True)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openmailer.adapters.bootstrap import build_audience, open_database
 from openmailer.adapters.cli import main
+from openmailer.adapters.db import imports as import_store
 from openmailer.adapters.settings import Settings
 from openmailer.core.accounts.service import AccountsPorts as Accounts
 from openmailer.core.imports.model import ImportJob
@@ -86,6 +89,64 @@ async def test_a_job_left_running_resumes_after_its_last_batch_once_the_lease_ex
             {"id": job_id},
         )
     assert left == 0  # the upload and the seen addresses go when the job ends
+
+
+async def test_a_batch_lost_with_its_asynchronous_commit_is_redone_and_counted_once(
+    client: httpx.AsyncClient,
+    accounts: Accounts,
+    caller: Caller,
+    imports: ImportsService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch commits without waiting for the WAL flush, so a server crash can lose it: what is
+    lost is the whole batch with its resume point (here: the worker dies inside its
+    transaction), and the next run merges it once."""
+    list_id = await create_list(client, caller)
+    body = csv_bytes(
+        "email,tags",
+        *(f"s{n}@example.com,first" for n in range(3)),
+        "s0@example.com,again",  # line 5: a duplicate of line 2, in the lost batch
+        "s3@example.com,first",
+        "s4@example.com,first",
+    )
+    job_id = (await upload(client, caller, body, list_id)).json()["id"]
+    commit_modes: list[str] = []
+    record = import_store.record_rejections
+
+    async def dies_in_the_second_batch(conn: AsyncConnection, *args: Any) -> None:
+        commit_modes.append(str(await conn.scalar(text("SHOW synchronous_commit"))))
+        await record(conn, *args)
+        if len(commit_modes) == 2:
+            raise WorkerKilled
+
+    monkeypatch.setattr(import_store, "record_rejections", dies_in_the_second_batch)
+    with pytest.raises(WorkerKilled):
+        await imports.run(job_id, batch_rows=3)
+    assert commit_modes == ["off", "off"]
+    engine = engine_of(accounts)
+    assert await assert_counts_fresh(engine, list_id) == (3, 3)  # the first batch only
+    monkeypatch.setattr(import_store, "record_rejections", record)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE import_jobs SET lease_expires_at = now() - interval '1 minute'"
+                " WHERE id = :id"
+            ),
+            {"id": job_id},
+        )
+    finished = await imports.run(job_id, batch_rows=3)
+    assert finished is not None and finished.status.value == "COMPLETED"
+    counters = finished.counters
+    assert (counters.rows_read, counters.inserted, counters.updated, counters.rejected) == (
+        6,
+        5,
+        0,
+        1,
+    )
+    assert sorted(await rejections(client, caller, job_id)) == [5]
+    contacts = await contacts_of(engine, caller.user.id)
+    assert len(contacts) == 5 and contacts["s0@example.com"]["tags"] == ["first"]
+    assert await assert_counts_fresh(engine, list_id) == (5, 5)
 
 
 def test_the_import_command_runs_a_file_with_a_mapping(
