@@ -44,7 +44,11 @@ PreviewText = Annotated[str, msgspec.Meta(max_length=MAX_PREVIEW_TEXT_CHARS)]
 SendSpeed = Annotated[
     int, msgspec.Meta(ge=1, le=MAX_SEND_SPEED, description="messages per second, all workers")
 ]
-Retries = Annotated[int, msgspec.Meta(ge=0, le=MAX_RETRIES)]
+# Litestar drops a zero `minimum` from the OpenAPI document; it is restated (as for providers'
+# limits) so that clients and schemathesis see the bound the decoder enforces.
+Retries = Annotated[
+    int, msgspec.Meta(ge=0, le=MAX_RETRIES, extra_json_schema={"extra": {"minimum": 0}})
+]
 
 
 class CampaignCreate(msgspec.Struct):
