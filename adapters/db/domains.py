@@ -121,6 +121,14 @@ class SqlAlchemyDomainRepository:
             row = (await conn.execute(statement)).first()
         return None if row is None else _to_domain(row._mapping)
 
+    async def find_by_name(self, user_id: int, name: str) -> Domain | None:
+        statement = select(DOMAINS).where(
+            DOMAINS.c.user_id == user_id, DOMAINS.c.domain_name == name
+        )
+        async with self._db.read() as conn:
+            row = (await conn.execute(statement)).first()
+        return None if row is None else _to_domain(row._mapping)
+
     async def get_any(self, domain_id: int) -> Domain | None:
         async with self._db.read() as conn:
             row = (await conn.execute(select(DOMAINS).where(DOMAINS.c.id == domain_id))).first()

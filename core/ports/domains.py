@@ -76,6 +76,10 @@ class DomainRepository(Protocol):
         """Whoever owns it: for the scheduler's re-verification and the send path."""
         ...
 
+    async def find_by_name(self, user_id: int, name: str) -> Domain | None:
+        """The user's domain of that (lower-case) name: the From domain of a send."""
+        ...
+
     async def list_for_user(self, user_id: int, *, limit: int, offset: int) -> Page[Domain]: ...
 
     async def ids_after(self, after_id: int, *, limit: int) -> list[int]:

@@ -18,7 +18,6 @@ from datetime import datetime
 
 from openmailer.core.accounts.model import Principal
 from openmailer.core.domains.keys import SigningKeyMaterial
-from openmailer.core.domains.model import Domain
 from openmailer.core.domains.services.signing import signing_keys_for
 from openmailer.core.errors import RateLimited, ValidationError
 from openmailer.core.messages.model import (
@@ -64,7 +63,6 @@ MAX_ATTEMPTS = 3
 FIRST_BACKOFF_SECONDS = 0.25
 DELIVERY_TIMEOUT_SECONDS = 20.0
 MAX_ERROR_CHARS = 2000
-_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -84,18 +82,6 @@ class SendPorts:
     # counts as a provider the user chose.
     chain: ProviderChain
     templates: TemplateRepository
-
-
-async def _domain_named(user_id: int, name: str, domains: DomainRepository) -> Domain | None:
-    offset = 0
-    while True:
-        page = await domains.list_for_user(user_id, limit=_PAGE, offset=offset)
-        for domain in page.items:
-            if domain.name == name:
-                return domain
-        offset += _PAGE
-        if offset >= page.total:
-            return None
 
 
 def _compile(
@@ -162,7 +148,7 @@ async def send_message(principal: Principal, draft: MessageDraft, *, ports: Send
     # With no provider (or an om_test_ key) the mail goes to the outbox unattached to one.
     outbox_only = reaches_only_outbox(chain[0] if chain else None, test_mode=principal.is_test_mode)
     sender_domain = domain_of(draft.from_email)
-    domain = await _domain_named(user_id, sender_domain, ports.domains)
+    domain = await ports.domains.find_by_name(user_id, sender_domain)
     if not sender_domain_ready(domain, outbox_only=outbox_only):
         raise ValidationError(
             f"{sender_domain} is not a verified sending domain of yours",
