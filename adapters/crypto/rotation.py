@@ -14,6 +14,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
+from openmailer.adapters.db.tables.campaigns import TrackingKey
 from openmailer.adapters.db.tables.contacts import ErasureKey
 from openmailer.adapters.db.tables.sending import Domain as DomainRow
 from openmailer.adapters.db.tables.sending import EmailProvider
@@ -26,6 +27,7 @@ SEALED_COLUMNS: tuple[tuple[Table, str], ...] = (
     *((cast(Table, DomainRow.__table__), column) for column in DKIM_SEALED_COLUMNS),
     (cast(Table, EmailProvider.__table__), "configuration"),
     (cast(Table, ErasureKey.__table__), "sealed_key"),
+    (cast(Table, TrackingKey.__table__), "sealed_key"),
 )
 
 

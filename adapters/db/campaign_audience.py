@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import Text
 
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
-from openmailer.adapters.db.contact_erasure import RECIPIENTS, TOMBSTONES, TombstoneKey
+from openmailer.adapters.db.contact_erasure import RECIPIENTS, TOMBSTONES, tombstone_key
 from openmailer.adapters.db.segment_sql import CONTACTS, MEMBERSHIPS, audience_where
 from openmailer.adapters.db.tables.campaigns import EmailCampaign
 from openmailer.adapters.db.unit_of_work import Statements, statements_on
@@ -94,7 +94,7 @@ class SqlAlchemyCampaignAudience:
     ) -> None:
         self._db = statements_on(target)
         self._operators = operators
-        self._key = TombstoneKey(box)
+        self._key = tombstone_key(box)
 
     async def _audience(
         self, conn: AsyncConnection, user_id: int, source: AudienceSource

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -43,10 +42,11 @@ from sqlalchemy import (
     cast as sql_cast,
 )
 from sqlalchemy import delete as sql_delete
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
+from openmailer.adapters.db.installation_keys import InstallationKey
 from openmailer.adapters.db.list_counts import CONTACTS, MEMBERSHIPS, lists_of, recount
 from openmailer.adapters.db.tables.campaigns import CampaignClick, CampaignRecipient
 from openmailer.adapters.db.tables.contacts import (
@@ -105,29 +105,9 @@ def outbox_of(user_id: int, address: str) -> ColumnElement[bool]:
     return and_(OUTBOX.c.user_id == user_id, func.lower(OUTBOX.c.recipient_email) == address)
 
 
-class TombstoneKey:
-    """The installation's random HMAC key, created sealed on the first erasure and kept open
-    in memory after (it never changes; only its envelope rotates)."""
-
-    def __init__(self, box: AesGcmSecretBox) -> None:
-        self._box = box
-        self._key: bytes | None = None
-
-    async def get(self, conn: AsyncConnection, *, create: bool) -> bytes | None:
-        if self._key is not None:
-            return self._key
-        if create:
-            sealed = self._box.seal(
-                os.urandom(32), table="erasure_keys", column="sealed_key", row_id=1
-            )
-            await conn.execute(
-                insert(ERASURE_KEYS).values(id=1, sealed_key=sealed).on_conflict_do_nothing()
-            )
-        stored = await conn.scalar(select(ERASURE_KEYS.c.sealed_key).where(ERASURE_KEYS.c.id == 1))
-        if stored is None:
-            return None
-        self._key = self._box.open(stored, table="erasure_keys", column="sealed_key", row_id=1)
-        return self._key
+def tombstone_key(box: AesGcmSecretBox) -> InstallationKey:
+    """The installation's random HMAC key for tombstones, created on the first erasure."""
+    return InstallationKey(box, ERASURE_KEYS)
 
 
 def digest(key: bytes, address: str) -> bytes:
@@ -141,7 +121,7 @@ async def count(conn: AsyncConnection, table: Table, where: ColumnElement[bool])
 class SqlAlchemyContactErasures:
     def __init__(self, target: AsyncEngine | Statements, box: AesGcmSecretBox) -> None:
         self._db = statements_on(target)
-        self._key = TombstoneKey(box)
+        self._key = tombstone_key(box)
 
     async def erased_among(self, user_id: int, emails: Sequence[str]) -> set[str]:
         if not emails:

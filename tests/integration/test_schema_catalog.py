@@ -6,7 +6,8 @@ migrations): ON DELETE actions of the three pre-existing tables and of the campa
 the enum checks, idx_users_account_status, idx_users_username_lower (usernames unique in any
 case), idx_segments_conditions, email_campaigns_archive, outbox_messages (023), and
 idempotency_keys (026), the CSV imports' tables (027, keyed by their job, not an id),
-email_template_versions and per-user template names (028), email_campaigns.template_version (029).
+email_template_versions and per-user template names (028), email_campaigns.template_version (029),
+tracking_keys and campaign_links.link_index (030).
 """
 
 from __future__ import annotations
@@ -444,6 +445,8 @@ EXPECTED: dict[str, Table] = {
         columns={
             "campaign_id": BIGINT_NOT_NULL,
             "original_url": TEXT_NOT_NULL,
+            # Not in the spec (migration 030): the index sender_rs gives the link.
+            "link_index": integer(nullable=False),
             "short_code": varchar(20, nullable=False),
             "click_count": integer(0),
             "unique_click_count": integer(0),
@@ -454,6 +457,7 @@ EXPECTED: dict[str, Table] = {
         indexes={
             "idx_campaign_links_campaign": Idx(("campaign_id",)),
             "idx_campaign_links_short_code": Idx(("short_code",)),
+            "idx_campaign_links_campaign_index": Idx(("campaign_id", "link_index"), unique=True),
         },
     ),
     "campaign_clicks": Table(
@@ -612,6 +616,12 @@ EXPECTED: dict[str, Table] = {
         indexes={"idx_erased_contacts_user_hash": Idx(("user_id", "address_hash"))},
     ),
     "erasure_keys": Table(
+        columns={"sealed_key": TEXT_NOT_NULL, "created_at": TIMESTAMP_NOW},
+        checks={"id": one_of()},  # id = 1: one key per installation
+        serial_id=False,
+    ),
+    # Not in the spec (migration 030): the one sealed key of the tokens in campaign mail.
+    "tracking_keys": Table(
         columns={"sealed_key": TEXT_NOT_NULL, "created_at": TIMESTAMP_NOW},
         checks={"id": one_of()},  # id = 1: one key per installation
         serial_id=False,
@@ -775,10 +785,10 @@ async def test_exactly_the_spec_tables_and_those_added_exist(catalog: asyncpg.Co
         " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
     )
     assert (
-        len(EXPECTED) == 27
+        len(EXPECTED) == 28
     )  # the spec's 17, outbox_messages (023), contact_status_overrides (024), erased_contacts
     # and erasure_keys (025), idempotency_keys (026), the four import tables (027),
-    # email_template_versions (028)
+    # email_template_versions (028), tracking_keys (030)
     assert {row["relname"] for row in rows} == {*EXPECTED, "alembic_version"}
 
 

@@ -119,7 +119,12 @@ async def a_tenancy(db: asyncpg.Connection, name: str) -> dict[str, int]:
         db, "campaign_recipients", campaign_id=ids["campaign"], contact_id=ids["contact"]
     )
     link = await insert(
-        db, "campaign_links", campaign_id=ids["campaign"], original_url="https://x", short_code=name
+        db,
+        "campaign_links",
+        campaign_id=ids["campaign"],
+        original_url="https://x",
+        short_code=name,
+        link_index=0,
     )
     await insert(
         db, "campaign_clicks", campaign_id=ids["campaign"], recipient_id=recipient, link_id=link

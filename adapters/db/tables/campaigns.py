@@ -1,6 +1,7 @@
 """Templates, campaigns (live and archived) and their recipients, links and clicks.
 
-Spec tables 2, 3, 10, 11, 12, plus `email_campaigns_archive` (the 17th table; migration 020).
+Spec tables 2, 3, 10, 11, 12, plus `email_campaigns_archive` (the 17th table; migration 020) and
+`tracking_keys` (migration 030).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -224,6 +226,8 @@ class CampaignLink(Base):
     __table_args__ = (
         Index("idx_campaign_links_campaign", "campaign_id"),
         Index("idx_campaign_links_short_code", "short_code"),
+        # Not in the spec (migration 030): the click token names (campaign, link index).
+        Index("idx_campaign_links_campaign_index", "campaign_id", "link_index", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -231,9 +235,22 @@ class CampaignLink(Base):
         BigInteger, ForeignKey("email_campaigns.id", ondelete="CASCADE")
     )
     original_url: Mapped[str] = mapped_column(Text)
+    link_index: Mapped[int] = mapped_column(Integer)
     short_code: Mapped[str] = mapped_column(String(20), unique=True)
     click_count: Mapped[int | None] = _counter()
     unique_click_count: Mapped[int | None] = _counter()
+    created_at: Mapped[datetime] = timestamp_now_column()
+
+
+class TrackingKey(Base):
+    """Not in the spec (migration 030): the installation's key for the tokens in campaign mail,
+    sealed like every secret at rest (see the migration for why it is not derived from those)."""
+
+    __tablename__ = "tracking_keys"
+    __table_args__ = (CheckConstraint("id = 1", name="id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    sealed_key: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = timestamp_now_column()
 
 

@@ -74,9 +74,10 @@ async def seed_history(
             tracking=f"t-{code}-{contact_id}",
         )
         link = await one(
-            "INSERT INTO campaign_links (campaign_id, original_url, short_code)"
-            " VALUES (:campaign, 'https://x.example', :short) RETURNING id",
+            "INSERT INTO campaign_links (campaign_id, original_url, short_code, link_index)"
+            " VALUES (:campaign, 'https://x.example', :short, :index) RETURNING id",
             campaign=campaign,
+            index=contact_id,
             short=f"s{code}c{contact_id}"[:20],
         )
         click_ids = [
