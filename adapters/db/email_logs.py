@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import cast
 
@@ -152,18 +153,22 @@ class SqlAlchemyIdempotencyStore:
                 return None
             held = (
                 await conn.execute(
-                    select(KEYS.c.request_hash, KEYS.c.email_log_id).where(
+                    select(KEYS.c.request_hash, KEYS.c.email_log_id, KEYS.c.email_log_ids).where(
                         KEYS.c.user_id == user_id, KEYS.c.idempotency_key == key
                     )
                 )
             ).one()
-        return IdempotencyRecord(request_hash=held.request_hash, log_id=held.email_log_id)
+        if held.email_log_id is None:
+            return IdempotencyRecord(request_hash=held.request_hash, log_ids=None)
+        # Keys completed before migration 031 hold only the one id.
+        log_ids = tuple(held.email_log_ids or (held.email_log_id,))
+        return IdempotencyRecord(request_hash=held.request_hash, log_ids=log_ids)
 
-    async def complete(self, user_id: int, key: str, log_id: int) -> None:
+    async def complete(self, user_id: int, key: str, log_ids: Sequence[int]) -> None:
         statement = (
             update(KEYS)
             .where(KEYS.c.user_id == user_id, KEYS.c.idempotency_key == key)
-            .values(email_log_id=log_id)
+            .values(email_log_id=log_ids[0], email_log_ids=list(log_ids))
         )
         async with self._db.write() as conn:
             await conn.execute(statement)

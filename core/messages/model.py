@@ -19,6 +19,9 @@ MAX_ADDRESS_CHARS = 255
 MAX_NAME_CHARS = 200
 MAX_BODY_CHARS = 1_000_000
 MAX_IDEMPOTENCY_KEY_CHARS = 255
+# A transactional request names one recipient or a small list (each gets its own message);
+# more is a campaign's work.
+MAX_RECIPIENTS = 50
 # A retry normally comes within minutes; a day covers a client that retries after an outage.
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 FORBIDDEN_HEADER_CHARACTERS = ("\r", "\n", "\0")
@@ -40,13 +43,15 @@ class EmailStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class MessageDraft:
-    """One message to one recipient. The content is inline (`subject` with `html` and/or
-    `text`) or one of the sender's templates (`template_id`, its current version unless
-    `template_version` names another), never both. `variables` fill `{{ custom.name }}` in the
-    subject, HTML and text (sender_rs's template language)."""
+    """One message to one recipient (`to` an address), or the same message to each of a small
+    list (`to` a tuple of at most MAX_RECIPIENTS addresses, each its own message). The content
+    is inline (`subject` with `html` and/or `text`) or one of the sender's templates
+    (`template_id`, its current version unless `template_version` names another), never both.
+    `variables` fill `{{ custom.name }}` in the subject, HTML and text (sender_rs's template
+    language)."""
 
     from_email: str
-    to: str
+    to: str | tuple[str, ...]
     subject: str | None = None
     html: str | None = None
     text: str | None = None
@@ -55,6 +60,10 @@ class MessageDraft:
     variables: Mapping[str, Any] = field(default_factory=dict)
     template_id: int | None = None
     template_version: int | None = None
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        return (self.to,) if isinstance(self.to, str) else self.to
 
     def fingerprint(self) -> str:
         """The request's hash, stored with its idempotency key: the same key with another body
@@ -119,7 +128,7 @@ def check_header_value(value: str | None, *, field_name: str, max_chars: int) ->
 
 def check_draft(draft: MessageDraft) -> None:
     check_header_value(draft.from_email, field_name="from_email", max_chars=MAX_ADDRESS_CHARS)
-    check_header_value(draft.to, field_name="to", max_chars=MAX_ADDRESS_CHARS)
+    _check_recipients(draft.recipients)
     check_header_value(draft.reply_to, field_name="reply_to", max_chars=MAX_ADDRESS_CHARS)
     check_header_value(draft.from_name, field_name="from_name", max_chars=MAX_NAME_CHARS)
     check_header_value(draft.subject, field_name="subject", max_chars=MAX_SUBJECT_CHARS)
@@ -132,10 +141,30 @@ def check_draft(draft: MessageDraft) -> None:
             )
     else:
         _check_inline_content(draft)
-    addresses = (("from_email", draft.from_email), ("to", draft.to), ("reply_to", draft.reply_to))
+    addresses = (("from_email", draft.from_email), ("reply_to", draft.reply_to))
     for name, address in addresses:
         if address is not None and not looks_like_address(address):
             raise ValidationError(f"{name} is not an email address", field=name)
+
+
+def _check_recipients(recipients: tuple[str, ...]) -> None:
+    if not recipients or len(recipients) > MAX_RECIPIENTS:
+        raise ValidationError(
+            f"to: one address, or a list of 1 to {MAX_RECIPIENTS}",
+            field="to",
+            code="too_many_recipients" if recipients else "no_recipient",
+        )
+    seen: set[str] = set()
+    for index, address in enumerate(recipients):
+        name = "to" if len(recipients) == 1 else f"/to/{index}"  # a JSON pointer into the body
+        check_header_value(address, field_name=name, max_chars=MAX_ADDRESS_CHARS)
+        if not looks_like_address(address):
+            raise ValidationError(f"{name} is not an email address", field=name)
+        if address.strip().lower() in seen:
+            raise ValidationError(
+                f"{name}: {address} is listed twice", field=name, code="duplicate_recipient"
+            )
+        seen.add(address.strip().lower())
 
 
 def _check_inline_content(draft: MessageDraft) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,7 +16,7 @@ from openmailer.core.messages.model import (
     MessageDraft,
     check_idempotency_key,
 )
-from openmailer.core.messages.services.send import SendPorts, send_message
+from openmailer.core.messages.services.send import SendPorts, send_messages
 from openmailer.core.pages import KeysetPage
 from openmailer.core.ports.messages import IdempotencyStore
 
@@ -32,8 +33,14 @@ class MessagesPorts:
 
 @dataclass(frozen=True, slots=True)
 class SendAnswer:
-    message: EmailLogEntry
+    """The request's messages, one per recipient in the request's order."""
+
+    messages: tuple[EmailLogEntry, ...]
     replayed: bool
+
+    @property
+    def message(self) -> EmailLogEntry:
+        return self.messages[0]
 
 
 class MessagesService:
@@ -47,8 +54,8 @@ class MessagesService:
         sends nothing; the key is kept for IDEMPOTENCY_TTL_SECONDS."""
         send = self.ports.send
         if idempotency_key is None:
-            log_id = await send_message(principal, draft, ports=send)
-            return SendAnswer(await self._log(principal, log_id), replayed=False)
+            log_ids = await send_messages(principal, draft, ports=send)
+            return SendAnswer(await self._logs(principal, log_ids), replayed=False)
         check_idempotency_key(idempotency_key)
         user_id = principal.user.id
         now = send.clock.now()
@@ -68,22 +75,22 @@ class MessagesService:
                     field="Idempotency-Key",
                     code="idempotency_key_reused",
                 )
-            if held.log_id is None:
+            if held.log_ids is None:
                 raise Conflict(
                     "the first request with this Idempotency-Key is still being answered",
                     code="idempotency_request_in_progress",
                 )
-            return SendAnswer(await self._log(principal, held.log_id), replayed=True)
+            return SendAnswer(await self._logs(principal, held.log_ids), replayed=True)
         try:
-            log_id = await send_message(principal, draft, ports=send)
+            log_ids = await send_messages(principal, draft, ports=send)
         except DomainError:
             # Refused before anything was sent (422, 429): a retry must be tried afresh. Any
             # other failure keeps the claim (409 until it expires): the mail may have left, and
             # a second one is worse than a retry refused.
             await self.ports.idempotency.release(user_id, idempotency_key)
             raise
-        await self.ports.idempotency.complete(user_id, idempotency_key, log_id)
-        return SendAnswer(await self._log(principal, log_id), replayed=False)
+        await self.ports.idempotency.complete(user_id, idempotency_key, log_ids)
+        return SendAnswer(await self._logs(principal, log_ids), replayed=False)
 
     async def purge_expired_idempotency_keys(
         self, *, batch_size: int = PURGE_BATCH_SIZE, max_batches: int = PURGE_MAX_BATCHES
@@ -99,11 +106,15 @@ class MessagesService:
                 break
         return deleted
 
-    async def _log(self, principal: Principal, log_id: int) -> EmailLogEntry:
-        entry = await self.ports.send.logs.get(principal.user.id, log_id)
-        if entry is None:
-            raise NotFound(f"no message {log_id}", code="message_not_found")
-        return entry
+    async def _logs(
+        self, principal: Principal, log_ids: Sequence[int]
+    ) -> tuple[EmailLogEntry, ...]:
+        """The request's messages still on record (the retention job deletes old logs)."""
+        found = [await self.ports.send.logs.get(principal.user.id, i) for i in log_ids]
+        entries = tuple(entry for entry in found if entry is not None)
+        if not entries:
+            raise NotFound(f"no message {log_ids[0]}", code="message_not_found")
+        return entries
 
     async def get_message(self, principal: Principal, message_id: int) -> EmailLogEntry:
         entry = await self.ports.send.logs.get(principal.user.id, message_id)

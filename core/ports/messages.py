@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -38,10 +39,11 @@ class EmailLogStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
-    """`log_id` is None while the first request is still being answered."""
+    """`log_ids` (the request's messages, in order) is None while the first request is still
+    being answered."""
 
     request_hash: str
-    log_id: int | None
+    log_ids: tuple[int, ...] | None
 
 
 class IdempotencyStore(Protocol):
@@ -52,7 +54,7 @@ class IdempotencyStore(Protocol):
         record of the request that holds it. Atomic: of two concurrent claims one wins."""
         ...
 
-    async def complete(self, user_id: int, key: str, log_id: int) -> None: ...
+    async def complete(self, user_id: int, key: str, log_ids: Sequence[int]) -> None: ...
 
     async def release(self, user_id: int, key: str) -> None:
         """Drops an unanswered claim, so that a retry after a refusal is tried afresh."""

@@ -7,7 +7,7 @@ the enum checks, idx_users_account_status, idx_users_username_lower (usernames u
 case), idx_segments_conditions, email_campaigns_archive, outbox_messages (023), and
 idempotency_keys (026), the CSV imports' tables (027, keyed by their job, not an id),
 email_template_versions and per-user template names (028), email_campaigns.template_version (029),
-tracking_keys and campaign_links.link_index (030).
+tracking_keys and campaign_links.link_index (030), idempotency_keys.email_log_ids (031).
 """
 
 from __future__ import annotations
@@ -652,6 +652,8 @@ EXPECTED: dict[str, Table] = {
             "idempotency_key": varchar(255, nullable=False),
             "request_hash": varchar(64, nullable=False),
             "email_log_id": BIGINT,
+            # Migration 031: every message of the answer (a request may name 50 recipients).
+            "email_log_ids": Col("bigint[]"),
             "created_at": TIMESTAMP_NOW,
             "expires_at": TIMESTAMP_NOT_NULL,
         },

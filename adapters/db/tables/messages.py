@@ -1,10 +1,11 @@
-"""Idempotency keys of the transactional send API (migration 026; not in the spec)."""
+"""Idempotency keys of the transactional send API (migrations 026 and 031; not in the spec)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openmailer.adapters.db.base import Base, timestamp_now_column
@@ -24,5 +25,8 @@ class IdempotencyKey(Base):
     email_log_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("email_logs.id", ondelete="SET NULL")
     )
+    # Migration 031: every message of the answer (a request may name up to 50 recipients);
+    # email_log_id keeps the first, and NULL there still means "being answered".
+    email_log_ids: Mapped[list[int] | None] = mapped_column(ARRAY(BigInteger))
     created_at: Mapped[datetime] = timestamp_now_column()
     expires_at: Mapped[datetime] = mapped_column(DateTime())

@@ -1,5 +1,5 @@
-"""`/api/v1/messages`: transactional messages, one recipient each, delivered inline
-(`send:campaigns`)."""
+"""`/api/v1/messages`: transactional messages to one recipient or each of a small list,
+delivered inline (`send:campaigns`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,12 @@ from openmailer.adapters.http.messages.dependencies import MESSAGES_DEPENDENCIES
 from openmailer.adapters.http.pagination import MAX_ID, ResourceId
 from openmailer.adapters.http.security import CurrentPrincipal, access
 from openmailer.core.accounts.scopes import Scope
-from openmailer.core.messages.model import MAX_IDEMPOTENCY_KEY_CHARS, EmailLogEntry, MessageDraft
+from openmailer.core.messages.model import (
+    MAX_IDEMPOTENCY_KEY_CHARS,
+    MAX_RECIPIENTS,
+    EmailLogEntry,
+    MessageDraft,
+)
 
 # Limits on header inputs are checked by the core (a 422 naming the field), not by the schema
 # (which would answer 400): CR, LF, NUL and over-long values are the same kind of refusal.
@@ -32,13 +37,24 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
+# One address, or a list of 1 to MAX_RECIPIENTS. Litestar drops a union member's bounds from
+# the OpenAPI document, so they are restated on the union (`minItems`/`maxItems` apply only
+# when the value is an array).
+Recipients = Annotated[
+    str | Annotated[list[str], msgspec.Meta(min_length=1, max_length=MAX_RECIPIENTS)],
+    msgspec.Meta(extra_json_schema={"extra": {"minItems": 1, "maxItems": MAX_RECIPIENTS}}),
+]
+
+
 class MessageCreate(msgspec.Struct):
     """The content is inline (`subject` with `html` and/or `text`) or a template of yours
     (`template_id`, its current version unless `template_version` names another), exactly
-    one of the two. `variables` fill `{{ custom.name }}` in the subject, HTML and text."""
+    one of the two. `variables` fill `{{ custom.name }}` in the subject, HTML and text.
+    `to` is one address (the answer is that message) or a list of 1 to 50 distinct addresses
+    (each gets its own message; the answer lists them, in order)."""
 
     from_email: str
-    to: str
+    to: Recipients
     subject: str | None = None
     html: str | None = None
     text: str | None = None
@@ -51,7 +67,7 @@ class MessageCreate(msgspec.Struct):
     def draft(self) -> MessageDraft:
         return MessageDraft(
             from_email=self.from_email,
-            to=self.to,
+            to=self.to if isinstance(self.to, str) else tuple(self.to),
             subject=self.subject,
             html=self.html,
             text=self.text,
@@ -94,6 +110,12 @@ class MessageRead(msgspec.Struct):
         )
 
 
+class MessageList(msgspec.Struct):
+    """The messages of a request whose `to` was a list, one per address, in its order."""
+
+    items: list[MessageRead]
+
+
 class MessageController(Controller):
     path = "/messages"
     tags = ["messages"]
@@ -111,13 +133,16 @@ class MessageController(Controller):
         messages: MessagesApi,
         data: JSONBody[MessageCreate],
         idempotency_key: IdempotencyKeyHeader = None,
-    ) -> MessageRead:
-        """Renders, signs (the From domain's DKIM keys, RSA and Ed25519) and delivers one
-        message through the caller's default provider, or the outbox (no real provider, or an
-        `om_test_` key). 201 with the outcome (SENT or FAILED), also when an Idempotency-Key
-        replays the first answer (nothing is sent again)."""
+    ) -> MessageRead | MessageList:
+        """Renders, signs (the From domain's DKIM keys, RSA and Ed25519) and delivers the
+        message, to each recipient, through the caller's providers in failover order, or the
+        outbox (no real provider, or an `om_test_` key). 201 with the outcome (SENT or FAILED)
+        — one message, or `{"items": [...]}` when `to` is a list — also when an
+        Idempotency-Key replays the first answer (nothing is sent again)."""
         answer = await messages.send(principal, data.draft(), idempotency_key=idempotency_key)
-        return MessageRead.of(answer.message)
+        if isinstance(data.to, str):
+            return MessageRead.of(answer.message)
+        return MessageList(items=[MessageRead.of(entry) for entry in answer.messages])
 
     @get("/{message_id:int}", operation_id="getMessage", **access(Scope.SEND_CAMPAIGNS))
     async def get_message(

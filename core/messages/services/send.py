@@ -1,16 +1,18 @@
-"""Sending one transactional message, inline: route, check, count, render and sign, deliver,
-record.
+"""Sending a transactional message (to one recipient or each of a small list), inline: route,
+check, count, render and sign, deliver, record.
 
-Delivery happens within the request, bounded by `DELIVERY_TIMEOUT_SECONDS`: one message is one
-render (microseconds in sender_rs) and one pass through the provider chain (which fails over
-to the next provider on a transient failure; core/sending/chain.py), and the caller wants its
-provider message id in the answer. A transient outcome is retried in place with a short backoff,
-at most `MAX_ATTEMPTS` times, then the message is FAILED; a permanent one is FAILED at once.
+Delivery happens within the request, bounded by `DELIVERY_TIMEOUT_SECONDS`: the request's
+messages are one render batch (microseconds each in sender_rs) and one pass through the provider
+chain (which fails over to the next provider on a transient failure; core/sending/chain.py),
+and the caller wants the provider message ids in the answer. A transient outcome is retried in
+place with a short backoff, at most `MAX_ATTEMPTS` times (only the messages it concerns), then
+that message is FAILED; a permanent one is FAILED at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -121,20 +123,35 @@ def _seconds_to_next_month(now: datetime) -> int:
     return max(1, int((start - now).total_seconds()))
 
 
-async def _deliver(attempt: Callable[[], Awaitable[Delivery]]) -> Delivery:
-    """`attempt` sends once (through the whole chain); a transient outcome is tried again."""
-    delivery = await attempt()
-    for retry in range(1, MAX_ATTEMPTS):
+async def _deliver(
+    attempt: Callable[[Sequence[OutgoingMessage]], Awaitable[list[Delivery]]],
+    messages: Sequence[OutgoingMessage],
+    results: dict[str, Delivery],
+) -> None:
+    """`attempt` sends once (through the whole chain); the messages whose outcome is transient
+    are tried again. `results` (by Message-ID) holds each message's latest outcome, so a
+    timeout keeps what was already answered."""
+    waiting = list(messages)
+    for retry in range(MAX_ATTEMPTS):
+        if retry:
+            await asyncio.sleep(FIRST_BACKOFF_SECONDS * 2 ** (retry - 1))
+        deliveries = await attempt(waiting)
+        results.update((m.message_id, d) for m, d in zip(waiting, deliveries, strict=True))
         # An ambiguous failure may have been delivered: a retry could send it twice.
-        if not delivery.outcome.retryable or delivery.outcome.ambiguous:
-            break
-        await asyncio.sleep(FIRST_BACKOFF_SECONDS * 2 ** (retry - 1))
-        delivery = await attempt()
-    return delivery
+        waiting = [
+            m
+            for m, d in zip(waiting, deliveries, strict=True)
+            if d.outcome.retryable and not d.outcome.ambiguous
+        ]
+        if not waiting:
+            return
 
 
-async def send_message(principal: Principal, draft: MessageDraft, *, ports: SendPorts) -> int:
-    """The email_logs id of the message, whatever became of it (SENT or FAILED)."""
+async def send_messages(
+    principal: Principal, draft: MessageDraft, *, ports: SendPorts
+) -> list[int]:
+    """The email_logs ids of the messages (one per recipient, in order), whatever became of
+    them (SENT or FAILED)."""
     check_draft(draft)
     user_id = principal.user.id
     preview_text = None
@@ -163,65 +180,72 @@ async def send_message(principal: Principal, draft: MessageDraft, *, ports: Send
         draft, keys, list_domain=sender_domain, preview_text=preview_text, ports=ports
     )
     types = [t for p in chain if (t := ports.provider_types.get(p.provider_type)) is not None]
-    message = _render(compiled, draft, forms_needed(types), ports=ports)
-    if not await ports.quota.take(user_id, 1):
+    messages = _render(compiled, draft, forms_needed(types), ports=ports)
+    if not await ports.quota.take(user_id, len(messages)):
         raise RateLimited(
             "the monthly email limit is used up",
             retry_after_seconds=_seconds_to_next_month(ports.clock.now()),
             code="monthly_limit_exceeded",
         )
-    subject = message.subject or draft.subject or ""
-    log = await ports.logs.add(
-        NewEmailLog(
-            user_id=user_id,
-            email_type=EmailType.TRANSACTIONAL.value,
-            recipient_email=draft.to,
-            subject=subject[:MAX_SUBJECT_CHARS],
-            status=EmailStatus.QUEUED.value,
-            provider_id=None,  # the provider that answers, recorded with the outcome
+    logs = [
+        await ports.logs.add(
+            NewEmailLog(
+                user_id=user_id,
+                email_type=EmailType.TRANSACTIONAL.value,
+                recipient_email=to,
+                subject=(message.subject or draft.subject or "")[:MAX_SUBJECT_CHARS],
+                status=EmailStatus.QUEUED.value,
+                provider_id=None,  # the provider that answers, recorded with the outcome
+            )
         )
-    )
+        for to, message in zip(draft.recipients, messages, strict=True)
+    ]
 
-    async def attempt() -> Delivery:
+    async def attempt(batch: Sequence[OutgoingMessage]) -> list[Delivery]:
         if chain:
-            ((delivery,),) = await ports.chain.send(chain, [message])
-            return delivery
+            return [deliveries[0] for deliveries in await ports.chain.send(chain, batch)]
         client = _outbox_client(user_id, ports=ports)
         try:
-            (outcome,) = await client.send_batch([message])
+            return [Delivery(outcome, None) for outcome in await client.send_batch(batch)]
         finally:
             await client.aclose()
-        return Delivery(outcome, None)
 
-    try:
-        delivery = await asyncio.wait_for(_deliver(attempt), DELIVERY_TIMEOUT_SECONDS)
-    except TimeoutError:
-        timed_out = RecipientOutcome.transient(message.message_id, draft.to, "delivery timed out")
-        delivery = Delivery(timed_out, None)
-    await _record(log, delivery, ports=ports)
-    return log.id
+    results: dict[str, Delivery] = {}
+    # What is still unanswered at the deadline is recorded as timed out, below.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(_deliver(attempt, messages, results), DELIVERY_TIMEOUT_SECONDS)
+    for to, message, log in zip(draft.recipients, messages, logs, strict=True):
+        timed_out = RecipientOutcome.transient(message.message_id, to, "delivery timed out")
+        await _record(log, results.get(message.message_id, Delivery(timed_out, None)), ports=ports)
+    return [log.id for log in logs]
 
 
 def _render(
     compiled: CompiledCampaign, draft: MessageDraft, needed: FormsNeeded, *, ports: SendPorts
-) -> OutgoingMessage:
+) -> list[OutgoingMessage]:
     """In every form the chain's providers take. Before anything is counted or recorded: a
     message that cannot be rendered (a variable of the wrong shape) is the caller's 422 and
     costs nothing."""
-    recipient = RecipientData(
-        tracking_id=secrets.token_hex(8),
-        email=draft.to,
-        # Required by the renderer; with no list headers it appears only where a template
-        # names {{unsubscribe_url}}.
-        unsubscribe_token=secrets.token_urlsafe(24),
-        custom=dict(draft.variables),
+    recipients = [
+        RecipientData(
+            tracking_id=secrets.token_hex(8),
+            email=to,
+            # Required by the renderer; with no list headers it appears only where a template
+            # names {{unsubscribe_url}}.
+            unsubscribe_token=secrets.token_urlsafe(24),
+            custom=dict(draft.variables),
+        )
+        for to in draft.recipients
+    ]
+    rendered = render_outgoing(
+        needed, ports.renderer, compiled, recipients, sender=draft.from_email
     )
-    (rendered,) = render_outgoing(
-        needed, ports.renderer, compiled, [recipient], sender=draft.from_email
-    )
-    if isinstance(rendered, RenderError):
-        raise ValidationError(rendered.error, field="variables", code="render_failed")
-    return rendered
+    messages: list[OutgoingMessage] = []
+    for message in rendered:
+        if isinstance(message, RenderError):
+            raise ValidationError(message.error, field="variables", code="render_failed")
+        messages.append(message)
+    return messages
 
 
 def _outbox_client(user_id: int, *, ports: SendPorts) -> ProviderClient:

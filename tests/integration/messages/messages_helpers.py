@@ -56,7 +56,9 @@ async def smtp_provider(client: httpx.AsyncClient, who: Caller, port: int) -> in
     return int(response.json()["id"])
 
 
-def message_body(domain: str, to: str = "ada@example.net", **extra: Any) -> dict[str, Any]:
+def message_body(
+    domain: str, to: str | list[str] = "ada@example.net", **extra: Any
+) -> dict[str, Any]:
     return {
         "from_email": f"orders@{domain}",
         "from_name": "Acme Orders",

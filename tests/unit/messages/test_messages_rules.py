@@ -3,15 +3,22 @@ of one delivery (the provider order is tested with the chain, tests/unit/sending
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from openmailer.core.errors import ValidationError
-from openmailer.core.messages.model import MessageDraft, check_draft, check_idempotency_key
+from openmailer.core.messages.model import (
+    MAX_RECIPIENTS,
+    MessageDraft,
+    check_draft,
+    check_idempotency_key,
+)
 from openmailer.core.messages.services import send
 from openmailer.core.sending.chain import Delivery
+from openmailer.core.sending.contract import OutgoingMessage
 from openmailer.core.sending.outcomes import RecipientOutcome
 
 DRAFT = MessageDraft(from_email="orders@acme.example", to="ada@example.net", subject="Hi", text="x")
@@ -60,15 +67,30 @@ def test_idempotency_keys_are_bounded_printable_ascii(key: str) -> None:
 
 
 class ScriptedAttempts:
-    """Each call is one pass through the provider chain, answering the next scripted outcome."""
+    """Each call is one pass through the provider chain with the messages still waiting; each
+    message answers the next outcome scripted for its address."""
 
-    def __init__(self, *outcomes: RecipientOutcome) -> None:
-        self.outcomes = list(outcomes)
-        self.calls = 0
+    def __init__(self, scripts: dict[str, list[RecipientOutcome]]) -> None:
+        self.scripts = scripts
+        self.batches: list[list[str]] = []
 
-    async def __call__(self) -> Delivery:
-        self.calls += 1
-        return Delivery(self.outcomes.pop(0), provider_id=7)
+    @property
+    def calls(self) -> int:
+        return len(self.batches)
+
+    async def __call__(self, batch: Sequence[OutgoingMessage]) -> list[Delivery]:
+        self.batches.append([m.recipients[0] for m in batch])
+        return [Delivery(self.scripts[m.recipients[0]].pop(0), provider_id=7) for m in batch]
+
+
+def outgoing(*addresses: str) -> list[OutgoingMessage]:
+    return [OutgoingMessage(f"<{a}>", "s@acme.example", (a,), "Hi") for a in addresses]
+
+
+async def deliver(attempts: ScriptedAttempts, *addresses: str) -> dict[str, Delivery]:
+    results: dict[str, Delivery] = {}
+    await send._deliver(attempts, outgoing(*addresses), results)
+    return {key.strip("<>"): delivery for key, delivery in results.items()}
 
 
 @pytest.fixture(autouse=True)
@@ -77,24 +99,67 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_a_transient_refusal_is_retried_a_bounded_number_of_times() -> None:
-    later = RecipientOutcome.transient("<m@x>", "d@e.f", "451 later")
-    attempts = ScriptedAttempts(*[later] * 5)
-    delivery = await send._deliver(attempts)
-    assert delivery.outcome.detail == "451 later" and attempts.calls == send.MAX_ATTEMPTS
+    later = RecipientOutcome.transient("<d@e.f>", "d@e.f", "451 later")
+    attempts = ScriptedAttempts({"d@e.f": [later] * 5})
+    assert (await deliver(attempts, "d@e.f"))["d@e.f"].outcome.detail == "451 later"
+    assert attempts.calls == send.MAX_ATTEMPTS
 
-    attempts = ScriptedAttempts(later, RecipientOutcome.accepted("<m@x>", "d@e.f", "Q1"))
-    assert (await send._deliver(attempts)).outcome.provider_message_id == "Q1"
+    attempts = ScriptedAttempts(
+        {"d@e.f": [later, RecipientOutcome.accepted("<d@e.f>", "d@e.f", "Q1")]}
+    )
+    assert (await deliver(attempts, "d@e.f"))["d@e.f"].outcome.provider_message_id == "Q1"
     assert attempts.calls == 2
 
 
 async def test_permanent_and_ambiguous_failures_are_never_retried() -> None:
     for outcome in (
-        RecipientOutcome.permanent("<m@x>", "d@e.f", "550 no"),
-        RecipientOutcome.transient("<m@x>", "d@e.f", "lost after DATA", ambiguous=True),
+        RecipientOutcome.permanent("<d@e.f>", "d@e.f", "550 no"),
+        RecipientOutcome.transient("<d@e.f>", "d@e.f", "lost after DATA", ambiguous=True),
     ):
-        attempts = ScriptedAttempts(outcome, RecipientOutcome.accepted("<m@x>", "d@e.f", "Q1"))
-        assert (await send._deliver(attempts)).outcome == outcome
+        accepted = RecipientOutcome.accepted("<d@e.f>", "d@e.f", "Q1")
+        attempts = ScriptedAttempts({"d@e.f": [outcome, accepted]})
+        assert (await deliver(attempts, "d@e.f"))["d@e.f"].outcome == outcome
         assert attempts.calls == 1
+
+
+async def test_only_the_messages_with_a_transient_outcome_are_sent_again() -> None:
+    def accepted(address: str) -> RecipientOutcome:
+        return RecipientOutcome.accepted(f"<{address}>", address, "Q")
+
+    attempts = ScriptedAttempts(
+        {
+            "a@x.example": [accepted("a@x.example")],
+            "b@x.example": [
+                RecipientOutcome.transient("<b@x.example>", "b@x.example", "451"),
+                accepted("b@x.example"),
+            ],
+            "c@x.example": [RecipientOutcome.permanent("<c@x.example>", "c@x.example", "550")],
+        }
+    )
+    results = await deliver(attempts, "a@x.example", "b@x.example", "c@x.example")
+    assert attempts.batches == [["a@x.example", "b@x.example", "c@x.example"], ["b@x.example"]]
+    assert results["b@x.example"].outcome.provider_message_id == "Q"
+    assert results["c@x.example"].outcome.detail == "550"
+
+
+def test_a_list_of_recipients_is_bounded_distinct_and_each_an_address() -> None:
+    many = tuple(f"r{i}@example.net" for i in range(MAX_RECIPIENTS))
+    check_draft(replace(DRAFT, to=many))
+    with pytest.raises(ValidationError) as too_many:
+        check_draft(replace(DRAFT, to=(*many, "one.more@example.net")))
+    assert too_many.value.code == "too_many_recipients"
+    with pytest.raises(ValidationError) as empty:
+        check_draft(replace(DRAFT, to=()))
+    assert empty.value.code == "no_recipient"
+    with pytest.raises(ValidationError) as twice:
+        check_draft(replace(DRAFT, to=("ada@example.net", "ADA@Example.net")))
+    assert twice.value.code == "duplicate_recipient" and twice.value.field == "/to/1"
+    with pytest.raises(ValidationError) as injected:
+        check_draft(replace(DRAFT, to=("ada@example.net", "b@x.example\r\nBcc: c@x.example")))
+    assert injected.value.code == "header_injection" and injected.value.field == "/to/1"
+    with pytest.raises(ValidationError) as not_one:
+        check_draft(replace(DRAFT, to=("ada@example.net", "nobody")))
+    assert not_one.value.field == "/to/1"
 
 
 def test_the_limit_resets_at_the_next_month() -> None:
