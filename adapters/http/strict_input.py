@@ -14,6 +14,9 @@ declared:
 - That body is decoded here, so that what the JSON decoder cannot take — invalid UTF-8, nesting
   deeper than the interpreter's recursion limit — is a 400 like any malformed JSON, not an
   unexpected error. The handler reuses the decoded value.
+- No string in it (value or key) holds NUL: PostgreSQL text cannot store one, so every route
+  would fail on it at the database; it is a 422 `invalid_text` naming the field (a nested one
+  by JSON pointer) instead.
 - And it is checked against the handler's body type as strictly as the document states it:
   Litestar converts `data` in msgspec's lax mode, which takes `0` for `false`, `"1"` for `1` and
   a number for a date-time. JSON Schema counts `5.0` as an integer, so integral floats are read
@@ -39,6 +42,8 @@ from litestar.exceptions import (
 from litestar.openapi.spec import OpenAPIResponse, Operation, Parameter, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
+
+from openmailer.core.errors import ValidationError
 
 T = TypeVar("T")
 JSON_MEDIA_TYPE = "application/json"
@@ -99,9 +104,42 @@ class StrictInput:
                 raise ClientException(
                     detail="the body is not JSON in UTF-8 (or is nested too deeply)"
                 ) from None
+            # JSON spells NUL only as an escape: most bodies skip the walk.
+            if b"\\u0000" in await request.body():
+                refuse_nul(decoded)
             body_type = _body_type(request)
             if body_type is not None:
                 convert_strictly(decoded, body_type)
+
+
+def refuse_nul(decoded: Any) -> None:
+    """ValidationError `invalid_text` at the first string (or key) of `decoded` holding NUL."""
+    pointer = _nul_at(decoded, "")
+    if pointer is not None:
+        # A top-level field by its name, as every other error names it; a nested one by pointer.
+        field = pointer[1:] if pointer.count("/") == 1 else pointer or "/"
+        raise ValidationError(
+            "text may not contain NUL characters", field=field, code="invalid_text"
+        )
+
+
+def _nul_at(value: Any, pointer: str) -> str | None:
+    if isinstance(value, str):
+        return pointer if "\x00" in value else None
+    items: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            escaped = key.replace("~", "~0").replace("/", "~1")
+            if "\x00" in key:
+                return f"{pointer}/{escaped}"
+            items.append((escaped, item))
+    elif isinstance(value, list):
+        items = [(str(index), item) for index, item in enumerate(value)]
+    for name, item in items:
+        found = _nul_at(item, f"{pointer}/{name}")
+        if found is not None:
+            return found
+    return None
 
 
 def convert_strictly(decoded: Any, body_type: Any) -> Any:

@@ -112,6 +112,34 @@ async def test_every_json_operation_refuses_another_content_type_with_415(
             assert response.json()["code"] == "unsupported_media_type"
 
 
+async def test_every_json_operation_refuses_nul_in_any_string_with_422_naming_it(
+    app: Litestar, client: httpx.AsyncClient, admin: Caller
+) -> None:
+    operations = json_operations(app.openapi_schema.to_schema())
+    # PostgreSQL text cannot hold NUL: refused before any handler (it would fail at the database).
+    bodies = [
+        (b'{"name": "a\\u0000b"}', "name"),
+        (b'{"x": [1, {"a/b": "ok", "c~": ["\\u0000"]}]}', "/x/1/c~0/0"),
+        (b'{"ke\\u0000y": 1}', "ke\x00y"),
+    ]
+    for method, template, _ in operations:
+        path = concrete_path(template, admin.user.id)
+        for body, pointer in bodies:
+            headers = {**admin.headers, "Content-Type": "application/json"}
+            response = await client.request(method.upper(), path, content=body, headers=headers)
+            assert response.status_code == 422, (method, path, body, response.text)
+            problem = response.json()
+            assert problem["code"] == "invalid_text", (method, path, problem)
+            assert problem["errors"][0]["field"] == pointer
+    # A backslash before "u0000" is text, not NUL.
+    literal = await client.post(
+        "/api/v1/auth/login",
+        content=b'{"identifier": "nobody", "password": "a long\\\\u0000password"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert literal.status_code == 401, literal.text
+
+
 async def test_json_with_a_utf8_charset_is_json(
     client: httpx.AsyncClient, accounts: Accounts
 ) -> None:

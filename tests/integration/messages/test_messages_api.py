@@ -150,7 +150,8 @@ async def test_an_unverified_domain_is_refused_when_mail_would_leave(
         ("subject", "Hi\r\nBcc: victim@example.org", "header_injection"),
         ("subject", "Hi\nBcc: victim@example.org", "header_injection"),
         ("from_name", "Acme\r\nX-Injected: 1", "header_injection"),
-        ("to", "ada@example.net\u0000", "header_injection"),
+        # PostgreSQL text cannot hold NUL: refused for every JSON body (adapters/http/strict_input).
+        ("to", "ada@example.net\u0000", "invalid_text"),
         ("reply_to", "a@example.net\rb", "header_injection"),
         ("subject", "x" * 501, "header_too_long"),
         ("to", "a" * 250 + "@example.net", "header_too_long"),
