@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -21,6 +22,7 @@ from openmailer.core.sending.model import Provider, ProviderStatus
 
 PROVIDERS = cast(Table, EmailProvider.__table__)  # a mapped class's __table__ is typed FromClause
 ID_SEQUENCE = Sequence("email_providers_id_seq")
+WEBHOOK_TOKEN_BYTES = 32  # 64 hex digits: the unguessable part of the provider's webhook URL
 # idx_user_default_provider: two defaults set at once, the second one's commit fails.
 DEFAULT_TAKEN = Conflict(
     "another default provider was set at the same time; try again", code="default_provider_taken"
@@ -44,6 +46,7 @@ def _to_provider(row: RowMapping) -> Provider:
         status=row["status"] or ProviderStatus.ACTIVE.value,
         last_error=row["last_error"],
         last_error_at=from_db_time(row["last_error_at"]),
+        webhook_token=row["webhook_token"],
         created_at=from_db_time(row["created_at"]) or now,
         updated_at=from_db_time(row["updated_at"]) or now,
     )
@@ -75,6 +78,7 @@ class SqlAlchemyProviderRepository:
                     "provider_type": record.provider_type,
                     "provider_name": record.provider_name,
                     "configuration": seal(provider_id),
+                    "webhook_token": secrets.token_hex(WEBHOOK_TOKEN_BYTES),
                     "is_active": record.is_active,
                     "is_default": record.is_default,
                     "priority": record.priority,
@@ -96,6 +100,14 @@ class SqlAlchemyProviderRepository:
                         PROVIDERS.c.id == provider_id, PROVIDERS.c.user_id == user_id
                     )
                 )
+            ).first()
+        return None if row is None else _to_provider(row._mapping)
+
+    async def find_by_webhook_token(self, token: str) -> Provider | None:
+        """The provider whose webhook URL this is (any user's: the token is the credential)."""
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(select(PROVIDERS).where(PROVIDERS.c.webhook_token == token))
             ).first()
         return None if row is None else _to_provider(row._mapping)
 

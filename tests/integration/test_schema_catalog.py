@@ -6,7 +6,9 @@ migrations): ON DELETE actions of the three pre-existing tables and of the campa
 the enum checks, idx_users_account_status, idx_users_username_lower (usernames unique in any
 case), idx_segments_conditions, email_campaigns_archive, outbox_messages (023), and
 idempotency_keys (026), the CSV imports' tables (027, keyed by their job, not an id),
-email_template_versions and per-user template names (028), email_campaigns.template_version (029).
+email_template_versions and per-user template names (028), email_campaigns.template_version (029),
+provider webhooks (031: webhook_token, deduplicated and retried webhook_events, the campaigns'
+bounce_count and pause_reason).
 """
 
 from __future__ import annotations
@@ -116,6 +118,8 @@ CAMPAIGN_COLUMNS = {
     "max_retries": integer(3),
     # Not in the spec (migration 029): the template version a campaign sends.
     "template_version": integer(),
+    "bounce_count": integer(0),
+    "pause_reason": TEXT,
 }
 
 EXPECTED: dict[str, Table] = {
@@ -262,8 +266,10 @@ EXPECTED: dict[str, Table] = {
             "last_error_at": TIMESTAMP,
             "created_at": TIMESTAMP_NOW,
             "updated_at": TIMESTAMP_NOW,
+            "webhook_token": varchar(64, nullable=False),
         },
         foreign_keys={"user_id": ("users", "CASCADE"), "domain_id": ("domains", "SET NULL")},
+        uniques={"email_providers_webhook_token_key": ("webhook_token",)},
         checks={
             # provider_type has no check since 023: the installed plugins decide the types.
             "status": one_of("ACTIVE", "ERROR", "DISABLED"),
@@ -576,6 +582,7 @@ EXPECTED: dict[str, Table] = {
             "processed_at": TIMESTAMP,
             "error_message": TEXT,
             "created_at": TIMESTAMP_NOW,
+            "attempts": integer(0, nullable=False),
         },
         foreign_keys={
             "user_id": ("users", "CASCADE"),
@@ -591,6 +598,10 @@ EXPECTED: dict[str, Table] = {
             "idx_webhook_events_type": Idx(("event_type",)),
             "idx_webhook_events_processed": Idx(("processed",)),
             "idx_webhook_events_provider_event": Idx(("provider_event_id",)),
+            "uq_webhook_events_provider_event": Idx(
+                ("provider_id", "provider_event_id"), unique=True
+            ),
+            "idx_webhook_events_pending": Idx(("id",), predicate="(processed = false)"),
         },
     ),
     "email_campaigns_archive": Table(

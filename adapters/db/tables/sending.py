@@ -129,6 +129,9 @@ class EmailProvider(Base):
     last_error_at: Mapped[datetime | None] = mapped_column(DateTime())
     created_at: Mapped[datetime] = timestamp_now_column()
     updated_at: Mapped[datetime] = timestamp_now_column()
+    # Migration 031: the path segment of the provider's webhook URL (`/webhooks/<token>`),
+    # 64 random hex digits set by the repository.
+    webhook_token: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class EmailLog(Base):
@@ -166,6 +169,9 @@ class WebhookEvent(Base):
         Index("idx_webhook_events_user", "user_id"),
         Index("idx_webhook_events_type", "event_type"),
         Index("idx_webhook_events_provider_event", "provider_event_id"),
+        # Migration 031: each provider event stored once; the periodic retry's rows.
+        Index("uq_webhook_events_provider_event", "provider_id", "provider_event_id", unique=True),
+        Index("idx_webhook_events_pending", "id", postgresql_where=text("processed = false")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -178,6 +184,8 @@ class WebhookEvent(Base):
     processed_at: Mapped[datetime | None] = mapped_column(DateTime())
     error_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = timestamp_now_column()
+    # Migration 031: failed processing attempts (the periodic retry stops at its bound).
+    attempts: Mapped[int] = mapped_column(Integer, server_default=integer_default(0))
 
 
 class OutboxMessageRow(Base):
