@@ -9,11 +9,12 @@ answer only says what was stored.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, post
 from litestar.di import NamedDependency
+from litestar.params import PathParameter
 from litestar.status_codes import HTTP_200_OK
 
 from openmailer.adapters.http.errors import problem_specs
@@ -24,6 +25,10 @@ from openmailer.core.events.service import EventsService
 # SNS messages are at most 256 KB; SendGrid batches stay well under 1 MB.
 MAX_WEBHOOK_BYTES = 1_000_000
 EventsApi = NamedDependency[EventsService]
+# Unconstrained: a token of the wrong shape is unknown too, and answers the same 404.
+WebhookToken = Annotated[
+    str, PathParameter(description="the provider's `webhook_token` (its `webhook_path`)")
+]
 
 
 class WebhookReceipt(msgspec.Struct):
@@ -57,7 +62,7 @@ class WebhookReceipt(msgspec.Struct):
     security=[],
 )
 async def receive_provider_events(
-    request: Request[Any, Any, Any], events: EventsApi, token: str
+    request: Request[Any, Any, Any], events: EventsApi, token: WebhookToken
 ) -> WebhookReceipt:
     """Verify, store once and acknowledge a provider's events (`docs/webhooks.md`): 403 for a
     bad or missing signature, a stale message or a refused topic or address; 422 for a body
