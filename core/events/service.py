@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from openmailer.core.errors import Forbidden, NotFound
@@ -127,10 +127,12 @@ class EventsService:
         if not signature or not timestamp:
             raise Forbidden("the request is not signed", code="signature_missing")
         self.ports.sendgrid.verify(body, timestamp=timestamp, signature=signature, public_key=key)
-        if not timestamp.isdigit() or stale(
-            datetime.fromtimestamp(int(timestamp), self.ports.clock.now().tzinfo),
-            self.ports.clock.now(),
-        ):
+        now = self.ports.clock.now()
+        try:
+            signed_at = datetime.fromtimestamp(int(timestamp), UTC) if timestamp.isdigit() else None
+        except (OverflowError, OSError, ValueError):
+            signed_at = None
+        if signed_at is None or stale(signed_at, now):
             raise stale_message()
         events, ignored = sendgrid_stored_events(_json(body))
         return await self._store(source, events, ignored)

@@ -161,3 +161,37 @@ async def test_soft_bounces_bounce_a_contact_at_the_documented_count(
         assert contact.bounce_count == number
         assert contact.bounce_type == "SOFT"
         assert contact.status == ("BOUNCED" if number == SOFT_BOUNCE_LIMIT else "SUBSCRIBED")
+
+
+async def test_the_worker_actors_process_and_retry_from_the_environment(
+    client: httpx.AsyncClient,
+    webhook_client: httpx.AsyncClient,
+    accounts: Accounts,
+    sns_signer: SnsSigner,
+    cli_env: object,
+) -> None:
+    """The dramatiq actors' functions, as a worker runs them (their own database connection,
+    settings from the environment; asyncio.run in a thread like a worker's)."""
+    import asyncio
+
+    from openmailer.adapters.areas.webhooks import process_webhook_events, retry_webhook_events
+
+    user = await make_user(accounts)
+    caller = await api_key_for(accounts, user, ["read:campaigns", "write:campaigns"])
+    provider = await add_provider(client, caller, "SES", SES_CONFIGURATION)
+    engine = engine_of(accounts)
+    sent = await sent_campaign(engine, user, provider["id"], 2)
+    for number in range(2):
+        body = sns_signer.notification(
+            ses_complaint(sent.message_ids[number], [sent.addresses[number]])
+        )
+        await webhook_client.post(provider["webhook_path"], content=body)
+    woken, lost = [e.id for e in await stored_events(engine, provider["id"])]
+    await asyncio.to_thread(process_webhook_events, [woken])
+    old = (datetime.now(UTC) - timedelta(minutes=5)).replace(tzinfo=None)
+    async with engine.begin() as conn:
+        await conn.execute(update(EVENTS).where(EVENTS.c.id == lost).values(created_at=old))
+    await asyncio.to_thread(retry_webhook_events)
+    assert all(e.processed for e in await stored_events(engine, provider["id"]))
+    statuses = {(await row(engine, Contact.__table__, c)).status for c in sent.contact_ids}
+    assert statuses == {"COMPLAINED"}
