@@ -17,12 +17,11 @@ from openmailer.adapters.db.tables.sending import WebhookEvent
 from openmailer.core.accounts.service import AccountsPorts as Accounts
 from openmailer.core.events.policy import COMPLAINT_MIN_SAMPLE, SOFT_BOUNCE_LIMIT
 from openmailer.core.events.service import MAX_ATTEMPTS, EventsService
-from tests.integration.accounts.accounts_helpers import api_key_for, engine_of, make_user
+from tests.integration.accounts.accounts_helpers import engine_of
 from tests.integration.webhooks.webhook_helpers import (
-    SES_CONFIGURATION,
-    add_provider,
     row,
     sent_campaign,
+    ses_provider,
     stored_events,
 )
 from tests.webhook_signing import SnsSigner, ses_bounce, ses_complaint
@@ -43,9 +42,7 @@ async def test_a_campaign_pauses_itself_when_complaints_reach_the_limit(
     accounts: Accounts,
     sns_signer: SnsSigner,
 ) -> None:
-    user = await make_user(accounts)
-    caller = await api_key_for(accounts, user, ["read:campaigns", "write:campaigns"])
-    provider = await add_provider(client, caller, "SES", SES_CONFIGURATION)
+    user, provider = await ses_provider(client, accounts)
     engine = engine_of(accounts)
     sent = await sent_campaign(engine, user, provider["id"], COMPLAINT_MIN_SAMPLE)
     # 0.3% of 1000 is 3: the third complaint pauses the campaign, the second does not.
@@ -74,9 +71,7 @@ async def test_the_periodic_retry_processes_what_a_lost_message_left(
     accounts: Accounts,
     sns_signer: SnsSigner,
 ) -> None:
-    user = await make_user(accounts)
-    caller = await api_key_for(accounts, user, ["read:campaigns", "write:campaigns"])
-    provider = await add_provider(client, caller, "SES", SES_CONFIGURATION)
+    user, provider = await ses_provider(client, accounts)
     engine = engine_of(accounts)
     sent = await sent_campaign(engine, user, provider["id"], 3)
     for number in range(3):
@@ -113,9 +108,7 @@ async def test_a_failed_event_records_its_attempt_and_changes_nothing(
     accounts: Accounts,
     sns_signer: SnsSigner,
 ) -> None:
-    user = await make_user(accounts)
-    caller = await api_key_for(accounts, user, ["read:campaigns", "write:campaigns"])
-    provider = await add_provider(client, caller, "SES", SES_CONFIGURATION)
+    user, provider = await ses_provider(client, accounts)
     engine = engine_of(accounts)
     sent = await sent_campaign(engine, user, provider["id"], 1)
     body = sns_signer.notification(ses_bounce(sent.message_ids[0], [sent.addresses[0]]))
@@ -141,9 +134,7 @@ async def test_soft_bounces_bounce_a_contact_at_the_documented_count(
     accounts: Accounts,
     sns_signer: SnsSigner,
 ) -> None:
-    user = await make_user(accounts)
-    caller = await api_key_for(accounts, user, ["read:campaigns", "write:campaigns"])
-    provider = await add_provider(client, caller, "SES", SES_CONFIGURATION)
+    user, provider = await ses_provider(client, accounts)
     engine = engine_of(accounts)
     first = await sent_campaign(engine, user, provider["id"], 1)
     for number in range(1, SOFT_BOUNCE_LIMIT + 1):
@@ -176,9 +167,7 @@ async def test_the_worker_actors_process_and_retry_from_the_environment(
 
     from openmailer.adapters.areas.webhooks import process_webhook_events, retry_webhook_events
 
-    user = await make_user(accounts)
-    caller = await api_key_for(accounts, user, ["read:campaigns", "write:campaigns"])
-    provider = await add_provider(client, caller, "SES", SES_CONFIGURATION)
+    user, provider = await ses_provider(client, accounts)
     engine = engine_of(accounts)
     sent = await sent_campaign(engine, user, provider["id"], 2)
     for number in range(2):

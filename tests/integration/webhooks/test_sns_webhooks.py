@@ -22,10 +22,12 @@ from openmailer.core.events.service import EventsService
 from tests.integration.accounts.accounts_helpers import api_key_for, engine_of, make_user
 from tests.integration.sending.http_peers import ScriptedServer
 from tests.integration.webhooks.webhook_helpers import (
+    SCOPES,
     SES_CONFIGURATION,
     add_provider,
     row,
     sent_campaign,
+    ses_provider,
     stored_events,
 )
 from tests.webhook_signing import (
@@ -38,18 +40,11 @@ from tests.webhook_signing import (
 )
 
 pytestmark = pytest.mark.integration
-SCOPES = ["read:campaigns", "write:campaigns"]
 
 
 def events_of(app: Litestar) -> EventsService:
     service: EventsService = app.state.services["events"]
     return service
-
-
-async def ses_provider(client: httpx.AsyncClient, accounts: Accounts) -> tuple[Any, dict[str, Any]]:
-    user = await make_user(accounts)
-    caller = await api_key_for(accounts, user, SCOPES)
-    return user, await add_provider(client, caller, "SES", SES_CONFIGURATION)
 
 
 async def post(client: httpx.AsyncClient, provider: dict[str, Any], body: bytes) -> httpx.Response:
@@ -292,3 +287,22 @@ async def test_a_subscription_is_confirmed_only_at_an_sns_address(
     assert (await post(webhook_client, provider, stale)).status_code == 403
     assert len(sns_peer.received) == count
     assert await stored_events(engine_of(accounts), provider["id"]) == []
+
+
+async def test_a_stored_batch_wakes_a_worker_through_the_broker(
+    client: httpx.AsyncClient,
+    webhook_client: httpx.AsyncClient,
+    webhook_app: Litestar,
+    accounts: Accounts,
+    sns_signer: SnsSigner,
+) -> None:
+    _, provider = await ses_provider(client, accounts)
+    body = sns_signer.notification(ses_bounce("m", ["a@example.org"]))
+    assert (await post(webhook_client, provider, body)).json()["stored"] == 1
+    (event,) = await stored_events(engine_of(accounts), provider["id"])
+    redis = webhook_app.state.resources.redis
+    messages = [json.loads(raw) for raw in await redis.hvals("openmailer:webhooks.msgs")]
+    woken = [m for m in messages if m["args"] == [[event.id]]]
+    assert [(m["actor_name"], m["queue_name"]) for m in woken] == [
+        ("process_webhook_events", "webhooks")
+    ]

@@ -17,7 +17,8 @@ from openmailer.adapters.db.tables.campaigns import CampaignRecipient
 from openmailer.adapters.db.tables.contacts import Contact
 from openmailer.adapters.db.tables.sending import EmailLog, WebhookEvent
 from openmailer.core.accounts.model import User
-from tests.integration.accounts.accounts_helpers import Caller
+from openmailer.core.accounts.service import AccountsPorts as Accounts
+from tests.integration.accounts.accounts_helpers import Caller, api_key_for, make_user
 from tests.integration.campaigns.campaign_helpers import add_template
 from tests.webhook_signing import TOPIC_ARN
 
@@ -27,6 +28,18 @@ SES_CONFIGURATION = {
     "secret_access_key": "secret",
     "sns_topic_arns": [TOPIC_ARN],
 }
+
+
+SCOPES = ["read:campaigns", "write:campaigns"]
+
+
+async def ses_provider(
+    client: httpx.AsyncClient, accounts: Accounts
+) -> tuple[User, dict[str, Any]]:
+    """A new user with an SES provider (made through the API) whose topic is the tests'."""
+    user = await make_user(accounts)
+    caller = await api_key_for(accounts, user, SCOPES)
+    return user, await add_provider(client, caller, "SES", SES_CONFIGURATION)
 
 
 async def add_provider(
