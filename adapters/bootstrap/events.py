@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from openmailer.adapters.bootstrap.resources import DatabaseResources, SystemClock, builtin_areas
+from openmailer.adapters.bootstrap.resources import (
+    DatabaseResources,
+    Resources,
+    SystemClock,
+    builtin_areas,
+)
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
 from openmailer.adapters.db.webhook_events import (
     SqlAlchemyEventUnitOfWork,
@@ -10,6 +15,7 @@ from openmailer.adapters.db.webhook_events import (
     SqlAlchemyWebhookSources,
 )
 from openmailer.adapters.providers.configurations import MsgspecProviderConfigurations
+from openmailer.adapters.redis.rate_limiter import RedisRateLimiter
 from openmailer.adapters.webhooks.sendgrid_signature import EcdsaSendgridSignatures
 from openmailer.adapters.webhooks.sns import SnsVerifier
 from openmailer.core.events.service import EventsPorts, EventsService
@@ -27,7 +33,8 @@ def build_events(
     provider_types: Registry[ProviderType] | None = None,
 ) -> EventsService:
     """Webhooks verified and stored on PostgreSQL, a worker woken through the Redis broker
-    (unless `queue` says otherwise), and the events' processing."""
+    (unless `queue` says otherwise), refused clients counted in Redis (when the process has
+    it: the API), and the events' processing."""
     from openmailer.adapters.workers.event_queue import DramatiqEventQueue, NoEventQueue
 
     settings = database.settings
@@ -54,5 +61,6 @@ def build_events(
             queue=queue,
             units=lambda: SqlAlchemyEventUnitOfWork(engine),
             clock=SystemClock(),
+            refusals=RedisRateLimiter(database.redis) if isinstance(database, Resources) else None,
         )
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from openmailer.core.errors import Forbidden, NotFound
+from openmailer.core.errors import DomainError, Forbidden, NotFound, RateLimited
 from openmailer.core.events.formats import (
     malformed,
     recipient_events,
@@ -20,7 +20,7 @@ from openmailer.core.events.formats import (
 )
 from openmailer.core.events.model import SENDGRID_SOURCE, SES_SOURCE, Receipt, WebhookSource
 from openmailer.core.events.policy import decide
-from openmailer.core.ports.accounts import Clock
+from openmailer.core.ports.accounts import Clock, RateLimiter
 from openmailer.core.ports.events import (
     EventQueue,
     EventUnitsOfWork,
@@ -41,6 +41,11 @@ RETRY_AFTER = timedelta(seconds=60)
 RETRY_BATCH = 500
 MAX_ERROR_CHARS = 2000
 UNKNOWN_TOKEN = NotFound("no such webhook", code="webhook_not_found")
+# A client whose requests were refused this often in a minute (unknown tokens, bad signatures,
+# malformed bodies) is refused before anything is looked up; accepted requests never count, so
+# a provider's busy minutes are not throttled.
+REFUSALS_PER_MINUTE = 60
+REFUSAL_WINDOW_SECONDS = 60
 SNS_NOTIFICATION = "Notification"
 SNS_SUBSCRIPTION = "SubscriptionConfirmation"
 SNS_UNSUBSCRIBE = "UnsubscribeConfirmation"
@@ -55,6 +60,8 @@ class EventsPorts:
     queue: EventQueue
     units: EventUnitsOfWork
     clock: Clock
+    # Counts refused requests per client (None: a process that receives no webhooks).
+    refusals: RateLimiter | None = None
 
 
 def stale(at: datetime, now: datetime) -> bool:
@@ -74,9 +81,33 @@ class EventsService:
 
     # --- receiving ---------------------------------------------------------------------------
 
-    async def receive(self, token: str, body: bytes, headers: Mapping[str, str]) -> Receipt:
+    async def receive(
+        self, token: str, body: bytes, headers: Mapping[str, str], *, client_ip: str
+    ) -> Receipt:
         """A webhook request to `token`'s provider, verified over `body` before anything in
         it is used; `headers` lower-case."""
+        limiter = self.ports.refusals
+        bucket = f"webhook-refusals:{client_ip}"
+        if limiter is not None:
+            decision = await limiter.peek(
+                bucket, limit=REFUSALS_PER_MINUTE, window_seconds=REFUSAL_WINDOW_SECONDS
+            )
+            if not decision.allowed:
+                raise RateLimited(
+                    f"more than {REFUSALS_PER_MINUTE} refused webhook requests a minute; "
+                    f"retry in {decision.reset_seconds}s",
+                    retry_after_seconds=decision.reset_seconds,
+                )
+        try:
+            return await self._receive(token, body, headers)
+        except DomainError:
+            if limiter is not None:
+                await limiter.hit(
+                    bucket, limit=REFUSALS_PER_MINUTE, window_seconds=REFUSAL_WINDOW_SECONDS
+                )
+            raise
+
+    async def _receive(self, token: str, body: bytes, headers: Mapping[str, str]) -> Receipt:
         source = await self.ports.sources.find(token)
         if source is None:
             raise UNKNOWN_TOKEN

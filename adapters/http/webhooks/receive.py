@@ -58,7 +58,7 @@ class WebhookReceipt(msgspec.Struct):
     status_code=HTTP_200_OK,
     request_max_body_size=MAX_WEBHOOK_BYTES,
     dependencies={"events": service_dependency("events")},
-    responses=problem_specs(403, 404, 409, 413, 422),
+    responses=problem_specs(403, 404, 409, 413, 422, 429),
     security=[],
 )
 async def receive_provider_events(
@@ -66,7 +66,9 @@ async def receive_provider_events(
 ) -> WebhookReceipt:
     """Verify, store once and acknowledge a provider's events (`docs/webhooks.md`): 403 for a
     bad or missing signature, a stale message or a refused topic or address; 422 for a body
-    that is not the provider's format; 404 for an unknown token."""
+    that is not the provider's format; 404 for an unknown token; 429 once a client's refused
+    requests pass 60 a minute."""
     body = await request.body()
     headers = {name.lower(): value for name, value in request.headers.items()}
-    return WebhookReceipt.of(await events.receive(token, body, headers))
+    client_ip = request.client.host if request.client else "unknown"
+    return WebhookReceipt.of(await events.receive(token, body, headers, client_ip=client_ip))

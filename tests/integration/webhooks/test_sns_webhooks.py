@@ -6,6 +6,7 @@ confirmations confirmed only at SNS addresses."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -306,3 +307,32 @@ async def test_a_stored_batch_wakes_a_worker_through_the_broker(
     assert [(m["actor_name"], m["queue_name"]) for m in woken] == [
         ("process_webhook_events", "webhooks")
     ]
+
+
+async def test_a_client_refused_too_often_is_refused_before_any_lookup(
+    client: httpx.AsyncClient,
+    webhook_client: httpx.AsyncClient,
+    webhook_app: Litestar,
+    accounts: Accounts,
+    sns_signer: SnsSigner,
+) -> None:
+    """Refusals count per client; accepted requests never do (a provider's busy minute is not
+    throttled)."""
+    from openmailer.core.events.service import REFUSALS_PER_MINUTE
+
+    _, provider = await ses_provider(client, accounts)
+    prober = f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+    transport = httpx.ASGITransport(app=webhook_app, client=(prober, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as probing:
+        for _ in range(REFUSALS_PER_MINUTE):
+            assert (await probing.post("/webhooks/" + "f" * 64, content=b"{}")).status_code == 404
+        refused = await probing.post(
+            provider["webhook_path"],
+            content=sns_signer.notification(ses_bounce("m", ["a@example.org"])),
+        )
+        assert refused.status_code == 429
+        assert refused.json()["code"] == "rate_limited"
+    # The provider itself, from another address, is not affected; its successes never count.
+    for _ in range(3):
+        body = sns_signer.notification(ses_bounce("m", ["a@example.org"]))
+        assert (await post(webhook_client, provider, body)).status_code == 200
