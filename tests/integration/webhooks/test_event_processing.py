@@ -17,8 +17,9 @@ from openmailer.adapters.db.tables.sending import WebhookEvent
 from openmailer.core.accounts.service import AccountsPorts as Accounts
 from openmailer.core.events.policy import COMPLAINT_MIN_SAMPLE, SOFT_BOUNCE_LIMIT
 from openmailer.core.events.service import MAX_ATTEMPTS, EventsService
-from tests.integration.accounts.accounts_helpers import engine_of
+from tests.integration.accounts.accounts_helpers import api_key_for, engine_of
 from tests.integration.webhooks.webhook_helpers import (
+    SCOPES,
     row,
     sent_campaign,
     ses_provider,
@@ -62,6 +63,16 @@ async def test_a_campaign_pauses_itself_when_complaints_reach_the_limit(
     assert "0.30%" in campaign.pause_reason and "3 of 1000" in campaign.pause_reason
     complained = await row(engine, Contact.__table__, sent.contact_ids[2])
     assert complained.status == "COMPLAINED"
+    caller = await api_key_for(accounts, user, SCOPES)
+    shown = (
+        await client.get(f"/api/v1/campaigns/{sent.campaign_id}", headers=caller.headers)
+    ).json()
+    assert (shown["status"], shown["complaint_count"], shown["complaint_health"]) == (
+        "PAUSED",
+        3,
+        "over_limit",
+    )
+    assert shown["pause_reason"] == campaign.pause_reason
 
 
 async def test_the_periodic_retry_processes_what_a_lost_message_left(
