@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -22,7 +21,6 @@ from openmailer.core.sending.model import Provider, ProviderStatus
 
 PROVIDERS = cast(Table, EmailProvider.__table__)  # a mapped class's __table__ is typed FromClause
 ID_SEQUENCE = Sequence("email_providers_id_seq")
-WEBHOOK_TOKEN_BYTES = 32  # 64 hex digits: the unguessable part of the provider's webhook URL
 # idx_user_default_provider: two defaults set at once, the second one's commit fails.
 DEFAULT_TAKEN = Conflict(
     "another default provider was set at the same time; try again", code="default_provider_taken"
@@ -78,7 +76,6 @@ class SqlAlchemyProviderRepository:
                     "provider_type": record.provider_type,
                     "provider_name": record.provider_name,
                     "configuration": seal(provider_id),
-                    "webhook_token": secrets.token_hex(WEBHOOK_TOKEN_BYTES),
                     "is_active": record.is_active,
                     "is_default": record.is_default,
                     "priority": record.priority,

@@ -3,8 +3,8 @@ retried a bounded number of times, and the campaign figures the events move (not
 
 - `email_providers.webhook_token`: the unguessable path segment of the provider's webhook URL
   (`POST /webhooks/{webhook_token}`), 64 hex digits (two random UUIDs, 244 random bits), unique.
-  Existing rows get one here (PostgreSQL's gen_random_uuid); new rows get `secrets.token_hex`
-  from the repository (no column default: alembic's comparison would evaluate a random one).
+  Existing rows get one here, new rows from the column's default (gen_random_uuid draws from
+  PostgreSQL's strong random source).
 - `uq_webhook_events_provider_event`: unique (provider_id, provider_event_id). A provider
   retries a delivery (SNS for an hour, SendGrid for a day) and a replay sends it again: the
   insert of a duplicate does nothing, so an event is stored, and applied, once.
@@ -35,8 +35,10 @@ down_revision: str | None = "029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# As PostgreSQL shows it (pg_get_expr), so that alembic's comparison matches it as text.
 RANDOM_HEX_64 = (
-    "replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', '')"
+    "(replace((gen_random_uuid())::text, '-'::text, ''::text) || "
+    "replace((gen_random_uuid())::text, '-'::text, ''::text))"
 )
 CAMPAIGN_TABLES = ("email_campaigns", "email_campaigns_archive")
 
@@ -47,7 +49,12 @@ def upgrade() -> None:
         sa.Column("webhook_token", sa.String(64), nullable=True),
     )
     op.execute(f"UPDATE email_providers SET webhook_token = {RANDOM_HEX_64}")  # noqa: S608
-    op.alter_column("email_providers", "webhook_token", nullable=False)
+    op.alter_column(
+        "email_providers",
+        "webhook_token",
+        nullable=False,
+        server_default=sa.text(RANDOM_HEX_64),
+    )
     op.create_unique_constraint(
         op.f("email_providers_webhook_token_key"), "email_providers", ["webhook_token"]
     )

@@ -72,6 +72,10 @@ def one_of(*values: str) -> Check:
     return Check(frozenset(values))
 
 
+RANDOM_HEX_64 = (
+    "(replace((gen_random_uuid())::text, '-'::text, ''::text) || "
+    "replace((gen_random_uuid())::text, '-'::text, ''::text))"
+)
 BIGINT = Col("bigint")
 BIGINT_NOT_NULL = Col("bigint", nullable=False)
 TEXT = Col("text")
@@ -266,7 +270,7 @@ EXPECTED: dict[str, Table] = {
             "last_error_at": TIMESTAMP,
             "created_at": TIMESTAMP_NOW,
             "updated_at": TIMESTAMP_NOW,
-            "webhook_token": varchar(64, nullable=False),
+            "webhook_token": Col("character varying(64)", nullable=False, default=RANDOM_HEX_64),
         },
         foreign_keys={"user_id": ("users", "CASCADE"), "domain_id": ("domains", "SET NULL")},
         uniques={"email_providers_webhook_token_key": ("webhook_token",)},

@@ -39,6 +39,10 @@ DOMAIN_STATUSES = ("PENDING", "VERIFIED", "FAILED", "SUSPENDED")
 PROVIDER_STATUSES = ("ACTIVE", "ERROR", "DISABLED")
 EMAIL_TYPES = ("CAMPAIGN", "TRANSACTIONAL", "CONFIRMATION")
 EMAIL_LOG_STATUSES = ("QUEUED", "SENT", "DELIVERED", "BOUNCED", "FAILED")
+RANDOM_HEX_64 = (
+    "(replace((gen_random_uuid())::text, '-'::text, ''::text) || "
+    "replace((gen_random_uuid())::text, '-'::text, ''::text))"
+)
 WEBHOOK_EVENT_TYPES = ("DELIVERED", "BOUNCED", "OPENED", "CLICKED", "COMPLAINED", "UNSUBSCRIBED")
 
 
@@ -130,8 +134,12 @@ class EmailProvider(Base):
     created_at: Mapped[datetime] = timestamp_now_column()
     updated_at: Mapped[datetime] = timestamp_now_column()
     # Migration 031: the path segment of the provider's webhook URL (`/webhooks/<token>`),
-    # 64 random hex digits set by the repository.
-    webhook_token: Mapped[str] = mapped_column(String(64), unique=True)
+    # 64 random hex digits (two gen_random_uuid, 244 random bits) from the column's default,
+    # written as PostgreSQL shows it so that alembic's comparison matches the text instead of
+    # evaluating two random values.
+    webhook_token: Mapped[str] = mapped_column(
+        String(64), unique=True, server_default=text(RANDOM_HEX_64)
+    )
 
 
 class EmailLog(Base):
