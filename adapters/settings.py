@@ -67,6 +67,10 @@ class Settings:
     provider_breaker_cooldown: float = DEFAULT_PROVIDER_BREAKER_COOLDOWN
     # Bytes a CSV upload may have (`POST /api/v1/imports` answers 413 past it).
     import_max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
+    # Tests only (refused in production): SNS certificate fetches and subscription
+    # confirmations go to this base URL once their address passed the checks
+    # (adapters/webhooks/sns.py), so a loopback server plays SNS.
+    sns_endpoint_override: str | None = None
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -126,6 +130,11 @@ def load_settings(
         _parse_byte_count,
         get("IMPORT_MAX_BYTES") or str(DEFAULT_IMPORT_MAX_BYTES),
     )
+    sns_endpoint_override = check(
+        "SNS_ENDPOINT_OVERRIDE", _parse_base_url, get("SNS_ENDPOINT_OVERRIDE")
+    )
+    if sns_endpoint_override and app_env == "production":
+        errors.append(f"{PREFIX}SNS_ENDPOINT_OVERRIDE: a test setting, refused in production")
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         errors.append(
@@ -157,6 +166,7 @@ def load_settings(
         provider_breaker_failures=breaker_failures or DEFAULT_PROVIDER_BREAKER_FAILURES,
         provider_breaker_cooldown=breaker_cooldown,
         import_max_bytes=import_max_bytes or DEFAULT_IMPORT_MAX_BYTES,
+        sns_endpoint_override=sns_endpoint_override,
     )
 
 

@@ -10,6 +10,7 @@ The builders are grouped by area in this package's modules; everything is import
 from openmailer.adapters.bootstrap.accounts import build_accounts, build_user_admin
 from openmailer.adapters.bootstrap.audience import build_audience, build_imports, build_segments
 from openmailer.adapters.bootstrap.campaigns import build_campaigns, build_templates
+from openmailer.adapters.bootstrap.events import build_events
 from openmailer.adapters.bootstrap.resources import (
     DatabaseResources,
     Resources,
@@ -40,6 +41,7 @@ __all__ = [
     "build_audience",
     "build_campaigns",
     "build_domains",
+    "build_events",
     "build_imports",
     "build_messages",
     "build_provider_chain",

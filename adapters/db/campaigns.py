@@ -65,6 +65,8 @@ def to_campaign(row: RowMapping) -> Campaign:
             bounce_rate=float(row["bounce_rate"] or 0),
             unsubscribe_count=int(row["unsubscribe_count"] or 0),
             complaint_count=int(row["complaint_count"] or 0),
+            bounce_count=int(row["bounce_count"] or 0),
+            pause_reason=row["pause_reason"],
         ),
     )
 
@@ -157,6 +159,8 @@ class SqlAlchemyCampaignRepository:
             values["scheduled_at"] = to_db_time(scheduled_at)
         if clear_schedule:
             values["scheduled_at"] = None
+        if target is CampaignStatus.SENDING:
+            values["pause_reason"] = None  # resumed: an automatic pause's reason is over
         statement = (
             update(CAMPAIGNS)
             .where(*self._mine(user_id, campaign_id), CAMPAIGNS.c.status == _statuses(sources))

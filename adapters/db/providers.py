@@ -44,6 +44,7 @@ def _to_provider(row: RowMapping) -> Provider:
         status=row["status"] or ProviderStatus.ACTIVE.value,
         last_error=row["last_error"],
         last_error_at=from_db_time(row["last_error_at"]),
+        webhook_token=row["webhook_token"],
         created_at=from_db_time(row["created_at"]) or now,
         updated_at=from_db_time(row["updated_at"]) or now,
     )
@@ -96,6 +97,14 @@ class SqlAlchemyProviderRepository:
                         PROVIDERS.c.id == provider_id, PROVIDERS.c.user_id == user_id
                     )
                 )
+            ).first()
+        return None if row is None else _to_provider(row._mapping)
+
+    async def find_by_webhook_token(self, token: str) -> Provider | None:
+        """The provider whose webhook URL this is (any user's: the token is the credential)."""
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(select(PROVIDERS).where(PROVIDERS.c.webhook_token == token))
             ).first()
         return None if row is None else _to_provider(row._mapping)
 

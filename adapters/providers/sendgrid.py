@@ -28,6 +28,7 @@ import httpx
 import msgspec
 
 from openmailer.adapters.providers.configurations import HTTP_URL_PATTERN
+from openmailer.adapters.webhooks.sendgrid_signature import load_public_key
 from openmailer.core.ports.sending import ProviderContext
 from openmailer.core.sending.contract import CheckReport, MessageForm, OutgoingMessage, ProviderType
 from openmailer.core.sending.outcomes import RecipientOutcome
@@ -60,7 +61,9 @@ MAX_DETAIL_CHARS = 1000
 
 class SendgridConfiguration(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """`sandbox_mode`: SendGrid validates each request and sends nothing. `ip_pool_name`: the
-    dedicated IP pool to send from."""
+    dedicated IP pool to send from. `webhook_verification_key`: the Event Webhook's signature
+    verification key (SendGrid's base64 public key); the provider's webhook refuses every
+    request while it is unset."""
 
     api_key: Annotated[str, msgspec.Meta(pattern=r"^\S+$", max_length=256)]
     base_url: Annotated[str, msgspec.Meta(pattern=HTTP_URL_PATTERN, max_length=2048)] = (
@@ -71,6 +74,12 @@ class SendgridConfiguration(msgspec.Struct, forbid_unknown_fields=True, kw_only=
     timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 30.0
     max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=64)] = 8
     max_retry_wait_seconds: Annotated[float, msgspec.Meta(ge=0, le=60)] = 5.0
+    webhook_verification_key: Annotated[str, msgspec.Meta(max_length=512)] | None = None
+
+    def __post_init__(self) -> None:
+        if self.webhook_verification_key is not None:
+            # msgspec turns the ValueError into a validation error of the configuration
+            load_public_key(self.webhook_verification_key)
 
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_ses.client import SESClient
 
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$"
+TOPIC_ARN_PATTERN = r"^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
 
 TRANSIENT_CODES = frozenset(
     {
@@ -88,7 +89,9 @@ AUTH_CODES = frozenset(
 
 class SesConfiguration(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """`endpoint_url`: a VPC endpoint (or a test peer) instead of the region's public one.
-    `configuration_set`: SES's event publishing (bounces, complaints) for these sends."""
+    `configuration_set`: SES's event publishing (bounces, complaints) for these sends.
+    `sns_topic_arns`: the SNS topics whose notifications the provider's webhook accepts (any
+    topic when unset; the signature is checked either way)."""
 
     region: Annotated[str, msgspec.Meta(pattern=REGION_PATTERN, examples=["eu-west-1"])]
     access_key_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9]{16,128}$")]
@@ -100,6 +103,13 @@ class SesConfiguration(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     )
     timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 30.0
     max_concurrency: Annotated[int, msgspec.Meta(ge=1, le=64)] = 8
+    sns_topic_arns: (
+        Annotated[
+            list[Annotated[str, msgspec.Meta(pattern=TOPIC_ARN_PATTERN)]],
+            msgspec.Meta(max_length=16),
+        ]
+        | None
+    ) = None
 
 
 def classify_ses_error(code: str, http_status: int | None) -> OutcomeKind:

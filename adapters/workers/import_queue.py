@@ -1,19 +1,9 @@
-"""`DramatiqImportQueue`: hands an import job to a worker through the Redis broker.
-
-The API process has no dramatiq broker of its own (it never runs actors), so the queue makes
-one on first use and sends the `run_import` message the workers declared (by name and queue:
-the message is the contract, as for every actor).
-"""
+"""`DramatiqImportQueue`: hands an import job to a worker through the Redis broker (the
+`run_import` message the workers declared, sent by `BrokerMessages`)."""
 
 from __future__ import annotations
 
-import threading
-from typing import TYPE_CHECKING
-
-import dramatiq
-
-if TYPE_CHECKING:
-    from dramatiq.brokers.redis import RedisBroker
+from openmailer.adapters.workers.broker_messages import BrokerMessages
 
 RUN_IMPORT_ACTOR = "run_import"
 IMPORTS_QUEUE = "imports"
@@ -21,30 +11,10 @@ IMPORTS_QUEUE = "imports"
 
 class DramatiqImportQueue:
     def __init__(self, redis_url: str) -> None:
-        self._redis_url = redis_url
-        self._broker: RedisBroker | None = None
-        self._lock = threading.Lock()
-
-    def _connected(self) -> RedisBroker:
-        with self._lock:
-            if self._broker is None:
-                from dramatiq.brokers.redis import RedisBroker
-
-                self._broker = RedisBroker(  # type: ignore[no-untyped-call]
-                    url=self._redis_url, namespace="openmailer"
-                )
-                self._broker.declare_queue(IMPORTS_QUEUE)
-            return self._broker
+        self._messages = BrokerMessages(redis_url, queue=IMPORTS_QUEUE, actor=RUN_IMPORT_ACTOR)
 
     def enqueue(self, job_id: int) -> None:
-        message: dramatiq.Message[None] = dramatiq.Message(
-            queue_name=IMPORTS_QUEUE,
-            actor_name=RUN_IMPORT_ACTOR,
-            args=(job_id,),
-            kwargs={},
-            options={},
-        )
-        self._connected().enqueue(message)
+        self._messages.send(job_id)
 
 
 class NoQueue:

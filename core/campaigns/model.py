@@ -93,6 +93,10 @@ class CampaignStats:
     bounce_rate: float = 0.0
     unsubscribe_count: int = 0
     complaint_count: int = 0
+    # Provider events (core/events/policy.py): bounced recipients, and why the campaign paused
+    # itself (complaint-rate protection; None when it did not).
+    bounce_count: int = 0
+    pause_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,8 @@ class Provider:
     created_at: datetime
     updated_at: datetime
     domain_id: int | None = None
+    # The path segment of its webhook URL (`POST /webhooks/<webhook_token>`).
+    webhook_token: str = ""
 
 
 @dataclass(frozen=True, slots=True)

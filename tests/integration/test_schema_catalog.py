@@ -7,7 +7,9 @@ the enum checks, idx_users_account_status, idx_users_username_lower (usernames u
 case), idx_segments_conditions, email_campaigns_archive, outbox_messages (023), and
 idempotency_keys (026), the CSV imports' tables (027, keyed by their job, not an id),
 email_template_versions and per-user template names (028), email_campaigns.template_version (029),
-tracking_keys and campaign_links.link_index (030), idempotency_keys.email_log_ids (031).
+tracking_keys and campaign_links.link_index (030), idempotency_keys.email_log_ids (031),
+provider webhooks (032: webhook_token, deduplicated and retried webhook_events, the campaigns'
+bounce_count and pause_reason).
 """
 
 from __future__ import annotations
@@ -71,6 +73,10 @@ def one_of(*values: str) -> Check:
     return Check(frozenset(values))
 
 
+RANDOM_HEX_64 = (
+    "(replace((gen_random_uuid())::text, '-'::text, ''::text) || "
+    "replace((gen_random_uuid())::text, '-'::text, ''::text))"
+)
 BIGINT = Col("bigint")
 BIGINT_NOT_NULL = Col("bigint", nullable=False)
 TEXT = Col("text")
@@ -117,6 +123,8 @@ CAMPAIGN_COLUMNS = {
     "max_retries": integer(3),
     # Not in the spec (migration 029): the template version a campaign sends.
     "template_version": integer(),
+    "bounce_count": integer(0),
+    "pause_reason": TEXT,
 }
 
 EXPECTED: dict[str, Table] = {
@@ -263,8 +271,10 @@ EXPECTED: dict[str, Table] = {
             "last_error_at": TIMESTAMP,
             "created_at": TIMESTAMP_NOW,
             "updated_at": TIMESTAMP_NOW,
+            "webhook_token": Col("character varying(64)", nullable=False, default=RANDOM_HEX_64),
         },
         foreign_keys={"user_id": ("users", "CASCADE"), "domain_id": ("domains", "SET NULL")},
+        uniques={"email_providers_webhook_token_key": ("webhook_token",)},
         checks={
             # provider_type has no check since 023: the installed plugins decide the types.
             "status": one_of("ACTIVE", "ERROR", "DISABLED"),
@@ -580,6 +590,7 @@ EXPECTED: dict[str, Table] = {
             "processed_at": TIMESTAMP,
             "error_message": TEXT,
             "created_at": TIMESTAMP_NOW,
+            "attempts": integer(0, nullable=False),
         },
         foreign_keys={
             "user_id": ("users", "CASCADE"),
@@ -595,6 +606,10 @@ EXPECTED: dict[str, Table] = {
             "idx_webhook_events_type": Idx(("event_type",)),
             "idx_webhook_events_processed": Idx(("processed",)),
             "idx_webhook_events_provider_event": Idx(("provider_event_id",)),
+            "uq_webhook_events_provider_event": Idx(
+                ("provider_id", "provider_event_id"), unique=True
+            ),
+            "idx_webhook_events_pending": Idx(("id",), predicate="(processed = false)"),
         },
     ),
     "email_campaigns_archive": Table(

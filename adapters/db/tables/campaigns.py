@@ -136,6 +136,10 @@ class CampaignColumns:
     max_retries: Mapped[int | None] = _counter(3)
     # Migration 029: the template version the campaign sends, recorded at start.
     template_version: Mapped[int | None] = mapped_column(Integer)
+    # Migration 032: bounced recipients (bounce_rate's numerator) and why the campaign paused
+    # itself (complaint-rate protection, core/events/policy.py).
+    bounce_count: Mapped[int | None] = _counter()
+    pause_reason: Mapped[str | None] = mapped_column(Text)
 
 
 def _optional_reference(target: str) -> Mapped[int | None]:

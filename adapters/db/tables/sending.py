@@ -39,6 +39,10 @@ DOMAIN_STATUSES = ("PENDING", "VERIFIED", "FAILED", "SUSPENDED")
 PROVIDER_STATUSES = ("ACTIVE", "ERROR", "DISABLED")
 EMAIL_TYPES = ("CAMPAIGN", "TRANSACTIONAL", "CONFIRMATION")
 EMAIL_LOG_STATUSES = ("QUEUED", "SENT", "DELIVERED", "BOUNCED", "FAILED")
+RANDOM_HEX_64 = (
+    "(replace((gen_random_uuid())::text, '-'::text, ''::text) || "
+    "replace((gen_random_uuid())::text, '-'::text, ''::text))"
+)
 WEBHOOK_EVENT_TYPES = ("DELIVERED", "BOUNCED", "OPENED", "CLICKED", "COMPLAINED", "UNSUBSCRIBED")
 
 
@@ -129,6 +133,13 @@ class EmailProvider(Base):
     last_error_at: Mapped[datetime | None] = mapped_column(DateTime())
     created_at: Mapped[datetime] = timestamp_now_column()
     updated_at: Mapped[datetime] = timestamp_now_column()
+    # Migration 032: the path segment of the provider's webhook URL (`/webhooks/<token>`),
+    # 64 random hex digits (two gen_random_uuid, 244 random bits) from the column's default,
+    # written as PostgreSQL shows it so that alembic's comparison matches the text instead of
+    # evaluating two random values.
+    webhook_token: Mapped[str] = mapped_column(
+        String(64), unique=True, server_default=text(RANDOM_HEX_64)
+    )
 
 
 class EmailLog(Base):
@@ -166,6 +177,9 @@ class WebhookEvent(Base):
         Index("idx_webhook_events_user", "user_id"),
         Index("idx_webhook_events_type", "event_type"),
         Index("idx_webhook_events_provider_event", "provider_event_id"),
+        # Migration 032: each provider event stored once; the periodic retry's rows.
+        Index("uq_webhook_events_provider_event", "provider_id", "provider_event_id", unique=True),
+        Index("idx_webhook_events_pending", "id", postgresql_where=text("processed = false")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -178,6 +192,8 @@ class WebhookEvent(Base):
     processed_at: Mapped[datetime | None] = mapped_column(DateTime())
     error_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = timestamp_now_column()
+    # Migration 032: failed processing attempts (the periodic retry stops at its bound).
+    attempts: Mapped[int] = mapped_column(Integer, server_default=integer_default(0))
 
 
 class OutboxMessageRow(Base):

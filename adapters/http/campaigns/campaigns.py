@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, delete, get, patch, post
@@ -26,6 +26,7 @@ from openmailer.core.campaigns.model import (
     Campaign,
     CampaignSettings,
 )
+from openmailer.core.events.policy import complaint_health
 from openmailer.core.messages.model import MAX_ADDRESS_CHARS, MAX_NAME_CHARS, MAX_SUBJECT_CHARS
 
 Name = Annotated[
@@ -139,6 +140,12 @@ class CampaignRead(msgspec.Struct):
     complaint_count: int
     created_at: datetime
     updated_at: datetime
+    # Provider events (docs/webhooks.md): `complaint_health` is `warning` from a 0.1% complaint
+    # rate and `over_limit` from 0.3% after 1,000 sent, which pauses a sending campaign with
+    # `pause_reason`.
+    bounce_count: int = 0
+    complaint_health: Literal["ok", "warning", "over_limit"] = "ok"
+    pause_reason: str | None = None
 
     @classmethod
     def of(cls, campaign: Campaign) -> CampaignRead:
@@ -175,6 +182,9 @@ class CampaignRead(msgspec.Struct):
             complaint_count=stats.complaint_count,
             created_at=campaign.created_at,
             updated_at=campaign.updated_at,
+            bounce_count=stats.bounce_count,
+            complaint_health=complaint_health(stats.complaint_count, campaign.sent_count).value,
+            pause_reason=stats.pause_reason,
         )
 
 

@@ -20,6 +20,7 @@ from openmailer.adapters.http.sending.dependencies import (
 )
 from openmailer.adapters.http.strict_input import strict_body
 from openmailer.core.accounts.scopes import Scope
+from openmailer.core.events.model import EVENT_SOURCES
 from openmailer.core.sending.contract import PROVIDER_TYPE_PATTERN, CheckReport
 from openmailer.core.sending.model import ProviderDraft, ProviderView
 
@@ -83,6 +84,9 @@ class ProviderRead(msgspec.Struct):
     domain_id: int | None
     created_at: datetime
     updated_at: datetime
+    # Where the provider posts its events (docs/webhooks.md), after the public base URL;
+    # null for types that report none.
+    webhook_path: str | None = None
 
     @classmethod
     def of(cls, view: ProviderView) -> ProviderRead:
@@ -106,6 +110,9 @@ class ProviderRead(msgspec.Struct):
             domain_id=p.domain_id,
             created_at=p.created_at,
             updated_at=p.updated_at,
+            webhook_path=(
+                f"/webhooks/{p.webhook_token}" if p.provider_type in EVENT_SOURCES else None
+            ),
         )
 
 

@@ -1,0 +1,1 @@
+"""Provider webhooks' adapters: the SNS and SendGrid signature checks."""
