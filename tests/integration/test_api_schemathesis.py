@@ -27,7 +27,7 @@ from openmailer.adapters.http.app import create_app
 from openmailer.adapters.settings import Settings
 from tests.integration.accounts.accounts_helpers import make_user, session_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.contract]
 
 TOKENS_TO_PREPARE = 300
 MAX_EXAMPLES = 40

@@ -30,7 +30,7 @@ from tests.integration.segments.segment_helpers import foreign_segment
 from tests.integration.sending.sending_helpers import foreign_outbox_message, foreign_provider
 from tests.integration.templates.templates_helpers import first_version, foreign_template
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.contract]
 
 Operation = tuple[str, str, str]  # method, path template, requirement
 

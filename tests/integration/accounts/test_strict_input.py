@@ -18,7 +18,7 @@ from tests.integration.accounts.accounts_helpers import (
     session_for,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.contract]
 
 LOOSE_INTEGERS = ["\u0663", "+1", "0001", "1_0", " 1", "1e2", "-1", "1.0", "\uff11"]
 

@@ -93,6 +93,7 @@ HOSTILE = [
 ]
 
 
+@pytest.mark.contract
 async def test_hostile_strings_in_every_operator_are_values_not_sql(
     app: Litestar, world: World
 ) -> None:
