@@ -3,10 +3,21 @@ links, clicks and tracking events (so the figures always agree with the rows).""
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from typing import Any
+
+from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from openmailer.core.tracking.model import CampaignStats, LinkClicks, SeriesPoint
+from openmailer.adapters.db.tables import CampaignRecipient, Contact, EmailCampaign
+from openmailer.core.errors import ValidationError
+from openmailer.core.pages import KeysetPage, decode_cursor, encode_cursor
+from openmailer.core.tracking.model import (
+    CampaignStats,
+    LinkClicks,
+    RecipientActivity,
+    RecipientStatus,
+    SeriesPoint,
+)
 from openmailer.plugins.tracking_handlers import SENT_RECIPIENT
 
 _TOTALS = text(
@@ -53,6 +64,11 @@ FROM tracking_events WHERE campaign_id = :campaign
 GROUP BY bucket ORDER BY bucket
 """
 )
+
+
+RECIPIENTS: Table = CampaignRecipient.__table__  # type: ignore[assignment]
+CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
+CAMPAIGNS: Table = EmailCampaign.__table__  # type: ignore[assignment]
 
 
 class SqlAlchemyCampaignStats:
@@ -107,3 +123,62 @@ class SqlAlchemyCampaignStats:
                     for row in series
                 ],
             )
+
+    async def recipients(
+        self,
+        user_id: int,
+        campaign_id: int,
+        *,
+        status: RecipientStatus | None,
+        limit: int,
+        after: str | None,
+    ) -> KeysetPage[RecipientActivity] | None:
+        statement = (
+            select(RECIPIENTS, CONTACTS.c.email)
+            .join(CONTACTS, CONTACTS.c.id == RECIPIENTS.c.contact_id)
+            .where(RECIPIENTS.c.campaign_id == campaign_id)
+        )
+        if status is not None:
+            statement = statement.where(RECIPIENTS.c.status == status.value)
+        if after is not None:
+            (last,) = decode_cursor(after, arity=1)
+            if not isinstance(last, int):
+                raise ValidationError(
+                    "the cursor is malformed or expired", field="after", code="bad_cursor"
+                )
+            statement = statement.where(RECIPIENTS.c.id > last)
+        statement = statement.order_by(RECIPIENTS.c.id).limit(limit + 1)
+        async with self._engine.connect() as conn:
+            owned = await conn.scalar(
+                select(CAMPAIGNS.c.id).where(
+                    CAMPAIGNS.c.id == campaign_id, CAMPAIGNS.c.created_by == user_id
+                )
+            )
+            if owned is None:
+                return None
+            rows = (await conn.execute(statement)).all()
+        items = [_activity(row._mapping) for row in rows[:limit]]
+        more = len(rows) > limit
+        return KeysetPage(
+            items=items, limit=limit, next_cursor=encode_cursor([items[-1].id]) if more else None
+        )
+
+
+def _activity(row: Any) -> RecipientActivity:
+    return RecipientActivity(
+        id=row["id"],
+        contact_id=row["contact_id"],
+        email=row["email"],
+        status=row["status"],
+        sent_at=row["sent_at"],
+        delivered_at=row["delivered_at"],
+        opened_at=row["opened_at"],
+        clicked_at=row["clicked_at"],
+        bounced_at=row["bounced_at"],
+        complained_at=row["complained_at"],
+        open_count=row["open_count"] or 0,
+        click_count=row["click_count"] or 0,
+        machine_open_count=row["machine_open_count"] or 0,
+        machine_click_count=row["machine_click_count"] or 0,
+        error_message=row["error_message"],
+    )

@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from openmailer.core.tracking.model import BufferedHit, CampaignStats, Hit, TrackingHandler
+from openmailer.core.pages import KeysetPage
+from openmailer.core.tracking.model import (
+    BufferedHit,
+    CampaignStats,
+    Hit,
+    RecipientActivity,
+    RecipientStatus,
+    TrackingHandler,
+)
 
 
 class TrackingTokens(Protocol):
@@ -56,4 +64,16 @@ class EventStore(Protocol):
 class CampaignStatsReader(Protocol):
     async def stats(self, user_id: int, campaign_id: int) -> CampaignStats | None:
         """Only the owner's campaign: another user's is None."""
+        ...
+
+    async def recipients(
+        self,
+        user_id: int,
+        campaign_id: int,
+        *,
+        status: RecipientStatus | None,
+        limit: int,
+        after: str | None,
+    ) -> KeysetPage[RecipientActivity] | None:
+        """The campaign's recipients by id, in keyset pages; None for another user's campaign."""
         ...

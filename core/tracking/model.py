@@ -121,3 +121,35 @@ class CampaignStats:
     def rate(self, count: int) -> float:
         """A percentage of the messages sent, two decimals (the campaign's rate columns')."""
         return round(100 * count / self.sent, 2) if self.sent else 0.0
+
+
+class RecipientStatus(StrEnum):
+    PENDING = "PENDING"
+    SENDING = "SENDING"
+    SENT = "SENT"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+    BOUNCED = "BOUNCED"
+    OPENED = "OPENED"
+    CLICKED = "CLICKED"
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientActivity:
+    """One recipient of a campaign: what was sent and what they (or machines) did with it."""
+
+    id: int
+    contact_id: int
+    email: str
+    status: str
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    opened_at: datetime | None
+    clicked_at: datetime | None
+    bounced_at: datetime | None
+    complained_at: datetime | None
+    open_count: int
+    click_count: int
+    machine_open_count: int
+    machine_click_count: int
+    error_message: str | None

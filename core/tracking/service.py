@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from openmailer.core.accounts.model import Principal
 from openmailer.core.errors import NotFound
+from openmailer.core.pages import KeysetPage
 from openmailer.core.ports.accounts import Clock
 from openmailer.core.ports.tracking import (
     CampaignStatsReader,
@@ -17,7 +18,14 @@ from openmailer.core.ports.tracking import (
     TrackingTokens,
 )
 from openmailer.core.registry import Registry
-from openmailer.core.tracking.model import CampaignStats, EventKind, Hit, TrackingHandler
+from openmailer.core.tracking.model import (
+    CampaignStats,
+    EventKind,
+    Hit,
+    RecipientActivity,
+    RecipientStatus,
+    TrackingHandler,
+)
 
 # Longer than any token sender_rs writes (32-char tracking id, index, 43-char MAC): anything
 # longer is refused before the MAC is even computed.
@@ -96,6 +104,22 @@ class TrackingService:
         if stats is None:
             raise NotFound("no such campaign", code="campaign_not_found")
         return stats
+
+    async def campaign_recipients(
+        self,
+        principal: Principal,
+        campaign_id: int,
+        *,
+        status: RecipientStatus | None,
+        limit: int,
+        after: str | None,
+    ) -> KeysetPage[RecipientActivity]:
+        page = await self.ports.stats.recipients(
+            principal.user.id, campaign_id, status=status, limit=limit, after=after
+        )
+        if page is None:
+            raise NotFound("no such campaign", code="campaign_not_found")
+        return page
 
 
 def ordered_handlers(handlers: Registry[TrackingHandler]) -> list[TrackingHandler]:

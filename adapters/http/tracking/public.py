@@ -15,6 +15,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_302_FOUND
 
@@ -60,7 +61,13 @@ def _pixel(status: int, headers: dict[str, str] = NO_STORE) -> Response[bytes]:
     summary="Open pixel",
     description="A 1x1 GIF; records an open when the token is authentic. Unknown or forged "
     "tokens answer 404, still with the GIF, and record nothing.",
-    responses=problem_specs(404, 429),
+    responses={
+        status: ResponseSpec(data_container=bytes, media_type="image/gif", description=what)
+        for status, what in (
+            (404, "Unknown or forged token: the same GIF, nothing recorded"),
+            (429, "Too many requests from this address: the same GIF, nothing recorded"),
+        )
+    },
     tags=["tracking"],
 )
 async def open_pixel(

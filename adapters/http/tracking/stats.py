@@ -1,18 +1,66 @@
 """`GET /api/v1/campaigns/{id}/stats`: what a campaign's recipients did, people and machines
-apart, with its links' clicks and an hourly time series."""
+apart, with its links' clicks and an hourly time series; `GET .../recipients`: each of them."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, get
+from litestar.params import QueryParameter
 
-from openmailer.adapters.http.pagination import ResourceId
+from openmailer.adapters.http.audience.fields import AfterCursor
+from openmailer.adapters.http.pages import CursorPage
+from openmailer.adapters.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, ResourceId
 from openmailer.adapters.http.security import CurrentPrincipal, access
 from openmailer.adapters.http.tracking.public import TRACKING_DEPENDENCIES, TrackingApi
 from openmailer.core.accounts.scopes import Scope
-from openmailer.core.tracking.model import CampaignStats
+from openmailer.core.tracking.model import CampaignStats, RecipientActivity, RecipientStatus
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+class RecipientRead(msgspec.Struct):
+    """`open_count`/`click_count` count people; `machine_*` proxies and scanners."""
+
+    id: int
+    contact_id: int
+    email: str
+    status: str
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    opened_at: datetime | None
+    clicked_at: datetime | None
+    bounced_at: datetime | None
+    complained_at: datetime | None
+    open_count: int
+    click_count: int
+    machine_open_count: int
+    machine_click_count: int
+    error_message: str | None
+
+    @classmethod
+    def of(cls, item: RecipientActivity) -> RecipientRead:
+        return cls(
+            id=item.id,
+            contact_id=item.contact_id,
+            email=item.email,
+            status=item.status,
+            sent_at=_utc(item.sent_at),
+            delivered_at=_utc(item.delivered_at),
+            opened_at=_utc(item.opened_at),
+            clicked_at=_utc(item.clicked_at),
+            bounced_at=_utc(item.bounced_at),
+            complained_at=_utc(item.complained_at),
+            open_count=item.open_count,
+            click_count=item.click_count,
+            machine_open_count=item.machine_open_count,
+            machine_click_count=item.machine_click_count,
+            error_message=item.error_message,
+        )
 
 
 class Counts(msgspec.Struct):
@@ -136,3 +184,27 @@ class CampaignStatsController(Controller):
         """Figures recomputed from the recipients' rows on each call; events still in the
         tracking buffer (normally a second or two) are not in them yet."""
         return CampaignStatsOut.of(await tracking.campaign_stats(principal, campaign_id))
+
+    @get(
+        "/{campaign_id:int}/recipients",
+        operation_id="listCampaignRecipients",
+        **access(Scope.READ_ANALYTICS),
+    )
+    async def campaign_recipients(
+        self,
+        principal: CurrentPrincipal,
+        tracking: TrackingApi,
+        campaign_id: ResourceId,
+        after: AfterCursor = None,
+        limit: Annotated[
+            int, QueryParameter(ge=1, le=MAX_LIMIT, description="page size")
+        ] = DEFAULT_LIMIT,
+        status: Annotated[
+            RecipientStatus | None, QueryParameter(description="in this state")
+        ] = None,
+    ) -> CursorPage[RecipientRead]:
+        """The campaign's recipients in id order, in keyset pages (`after`)."""
+        page = await tracking.campaign_recipients(
+            principal, campaign_id, status=status, limit=limit, after=after
+        )
+        return CursorPage.of(page, RecipientRead.of)

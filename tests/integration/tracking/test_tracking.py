@@ -309,3 +309,40 @@ async def test_another_users_campaign_stats_are_404(
         f"/api/v1/campaigns/{campaign.campaign_id}/stats", headers=caller.headers
     )
     assert response.status_code == 404
+
+
+async def test_the_recipients_pages_carry_each_ones_activity_and_filter_by_status(
+    app: Litestar, client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    campaign, user = await sent(app, accounts, recipients=5, sent_ago=AN_HOUR)
+    opener, clicker = campaign.mails[1], campaign.mails[3]
+    await client.get(opener.pixel, headers={"User-Agent": BROWSER})
+    await client.get(clicker.clicks[0], headers={"User-Agent": BROWSER})
+    await client.get(clicker.pixel, headers={"User-Agent": "Mozilla/5.0"})
+    await drain_buffer(app)
+    caller = await api_key_for(accounts, user, ["read:analytics"])
+    path = f"/api/v1/campaigns/{campaign.campaign_id}/recipients"
+
+    seen, after = [], None
+    while True:
+        params = {"limit": 2} | ({"after": after} if after else {})
+        page = (await client.get(path, params=params, headers=caller.headers)).json()
+        seen += page["items"]
+        after = page["next_cursor"]
+        if after is None:
+            break
+    assert [item["id"] for item in seen] == [mail.recipient_id for mail in campaign.mails]
+    by_id = {item["id"]: item for item in seen}
+    assert by_id[opener.recipient_id]["status"] == "OPENED"
+    assert by_id[opener.recipient_id]["opened_at"].endswith(("Z", "+00:00"))
+    assert (
+        by_id[clicker.recipient_id]["click_count"],
+        by_id[clicker.recipient_id]["machine_open_count"],
+    ) == (1, 1)
+
+    clicked = await client.get(path, params={"status": "CLICKED"}, headers=caller.headers)
+    assert [item["id"] for item in clicked.json()["items"]] == [clicker.recipient_id]
+    stranger = await api_key_for(accounts, await make_user(accounts), ["read:analytics"])
+    assert (await client.get(path, headers=stranger.headers)).status_code == 404
+    bad = await client.get(path, params={"after": "not-a-cursor"}, headers=caller.headers)
+    assert bad.status_code in (400, 422) and bad.json()["code"] == "bad_cursor"
