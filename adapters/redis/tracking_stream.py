@@ -1,8 +1,10 @@
 """The tracking buffer: a Redis stream the public endpoints append to and the worker drains.
 
-One `XADD` per hit, answered before the response is sent. The stream is never trimmed by
-length (`MAXLEN` would drop hits no worker has applied yet): the worker deletes entries
-(`XDEL`) only after acknowledging them, which it does only after PostgreSQL committed their
+One `XADD` per hit, acknowledged by Redis before the response is sent; hits arriving while a
+write is in flight go together in the next pipeline (a group commit: each request still waits
+for its own hit to be stored, but concurrent requests share one round trip). The stream is never
+trimmed by length (`MAXLEN` would drop hits no worker has applied yet): the worker deletes
+entries (`XDEL`) only after acknowledging them, which it does only after PostgreSQL committed their
 events. Entries read by a consumer that then died stay pending in the group and are taken over
 (`XAUTOCLAIM`) once idle for `stale_after_ms`. The group is created at id 0, so entries added
 before any worker ever ran are delivered too. How durable an acknowledged `XADD` is depends on
@@ -11,6 +13,7 @@ Redis' persistence (AOF `everysec` loses at most a second on a crash of Redis it
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from collections.abc import Sequence
@@ -59,9 +62,35 @@ class RedisHitBuffer:
     def __init__(self, redis: Redis, *, stream: str = STREAM_KEY) -> None:
         self._redis = redis
         self._stream = stream
+        self._waiting: list[tuple[dict[str, str], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def append(self, hit: Hit) -> None:
-        await self._redis.xadd(self._stream, encode_hit(hit))  # type: ignore[arg-type]
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((encode_hit(hit), done))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_waiting())
+        await done
+
+    async def _write_waiting(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for fields, _ in batch:
+                            pipe.xadd(self._stream, fields)  # type: ignore[arg-type]
+                        await pipe.execute()
+                except Exception as error:  # every waiting request fails with it (no event)
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(error)
+                else:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            self._writer = None
 
 
 class RedisHitStream:
