@@ -28,9 +28,15 @@ def register_http_routes(routes: Registrar[HttpRoutes]) -> None:
 def register_services(services: Registrar[ServiceBinding]) -> None:
     from openmailer.adapters.bootstrap import build_tracking
     from openmailer.adapters.http.tracking.flood import FloodGuard
+    from openmailer.adapters.http.tracking.public import PublicTracking
 
     services.add("tracking", ServiceBinding(lambda resources, areas: build_tracking(resources)))
-    services.add("tracking-flood-guard", ServiceBinding(lambda resources, areas: FloodGuard()))
+    services.add(
+        "tracking-public",
+        ServiceBinding(
+            lambda resources, areas: PublicTracking(build_tracking(resources), FloodGuard())
+        ),
+    )
 
 
 def drain_tracking_events() -> None:

@@ -3,6 +3,7 @@ table and the statistics checked against the rows."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -282,15 +283,17 @@ async def test_a_flood_from_one_address_is_refused_without_recording(
 ) -> None:
     campaign, _ = await sent(app, accounts, recipients=1, sent_ago=AN_HOUR)
     services = app.state.services
-    regular = services["tracking-flood-guard"]
-    services["tracking-flood-guard"] = FloodGuard(limit=3, window_seconds=3600)
+    regular = services["tracking-public"]
+    services["tracking-public"] = replace(
+        regular, flood_guard=FloodGuard(limit=3, window_seconds=3600)
+    )
     try:
         browser = {"User-Agent": BROWSER}
         mail = campaign.mails[0]
         statuses = [(await client.get(mail.pixel, headers=browser)).status_code for _ in range(5)]
         click = await client.get(mail.clicks[0], headers=browser)
     finally:
-        services["tracking-flood-guard"] = regular
+        services["tracking-public"] = regular
     assert statuses == [200, 200, 200, 429, 429]
     assert click.status_code == 429 and click.json()["code"] == "rate_limited"
     assert "location" not in click.headers
@@ -346,3 +349,27 @@ async def test_the_recipients_pages_carry_each_ones_activity_and_filter_by_statu
     assert (await client.get(path, headers=stranger.headers)).status_code == 404
     bad = await client.get(path, params={"after": "not-a-cursor"}, headers=caller.headers)
     assert bad.status_code in (400, 422) and bad.json()["code"] == "bad_cursor"
+
+
+async def test_a_click_before_the_sends_result_is_written_is_recorded_as_a_scanners(
+    app: Litestar, client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    campaign, _ = await sent(app, accounts, recipients=1, sent_ago=AN_HOUR)
+    mail = campaign.mails[0]
+    engine = engine_of(accounts)
+    async with engine.begin() as conn:  # the send path has claimed it, its result not written
+        await conn.execute(
+            text("UPDATE campaign_recipients SET status = 'SENDING', sent_at = NULL WHERE id = :r"),
+            {"r": mail.recipient_id},
+        )
+    response = await client.get(mail.clicks[1], headers={"User-Agent": BROWSER})
+    assert response.status_code == 302 and response.headers["location"] == LINKS[1]
+    await drain_buffer(app)
+    row = await recipient_row(engine, mail.recipient_id)
+    assert (row["status"], row["click_count"], row["machine_click_count"]) == ("SENDING", 0, 1)
+    async with engine.connect() as conn:
+        clicks = await conn.scalar(
+            text("SELECT count(*) FROM campaign_clicks WHERE recipient_id = :r AND is_machine"),
+            {"r": mail.recipient_id},
+        )
+    assert clicks == 1
