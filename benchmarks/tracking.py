@@ -180,7 +180,7 @@ def served(factory: str, env: dict[str, str], port: int, probe: str) -> Iterator
         stderr=log,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
