@@ -118,6 +118,6 @@ async def click_redirect(
     url = await public_tracking.service.record_click(
         token, ip_address=client, user_agent=request.headers.get("user-agent")
     )
-    if url is None:
+    if url is None or not url.isprintable():  # never a header split, whatever was recorded
         raise NotFound(UNKNOWN_LINK)
     return Response(b"", status_code=HTTP_302_FOUND, headers=NO_STORE | {"Location": url})
