@@ -15,6 +15,7 @@ from typing import Any
 from openmailer.core.registry import Registry
 from openmailer.core.segments.operators import SegmentOperator
 from openmailer.core.sending.contract import ProviderType
+from openmailer.core.tracking.model import TrackingHandler
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +87,6 @@ class AreaRegistries:
         default_factory=lambda: Registry("segment operator")
     )
     providers: Registry[ProviderType] = field(default_factory=lambda: Registry("provider type"))
+    tracking_handlers: Registry[TrackingHandler] = field(
+        default_factory=lambda: Registry("tracking handler")
+    )

@@ -19,6 +19,7 @@ from openmailer.core.areas import (
 from openmailer.core.registry import Registrar
 from openmailer.core.segments.operators import SegmentOperator
 from openmailer.core.sending.contract import ProviderType
+from openmailer.core.tracking.model import TrackingHandler
 from openmailer.plugins import PROJECT_NAME
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
@@ -64,3 +65,9 @@ def register_segment_operators(operators: Registrar[SegmentOperator]) -> None:
 def register_providers(providers: Registrar[ProviderType]) -> None:
     """Add sending provider types, keyed by type name (`SMTP`): each with its configuration
     schema, message form and client factory (`openmailer.core.sending.contract`)."""
+
+
+@hookspec
+def register_tracking_handlers(handlers: Registrar[TrackingHandler]) -> None:
+    """Add what applying a batch of opens and clicks does, keyed by handler name: each runs in
+    the batch's transaction over the events never applied before (docs/plugins.md)."""

@@ -42,6 +42,7 @@ def load_areas(extra: Iterable[object] = (), *, entry_points: bool = True) -> Ar
     fill(manager, "register_services", "services", registries.services)
     fill(manager, "register_segment_operators", "operators", registries.segment_operators)
     fill(manager, "register_providers", "providers", registries.providers)
+    fill(manager, "register_tracking_handlers", "handlers", registries.tracking_handlers)
     return registries
 
 

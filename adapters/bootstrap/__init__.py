@@ -31,6 +31,7 @@ from openmailer.adapters.bootstrap.sending import (
     build_provider_chain,
     build_sending,
 )
+from openmailer.adapters.bootstrap.tracking import build_tracking, build_tracking_drain
 
 __all__ = [
     "DatabaseResources",
@@ -48,6 +49,8 @@ __all__ = [
     "build_segments",
     "build_sending",
     "build_templates",
+    "build_tracking",
+    "build_tracking_drain",
     "build_user_admin",
     "builtin_areas",
     "configure_broker",

@@ -9,7 +9,7 @@ idempotency_keys (026), the CSV imports' tables (027, keyed by their job, not an
 email_template_versions and per-user template names (028), email_campaigns.template_version (029),
 tracking_keys and campaign_links.link_index (030), idempotency_keys.email_log_ids (031),
 provider webhooks (032: webhook_token, deduplicated and retried webhook_events, the campaigns'
-bounce_count and pause_reason).
+bounce_count and pause_reason), tracking_events and the machine counts (033).
 """
 
 from __future__ import annotations
@@ -425,6 +425,9 @@ EXPECTED: dict[str, Table] = {
             "complained_at": TIMESTAMP,
             "open_count": integer(0),
             "click_count": integer(0),
+            # Not in the spec (migration 033): mail-privacy proxies' and scanners' opens/clicks.
+            "machine_open_count": integer(0),
+            "machine_click_count": integer(0),
             "error_message": TEXT,
             "retry_count": integer(0),
             "tracking_id": varchar(255),
@@ -478,6 +481,8 @@ EXPECTED: dict[str, Table] = {
             "clicked_at": TIMESTAMP_NOW,
             "ip_address": varchar(45),
             "user_agent": TEXT,
+            # Not in the spec (migration 033): a link scanner's click.
+            "is_machine": boolean(False, nullable=False),
         },
         foreign_keys={
             "campaign_id": ("email_campaigns", "CASCADE"),
@@ -641,6 +646,34 @@ EXPECTED: dict[str, Table] = {
         checks={"id": one_of()},  # id = 1: one key per installation
         serial_id=False,
     ),
+    # Not in the spec (migration 033): every applied open and click, keyed by its stream entry
+    # id (a redelivered batch counts once); the opens' log and the time series' source.
+    "tracking_events": Table(
+        columns={
+            "event_id": varchar(40, nullable=False),
+            "kind": varchar(10, nullable=False),
+            "campaign_id": BIGINT_NOT_NULL,
+            "recipient_id": BIGINT_NOT_NULL,
+            "link_id": BIGINT,
+            "occurred_at": TIMESTAMP_NOT_NULL,
+            "is_machine": boolean(False, nullable=False),
+            "machine_reason": varchar(50),
+            "ip_address": varchar(45),
+            "user_agent": TEXT,
+        },
+        foreign_keys={
+            "campaign_id": ("email_campaigns", "CASCADE"),
+            "recipient_id": ("campaign_recipients", "CASCADE"),
+            "link_id": ("campaign_links", "CASCADE"),
+        },
+        checks={"kind": one_of("open", "click")},
+        indexes={
+            "idx_tracking_events_campaign_time": Idx(("campaign_id", "occurred_at")),
+            "idx_tracking_events_recipient": Idx(("recipient_id",)),
+        },
+        serial_id=False,
+        primary_key=("event_id",),
+    ),
     # Not in the spec: the outbox provider's messages (migration 023).
     "outbox_messages": Table(
         columns={
@@ -802,10 +835,10 @@ async def test_exactly_the_spec_tables_and_those_added_exist(catalog: asyncpg.Co
         " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
     )
     assert (
-        len(EXPECTED) == 28
+        len(EXPECTED) == 29
     )  # the spec's 17, outbox_messages (023), contact_status_overrides (024), erased_contacts
     # and erasure_keys (025), idempotency_keys (026), the four import tables (027),
-    # email_template_versions (028), tracking_keys (030)
+    # email_template_versions (028), tracking_keys (030), tracking_events (033)
     assert {row["relname"] for row in rows} == {*EXPECTED, "alembic_version"}
 
 

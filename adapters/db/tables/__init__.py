@@ -15,6 +15,7 @@ from openmailer.adapters.db.tables.campaigns import (
     EmailCampaignArchive,
     EmailTemplate,
     EmailTemplateVersion,
+    TrackingEvent,
 )
 from openmailer.adapters.db.tables.contacts import (
     Contact,
@@ -59,6 +60,7 @@ __all__ = [
     "ImportUpload",
     "RateLimit",
     "Segment",
+    "TrackingEvent",
     "User",
     "WebhookEvent",
     "metadata",

@@ -1,7 +1,7 @@
 """Templates, campaigns (live and archived) and their recipients, links and clicks.
 
-Spec tables 2, 3, 10, 11, 12, plus `email_campaigns_archive` (the 17th table; migration 020) and
-`tracking_keys` (migration 030).
+Spec tables 2, 3, 10, 11, 12, plus `email_campaigns_archive` (the 17th table; migration 020),
+`tracking_keys` (migration 030) and `tracking_events` (migration 033).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -218,6 +219,10 @@ class CampaignRecipient(Base):
     complained_at: Mapped[datetime | None] = mapped_column(DateTime())
     open_count: Mapped[int | None] = _counter()
     click_count: Mapped[int | None] = _counter()
+    # Migration 033: opens and clicks of mail-privacy proxies and link scanners (the spec's
+    # counts and timestamps above count people only).
+    machine_open_count: Mapped[int | None] = _counter()
+    machine_click_count: Mapped[int | None] = _counter()
     error_message: Mapped[str | None] = mapped_column(Text)
     retry_count: Mapped[int | None] = _counter()
     tracking_id: Mapped[str | None] = mapped_column(String(255), unique=True)
@@ -278,5 +283,36 @@ class CampaignClick(Base):
         BigInteger, ForeignKey("campaign_links.id", ondelete="CASCADE")
     )
     clicked_at: Mapped[datetime] = timestamp_now_column()
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    # Migration 033: a link scanner's click, kept out of the human click rate.
+    is_machine: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+
+
+class TrackingEvent(Base):
+    """Not in the spec (migration 033): every applied open and click, keyed by its stream entry
+    id, so a batch delivered twice counts once; the opens' log and the time series' source."""
+
+    __tablename__ = "tracking_events"
+    __table_args__ = (
+        CheckConstraint("kind IN ('open', 'click')", name="kind"),
+        Index("idx_tracking_events_campaign_time", "campaign_id", "occurred_at"),
+        Index("idx_tracking_events_recipient", "recipient_id"),
+    )
+
+    event_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    campaign_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("email_campaigns.id", ondelete="CASCADE")
+    )
+    recipient_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("campaign_recipients.id", ondelete="CASCADE")
+    )
+    link_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("campaign_links.id", ondelete="CASCADE")
+    )
+    occurred_at: Mapped[datetime] = mapped_column(DateTime())
+    is_machine: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    machine_reason: Mapped[str | None] = mapped_column(String(50))
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(Text)

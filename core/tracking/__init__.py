@@ -1,0 +1,1 @@
+"""Open and click tracking: hits buffered at request time, events applied by handlers."""
