@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ from openmailer.core.accounts.service import AccountsPorts as Accounts
 from openmailer.core.domains.service import DomainsService
 from openmailer.core.messages.model import MAX_RECIPIENTS
 from tests.dns_server import Zone
+from tests.integration.accounts.accounts_helpers import Caller
 from tests.integration.messages.messages_helpers import (
     message_body,
     send,
@@ -34,18 +36,33 @@ def sink() -> Iterator[CountingController]:
     controller.stop()
 
 
-async def test_each_address_gets_its_own_message_and_outcome_in_order(
+@dataclass(frozen=True)
+class SmtpSender:
+    who: Caller
+    domain: str
+    provider_id: int
+
+
+@pytest.fixture
+async def smtp_sender(
     client: httpx.AsyncClient,
     accounts: Accounts,
     domains: DomainsService,
     zone: Zone,
     sink: CountingController,
-) -> None:
+) -> SmtpSender:
+    """A user with a verified domain whose default provider is the SMTP sink."""
     who = await sender(accounts)
     domain = await verified_domain(client, who, zone)
-    provider_id = await smtp_provider(client, who, sink.port)
+    return SmtpSender(who, domain["domain_name"], await smtp_provider(client, who, sink.port))
+
+
+async def test_each_address_gets_its_own_message_and_outcome_in_order(
+    client: httpx.AsyncClient, smtp_sender: SmtpSender, sink: CountingController
+) -> None:
+    who, domain, provider_id = smtp_sender.who, smtp_sender.domain, smtp_sender.provider_id
     to = ["ada@example.net", "reject@x.example", "grace@example.org"]
-    response = await send(client, who, message_body(domain["domain_name"], to))
+    response = await send(client, who, message_body(domain, to))
     assert response.status_code == 201, response.text
     items = response.json()["items"]
     assert [item["to"] for item in items] == to
@@ -66,16 +83,10 @@ async def test_each_address_gets_its_own_message_and_outcome_in_order(
 
 
 async def test_a_key_replays_every_message_of_the_list_and_sends_nothing_again(
-    client: httpx.AsyncClient,
-    accounts: Accounts,
-    domains: DomainsService,
-    zone: Zone,
-    sink: CountingController,
+    client: httpx.AsyncClient, smtp_sender: SmtpSender, sink: CountingController
 ) -> None:
-    who = await sender(accounts)
-    domain = await verified_domain(client, who, zone)
-    await smtp_provider(client, who, sink.port)
-    body = message_body(domain["domain_name"], ["a@example.net", "b@example.net"])
+    who, domain = smtp_sender.who, smtp_sender.domain
+    body = message_body(domain, ["a@example.net", "b@example.net"])
     first = await send(client, who, body, key="order-42-list")
     again = await send(client, who, body, key="order-42-list")
     assert first.status_code == again.status_code == 201
@@ -86,21 +97,15 @@ async def test_a_key_replays_every_message_of_the_list_and_sends_nothing_again(
 
 
 async def test_the_monthly_limit_counts_every_address_and_refuses_the_whole_list(
-    client: httpx.AsyncClient,
-    accounts: Accounts,
-    domains: DomainsService,
-    zone: Zone,
-    sink: CountingController,
+    client: httpx.AsyncClient, accounts: Accounts, smtp_sender: SmtpSender, sink: CountingController
 ) -> None:
-    who = await sender(accounts)
-    domain = await verified_domain(client, who, zone)
-    await smtp_provider(client, who, sink.port)
+    who, domain = smtp_sender.who, smtp_sender.domain
     await set_monthly_limit(accounts, who.user, 5, sent=3)
     three = ["a@example.net", "b@example.net", "c@example.net"]
-    refused = await send(client, who, message_body(domain["domain_name"], three))
+    refused = await send(client, who, message_body(domain, three))
     assert refused.status_code == 429 and refused.json()["code"] == "monthly_limit_exceeded"
     assert sink.handler.received == []
-    two = await send(client, who, message_body(domain["domain_name"], three[:2]))
+    two = await send(client, who, message_body(domain, three[:2]))
     assert two.status_code == 201 and len(two.json()["items"]) == 2
     assert len(sink.handler.received) == 2
 
@@ -117,18 +122,14 @@ async def test_the_monthly_limit_counts_every_address_and_refuses_the_whole_list
 )
 async def test_a_bad_list_is_refused_whole_and_nothing_is_sent(
     client: httpx.AsyncClient,
-    accounts: Accounts,
-    domains: DomainsService,
-    zone: Zone,
+    smtp_sender: SmtpSender,
     sink: CountingController,
     to: list[str],
     code: str | None,
     field: str | None,
 ) -> None:
-    who = await sender(accounts)
-    domain = await verified_domain(client, who, zone)
-    await smtp_provider(client, who, sink.port)
-    response = await send(client, who, message_body(domain["domain_name"], to))
+    who, domain = smtp_sender.who, smtp_sender.domain
+    response = await send(client, who, message_body(domain, to))
     # A list too short or too long is the schema's 400; what the core checks is a 422.
     assert response.status_code == (400 if code is None else 422), response.text
     if code is not None:
