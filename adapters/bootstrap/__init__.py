@@ -10,6 +10,7 @@ The builders are grouped by area in this package's modules; everything is import
 from openmailer.adapters.bootstrap.accounts import build_accounts, build_user_admin
 from openmailer.adapters.bootstrap.audience import build_audience, build_imports, build_segments
 from openmailer.adapters.bootstrap.campaigns import build_campaigns, build_templates
+from openmailer.adapters.bootstrap.recipients import build_recipient_pages
 from openmailer.adapters.bootstrap.resources import (
     DatabaseResources,
     Resources,
@@ -43,6 +44,7 @@ __all__ = [
     "build_imports",
     "build_messages",
     "build_provider_chain",
+    "build_recipient_pages",
     "build_segments",
     "build_sending",
     "build_templates",
