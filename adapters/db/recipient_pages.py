@@ -1,18 +1,36 @@
 """`SqlAlchemyRecipientPagesStore`: what the recipient pages read and write.
 
-The unsubscribe is the hot one (every RFC 8058 POST): one transaction of four short statements
-on indexed rows — the contact locked through its recipient row, its memberships, the lists'
-counts moved by deltas (exact under `list_counts`' rules: the lists are locked in id order and
-the delta applies to the latest committed counts), the campaign's count. Committed before it
-answers, so the send path's next claim sees the contact UNSUBSCRIBED.
+The unsubscribe is the hot one (every RFC 8058 POST): one durable transaction of one statement
+on the contact's own rows — the contact locked through its recipient row and made
+UNSUBSCRIBED, its memberships REMOVED — committed before it answers, so the send path's next
+claim sees the contact UNSUBSCRIBED. The shared counters (the lists' counts by deltas, exact
+under `list_counts`' rules: the lists locked in id order, the delta applied to the latest
+committed counts; the campaign's `unsubscribe_count`) follow in a short transaction of their own
+(see `_move_counters` for why).
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, all_, and_, any_, case, func, or_, select, update
+from sqlalchemy import (
+    DateTime,
+    Table,
+    Text,
+    all_,
+    and_,
+    any_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -30,8 +48,39 @@ from openmailer.core.recipients.model import (
 RECIPIENTS = cast(Table, CampaignRecipient.__table__)
 CAMPAIGNS = cast(Table, EmailCampaign.__table__)
 USERS = cast(Table, User.__table__)
+log = logging.getLogger("openmailer.recipients")
 RECEIVING = ("SUBSCRIBED", "PENDING")
 LOCKED = ("BOUNCED", "COMPLAINED")
+
+
+# One statement, one round trip: the contact locked through its recipient row, made UNSUBSCRIBED
+# when it still received mail, its ACTIVE memberships REMOVED; answers the status it had, its
+# campaign, whether this call unsubscribed it, and the lists it left.
+_UNSUBSCRIBE = text(
+    """
+    WITH target AS (
+        SELECT c.id, c.status, r.campaign_id
+        FROM campaign_recipients r JOIN contacts c ON c.id = r.contact_id
+        WHERE r.tracking_id = :tracking_id
+        FOR NO KEY UPDATE OF c
+    ), unsubscribed AS (
+        UPDATE contacts SET status = 'UNSUBSCRIBED', unsubscribed_at = :at,
+            unsubscribe_reason = :reason, updated_at = :at
+        FROM target
+        WHERE contacts.id = target.id AND target.status IN ('SUBSCRIBED', 'PENDING')
+        RETURNING contacts.id
+    ), removed AS (
+        UPDATE contact_list_memberships m SET status = 'REMOVED', unsubscribed_at = :at
+        FROM target
+        WHERE m.contact_id = target.id AND m.status = 'ACTIVE'
+        RETURNING m.list_id
+    )
+    SELECT target.status, target.campaign_id,
+        EXISTS (SELECT 1 FROM unsubscribed) AS unsubscribed,
+        ARRAY(SELECT list_id FROM removed ORDER BY list_id) AS removed
+    FROM target
+    """
+).bindparams(bindparam("at", type_=DateTime()), bindparam("reason", type_=Text()))
 
 
 class SqlAlchemyRecipientPagesStore:
@@ -123,40 +172,45 @@ class SqlAlchemyRecipientPagesStore:
         )
 
     async def unsubscribe(self, tracking_id: str, *, reason: str | None, at: datetime) -> bool:
-        moment = to_db_time(at)
         async with self._engine.begin() as conn:
             target = (
                 await conn.execute(
-                    select(CONTACTS.c.id, CONTACTS.c.status, RECIPIENTS.c.campaign_id)
-                    .select_from(RECIPIENTS)
-                    .join(CONTACTS, CONTACTS.c.id == RECIPIENTS.c.contact_id)
-                    .where(RECIPIENTS.c.tracking_id == tracking_id)
-                    .with_for_update(of=CONTACTS, key_share=True)
+                    _UNSUBSCRIBE,
+                    {"tracking_id": tracking_id, "at": to_db_time(at), "reason": reason},
                 )
             ).first()
-            if target is None:
-                return False
-            unsubscribes = target.status in RECEIVING
-            if unsubscribes:
-                await conn.execute(
-                    update(CONTACTS)
-                    .where(CONTACTS.c.id == target.id)
-                    .values(
-                        status="UNSUBSCRIBED",
-                        unsubscribed_at=moment,
-                        unsubscribe_reason=reason,
-                        updated_at=moment,
-                    )
-                )
-            removed = await _remove_memberships(conn, target.id, moment)
-            await _move_counts(conn, removed, subscribed=target.status == "SUBSCRIBED")
-            if unsubscribes:
-                await conn.execute(
-                    update(CAMPAIGNS)
-                    .where(CAMPAIGNS.c.id == target.campaign_id)
-                    .values(unsubscribe_count=func.coalesce(CAMPAIGNS.c.unsubscribe_count, 0) + 1)
-                )
+        if target is None:
+            return False
+        if target.removed or target.unsubscribed:
+            await self._move_counters(
+                list(target.removed),
+                subscribed=target.status == "SUBSCRIBED",
+                campaign_id=target.campaign_id if target.unsubscribed else None,
+            )
         return True
+
+    async def _move_counters(
+        self, list_ids: list[int], *, subscribed: bool, campaign_id: int | None
+    ) -> None:
+        """The lists' and the campaign's counts, in a transaction of their own that does not
+        wait for the WAL flush: those rows are shared by every unsubscribe of a campaign, and
+        holding their locks through a durable commit would queue all of them behind one disk
+        flush each. A crash in that window can leave a count one off (a cache: `recount` puts
+        a list right); the unsubscribe itself was committed durably before."""
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(text("SET LOCAL synchronous_commit = off"))
+                await _move_counts(conn, list_ids, subscribed=subscribed)
+                if campaign_id is not None:
+                    await conn.execute(
+                        update(CAMPAIGNS)
+                        .where(CAMPAIGNS.c.id == campaign_id)
+                        .values(
+                            unsubscribe_count=func.coalesce(CAMPAIGNS.c.unsubscribe_count, 0) + 1
+                        )
+                    )
+        except SQLAlchemyError:
+            log.exception("unsubscribe_counts_not_moved", extra={"list_ids": list_ids})
 
     async def choose_lists(
         self, contact_id: int, user_id: int, subscribed: frozenset[int], *, at: datetime
@@ -253,18 +307,6 @@ def _status_after_choice(status: str, any_list: bool) -> str:
     if not any_list:
         return "UNSUBSCRIBED" if status in RECEIVING else status
     return "SUBSCRIBED" if status == "UNSUBSCRIBED" else status
-
-
-async def _remove_memberships(
-    conn: AsyncConnection, contact_id: int, moment: datetime | None
-) -> list[int]:
-    removed = await conn.execute(
-        update(MEMBERSHIPS)
-        .where(MEMBERSHIPS.c.contact_id == contact_id, MEMBERSHIPS.c.status == "ACTIVE")
-        .values(status="REMOVED", unsubscribed_at=moment)
-        .returning(MEMBERSHIPS.c.list_id)
-    )
-    return sorted(row.list_id for row in removed)
 
 
 async def _move_counts(conn: AsyncConnection, list_ids: list[int], *, subscribed: bool) -> None:

@@ -9,20 +9,17 @@ is given and recorded.
 from __future__ import annotations
 
 from html import escape
-from typing import Annotated
 
 import msgspec
-from litestar import Controller, get, put
+from litestar import Controller, get, patch
 from litestar.params import JSONBody
 
 from openmailer.adapters.http.pagination import ResourceId
 from openmailer.adapters.http.recipients.dependencies import PAGES_DEPENDENCIES, PagesApi
 from openmailer.adapters.http.security import CurrentPrincipal, access
 from openmailer.core.accounts.scopes import Scope
-from openmailer.core.recipients.model import MAX_FORM_FIELDS, PublicForm
+from openmailer.core.recipients.model import PublicForm
 from openmailer.core.recipients.service import RecipientPagesService
-
-FieldName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
 class FormRead(msgspec.Struct):
@@ -47,10 +44,12 @@ class FormRead(msgspec.Struct):
 
 
 class FormUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    """The custom fields the form asks for, in order (stored in the contact's
-    `custom_fields`): letters, digits and `_`, starting with a letter."""
+    """`fields`: the custom fields the form asks for, in order (stored in the contact's
+    `custom_fields`): letters, digits and `_`, starting with a letter. Omitted, they stay."""
 
-    fields: Annotated[list[FieldName], msgspec.Meta(max_length=MAX_FORM_FIELDS)]
+    # Checked by the service (422 `invalid_form_field`, `too_many_form_fields`): Litestar's
+    # document would drop the item constraints of an optional list.
+    fields: list[str] | None = None
 
 
 def snippet(form: PublicForm, url: str) -> str:
@@ -76,7 +75,7 @@ class FormController(Controller):
         """The list's public form: its URL and the snippet to embed."""
         return FormRead.of(await pages.form_of_list(principal, list_id), pages)
 
-    @put("", operation_id="setListFormFields", **access(Scope.WRITE_CONTACTS))
+    @patch("", operation_id="updateListForm", **access(Scope.WRITE_CONTACTS))
     async def set_fields(
         self,
         principal: CurrentPrincipal,
@@ -85,5 +84,6 @@ class FormController(Controller):
         data: JSONBody[FormUpdate],
     ) -> FormRead:
         """Which custom fields the form asks for (422 `invalid_form_field`)."""
-        form = await pages.set_form_fields(principal, list_id, data.fields)
-        return FormRead.of(form, pages)
+        if data.fields is None:
+            return FormRead.of(await pages.form_of_list(principal, list_id), pages)
+        return FormRead.of(await pages.set_form_fields(principal, list_id, data.fields), pages)

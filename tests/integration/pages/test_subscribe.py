@@ -185,13 +185,13 @@ async def test_the_form_api_gives_the_url_and_snippet_and_sets_the_fields(
     assert body["url"].endswith(f"/f/{body['public_id']}") and body["fields"] == []
     assert f'action="{body["url"]}"' in body["html"] and "Launch &lt;news&gt;" in body["html"]
 
-    put = await client.put(
+    put = await client.patch(
         f"/api/v1/lists/{list_id}/form",
         json={"fields": ["company", "city", "company"]},
         headers=caller.headers,
     )
     assert put.status_code == 200 and put.json()["fields"] == ["company", "city"]
-    bad = await client.put(
+    bad = await client.patch(
         f"/api/v1/lists/{list_id}/form", json={"fields": ["email"]}, headers=caller.headers
     )
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_form_field"
