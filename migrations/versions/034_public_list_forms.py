@@ -26,7 +26,7 @@ down_revision: str | None = "030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-RANDOM_PUBLIC_ID = "replace(gen_random_uuid()::text, '-', '')"
+RANDOM_PUBLIC_ID = "replace((gen_random_uuid())::text, '-'::text, ''::text)"
 
 
 def upgrade() -> None:

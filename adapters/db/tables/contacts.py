@@ -37,7 +37,8 @@ CONTACT_STATUSES = ("PENDING", "SUBSCRIBED", "UNSUBSCRIBED", "BOUNCED", "COMPLAI
 BOUNCE_TYPES = ("SOFT", "HARD")
 CONTACT_SOURCES = ("WEB_FORM", "CSV_IMPORT", "API", "MANUAL")
 MEMBERSHIP_STATUSES = ("ACTIVE", "REMOVED")
-RANDOM_PUBLIC_ID = "replace(gen_random_uuid()::text, '-', '')"  # 122 random bits, as hex
+# 122 random bits as hex, spelled as PostgreSQL prints it (alembic compares defaults as text).
+RANDOM_PUBLIC_ID = "replace((gen_random_uuid())::text, '-'::text, ''::text)"
 
 
 def _counter() -> Mapped[int | None]:
