@@ -91,8 +91,7 @@ async def test_get_on_every_token_url_changes_nothing(
         assert "default-src 'none'" in page.headers["content-security-policy"]
         assert page.headers["referrer-policy"] == "no-referrer"
         assert "<script" not in page.text
-        head = await client.head(path)
-        assert head.status_code in (200, 405)
+        assert (await client.head(path)).status_code == 405
     assert await contact_row(engine, mailed.contact_id) == before
     assert await memberships(engine, mailed.contact_id) == {mailed.list_ids[0]: "ACTIVE"}
     assert await unsubscribe_count(engine, mailed.campaign_id) == 0
