@@ -8,6 +8,7 @@ at most once per `CONFIRMATION_RESEND_SECONDS`.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -66,6 +67,14 @@ class RecipientPagesPorts:
     base_url: str
 
 
+def _address_or_none(client_ip: str | None) -> str | None:
+    """The consent's IP address when the client's is one (a test client may have none)."""
+    try:
+        return None if client_ip is None else str(ipaddress.ip_address(client_ip))
+    except ValueError:
+        return None
+
+
 class RecipientPagesService:
     def __init__(self, ports: RecipientPagesPorts) -> None:
         self.ports = ports
@@ -113,6 +122,12 @@ class RecipientPagesService:
             raise list_not_found(list_id)
         return found
 
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies only over HTTPS when the installation is served over HTTPS (behind a proxy
+        that ends TLS, the request itself says http)."""
+        return self.ports.base_url.startswith("https://")
+
     def form_url(self, form: PublicForm) -> str:
         return f"{self.ports.base_url}/f/{form.public_id}"
 
@@ -140,7 +155,9 @@ class RecipientPagesService:
             if (value := clean_field_value(name, sign_up.fields.get(name, "")))
         }
         outcome = SignUpOutcome.CONFIRM_BY_MAIL if form.double_opt_in else SignUpOutcome.SUBSCRIBED
-        consent = Consent(given=True, date=self.ports.clock.now(), ip_address=sign_up.client_ip)
+        consent = Consent(
+            given=True, date=self.ports.clock.now(), ip_address=_address_or_none(sign_up.client_ip)
+        )
         try:
             contact = await self.ports.audience.sign_up_through_form(
                 form.user_id,

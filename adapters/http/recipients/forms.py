@@ -43,7 +43,7 @@ async def render_form(
     return html_page(
         "subscribe.html",
         status=200 if error is None else 422,
-        cookies=[csrf_cookie(request, nonce, secure=request.url.scheme == "https")],
+        cookies=[csrf_cookie(nonce, secure=pages.secure_cookies)],
         form=form,
         owner_name=form.owner_name,
         action=request.url.path,
@@ -153,7 +153,7 @@ class ConfirmController(Controller):
         nonce = page_nonce(request)
         return html_page(
             "confirm.html",
-            cookies=[csrf_cookie(request, nonce, secure=request.url.scheme == "https")],
+            cookies=[csrf_cookie(nonce, secure=pages.secure_cookies)],
             owner_name=pending.owner_name,
             email=pending.email,
             action=request.url.path,

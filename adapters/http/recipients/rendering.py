@@ -89,7 +89,8 @@ def nonce_of(request: Request[Any, Any, Any]) -> str | None:
     return value if value and _NONCE.fullmatch(value) else None
 
 
-def csrf_cookie(request: Request[Any, Any, Any], nonce: str, *, secure: bool) -> Cookie:
+def csrf_cookie(nonce: str, *, secure: bool) -> Cookie:
+    """One cookie for every page (path /): the MAC binds each form's token to its page."""
     return Cookie(
         key=CSRF_COOKIE,
         value=nonce,

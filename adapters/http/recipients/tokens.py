@@ -77,7 +77,7 @@ class UnsubscribeController(Controller):
         nonce = page_nonce(request)
         return html_page(
             "unsubscribe.html",
-            cookies=[csrf_cookie(request, nonce, secure=request.url.scheme == "https")],
+            cookies=[csrf_cookie(nonce, secure=pages.secure_cookies)],
             recipient=recipient,
             owner_name=recipient.owner_name,
             action=request.url.path,
@@ -160,7 +160,7 @@ class PreferencesController(Controller):
         owner = recipient.owner_name
         return html_page(
             "preferences.html",
-            cookies=[csrf_cookie(request, nonce, secure=request.url.scheme == "https")],
+            cookies=[csrf_cookie(nonce, secure=pages.secure_cookies)],
             recipient=recipient,
             owner_name=owner,
             saved=saved,
