@@ -16,7 +16,9 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
+    Integer,
     Table,
     Text,
     all_,
@@ -30,8 +32,9 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from openmailer.adapters.db.list_counts import CONTACTS, LISTS, MEMBERSHIPS, id_array, recount
@@ -81,6 +84,31 @@ _UNSUBSCRIBE = text(
     FROM target
     """
 ).bindparams(bindparam("at", type_=DateTime()), bindparam("reason", type_=Text()))
+
+
+_WITHOUT_FLUSH = text("SET LOCAL synchronous_commit = off")
+# One fewer member in each list the contact left (one fewer subscribed one if it was), the lists
+# locked in id order as `list_counts` does; one more unsubscribe for the campaign (none when
+# `campaign_id` is NULL: the contact did not receive mail any more).
+_MOVE_COUNTERS = text(
+    """
+    WITH locked AS (
+        SELECT id FROM contact_lists WHERE id = ANY(:list_ids) ORDER BY id FOR NO KEY UPDATE
+    ), lists AS (
+        UPDATE contact_lists l
+        SET total_contacts = greatest(coalesce(l.total_contacts, 1) - 1, 0),
+            active_contacts = greatest(coalesce(l.active_contacts, 1) - :subscribed, 0)
+        FROM locked WHERE l.id = locked.id
+        RETURNING l.id
+    )
+    UPDATE email_campaigns SET unsubscribe_count = coalesce(unsubscribe_count, 0) + 1
+    WHERE id = :campaign_id
+    """
+).bindparams(
+    bindparam("list_ids", type_=ARRAY(BigInteger())),
+    bindparam("subscribed", type_=Integer()),
+    bindparam("campaign_id", type_=BigInteger()),
+)
 
 
 class SqlAlchemyRecipientPagesStore:
@@ -199,16 +227,15 @@ class SqlAlchemyRecipientPagesStore:
         a list right); the unsubscribe itself was committed durably before."""
         try:
             async with self._engine.begin() as conn:
-                await conn.execute(text("SET LOCAL synchronous_commit = off"))
-                await _move_counts(conn, list_ids, subscribed=subscribed)
-                if campaign_id is not None:
-                    await conn.execute(
-                        update(CAMPAIGNS)
-                        .where(CAMPAIGNS.c.id == campaign_id)
-                        .values(
-                            unsubscribe_count=func.coalesce(CAMPAIGNS.c.unsubscribe_count, 0) + 1
-                        )
-                    )
+                await conn.execute(_WITHOUT_FLUSH)
+                await conn.execute(
+                    _MOVE_COUNTERS,
+                    {
+                        "list_ids": list_ids,
+                        "subscribed": 1 if subscribed else 0,
+                        "campaign_id": campaign_id,
+                    },
+                )
         except SQLAlchemyError:
             log.exception("unsubscribe_counts_not_moved", extra={"list_ids": list_ids})
 
@@ -307,25 +334,3 @@ def _status_after_choice(status: str, any_list: bool) -> str:
     if not any_list:
         return "UNSUBSCRIBED" if status in RECEIVING else status
     return "SUBSCRIBED" if status == "UNSUBSCRIBED" else status
-
-
-async def _move_counts(conn: AsyncConnection, list_ids: list[int], *, subscribed: bool) -> None:
-    """One fewer member in each list (and one fewer subscribed member if the contact was)."""
-    if not list_ids:
-        return
-    locked = (
-        select(LISTS.c.id)
-        .where(LISTS.c.id == any_(id_array(list_ids)))
-        .order_by(LISTS.c.id)
-        .with_for_update(key_share=True)
-    )
-    await conn.execute(
-        update(LISTS)
-        .where(LISTS.c.id.in_(locked))
-        .values(
-            total_contacts=func.greatest(func.coalesce(LISTS.c.total_contacts, 1) - 1, 0),
-            active_contacts=func.greatest(
-                func.coalesce(LISTS.c.active_contacts, 1) - (1 if subscribed else 0), 0
-            ),
-        )
-    )
