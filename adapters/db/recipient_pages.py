@@ -6,7 +6,7 @@ UNSUBSCRIBED, its memberships REMOVED — committed before it answers, so the se
 claim sees the contact UNSUBSCRIBED. The shared counters (the lists' counts by deltas, exact
 under `list_counts`' rules: the lists locked in id order, the delta applied to the latest
 committed counts; the campaign's `unsubscribe_count`) follow in a short transaction of their own
-(see `_move_counters` for why).
+once the answer has gone (`move_counts` says why).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from openmailer.core.recipients.model import (
     PendingConfirmation,
     PublicForm,
     Recipient,
+    Unsubscribed,
 )
 
 RECIPIENTS = cast(Table, CampaignRecipient.__table__)
@@ -199,45 +200,41 @@ class SqlAlchemyRecipientPagesStore:
             lists=choices,
         )
 
-    async def unsubscribe(self, tracking_id: str, *, reason: str | None, at: datetime) -> bool:
+    async def unsubscribe(
+        self, tracking_id: str, *, reason: str | None, at: datetime
+    ) -> Unsubscribed | None:
+        values = {"tracking_id": tracking_id, "at": to_db_time(at), "reason": reason}
         async with self._engine.begin() as conn:
-            target = (
-                await conn.execute(
-                    _UNSUBSCRIBE,
-                    {"tracking_id": tracking_id, "at": to_db_time(at), "reason": reason},
-                )
-            ).first()
+            target = (await conn.execute(_UNSUBSCRIBE, values)).first()
         if target is None:
-            return False
-        if target.removed or target.unsubscribed:
-            await self._move_counters(
-                list(target.removed),
-                subscribed=target.status == "SUBSCRIBED",
-                campaign_id=target.campaign_id if target.unsubscribed else None,
-            )
-        return True
+            return None
+        return Unsubscribed(
+            list_ids=tuple(target.removed),
+            was_subscribed=target.status == "SUBSCRIBED",
+            campaign_id=target.campaign_id if target.unsubscribed else None,
+        )
 
-    async def _move_counters(
-        self, list_ids: list[int], *, subscribed: bool, campaign_id: int | None
-    ) -> None:
-        """The lists' and the campaign's counts, in a transaction of their own that does not
-        wait for the WAL flush: those rows are shared by every unsubscribe of a campaign, and
-        holding their locks through a durable commit would queue all of them behind one disk
-        flush each. A crash in that window can leave a count one off (a cache: `recount` puts
-        a list right); the unsubscribe itself was committed durably before."""
+    async def move_counts(self, unsubscribed: Unsubscribed) -> None:
+        """In a transaction of its own that does not wait for the WAL flush: these rows are
+        shared by every unsubscribe of a campaign (and the campaign's by its send batches), and
+        holding their locks through a durable commit would queue each unsubscribe behind the
+        others' disk flushes. A crash before it commits leaves a count one off (a cache:
+        `list_counts.recount` puts a list right); the unsubscribe itself is already durable."""
         try:
             async with self._engine.begin() as conn:
                 await conn.execute(_WITHOUT_FLUSH)
                 await conn.execute(
                     _MOVE_COUNTERS,
                     {
-                        "list_ids": list_ids,
-                        "subscribed": 1 if subscribed else 0,
-                        "campaign_id": campaign_id,
+                        "list_ids": list(unsubscribed.list_ids),
+                        "subscribed": 1 if unsubscribed.was_subscribed else 0,
+                        "campaign_id": unsubscribed.campaign_id,
                     },
                 )
         except SQLAlchemyError:
-            log.exception("unsubscribe_counts_not_moved", extra={"list_ids": list_ids})
+            log.exception(
+                "unsubscribe_counts_not_moved", extra={"list_ids": list(unsubscribed.list_ids)}
+            )
 
     async def choose_lists(
         self, contact_id: int, user_id: int, subscribed: frozenset[int], *, at: datetime

@@ -6,7 +6,12 @@ from datetime import datetime
 from typing import Protocol
 
 from openmailer.core.messages.model import MessageDraft
-from openmailer.core.recipients.model import PendingConfirmation, PublicForm, Recipient
+from openmailer.core.recipients.model import (
+    PendingConfirmation,
+    PublicForm,
+    Recipient,
+    Unsubscribed,
+)
 
 
 class RecipientPagesStore(Protocol):
@@ -25,11 +30,17 @@ class RecipientPagesStore(Protocol):
         (only that contact's owner's lists)."""
         ...
 
-    async def unsubscribe(self, tracking_id: str, *, reason: str | None, at: datetime) -> bool:
-        """In one short transaction: the contact UNSUBSCRIBED (a BOUNCED or COMPLAINED one keeps
-        that status), every ACTIVE membership REMOVED, the lists' counts moved, and the campaign's
-        `unsubscribe_count` raised when this call is what unsubscribed the contact (a repeat
-        changes nothing). False when no recipient has that tracking id."""
+    async def unsubscribe(
+        self, tracking_id: str, *, reason: str | None, at: datetime
+    ) -> Unsubscribed | None:
+        """In one short durable transaction on the contact's own rows: the contact UNSUBSCRIBED
+        (a BOUNCED or COMPLAINED one keeps that status), every ACTIVE membership REMOVED. None
+        when no recipient has that tracking id. A repeat changes nothing."""
+        ...
+
+    async def move_counts(self, unsubscribed: Unsubscribed) -> None:
+        """The lists' counts and the campaign's `unsubscribe_count` moved by one unsubscribe
+        (rows every unsubscribe of a campaign shares: kept out of the durable transaction)."""
         ...
 
     async def choose_lists(

@@ -93,6 +93,22 @@ class Recipient:
 
 
 @dataclass(frozen=True, slots=True)
+class Unsubscribed:
+    """What an unsubscribe left to count: the lists the contact left, whether it was
+    SUBSCRIBED (it counted in their `active_contacts`), and the campaign whose mail it came from
+    when this call is what unsubscribed it (None for a repeat or a contact that already
+    received nothing)."""
+
+    list_ids: tuple[int, ...]
+    was_subscribed: bool
+    campaign_id: int | None
+
+    @property
+    def counts_to_move(self) -> bool:
+        return bool(self.list_ids) or self.campaign_id is not None
+
+
+@dataclass(frozen=True, slots=True)
 class PendingConfirmation:
     contact_id: int
     owner_name: str

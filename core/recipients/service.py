@@ -30,6 +30,7 @@ from openmailer.core.recipients.model import (
     Recipient,
     SignUp,
     SignUpOutcome,
+    Unsubscribed,
     check_form_fields,
     clean_field_value,
     clean_reason,
@@ -241,13 +242,22 @@ class RecipientPagesService:
             raise page_not_found()
         return found
 
-    async def unsubscribe(self, purpose: TokenPurpose, token: str, reason: str | None) -> None:
-        """Idempotent: a second call for the same token changes nothing and is no error."""
+    async def unsubscribe(
+        self, purpose: TokenPurpose, token: str, reason: str | None
+    ) -> Unsubscribed:
+        """Idempotent: a second call for the same token changes nothing and is no error. The
+        caller answers, then hands the result to `move_counts` (off the request's latency)."""
         tracking_id = await self._tracking_id(purpose, token)
-        if not await self.ports.store.unsubscribe(
+        done = await self.ports.store.unsubscribe(
             tracking_id, reason=clean_reason(reason), at=self.ports.clock.now()
-        ):
+        )
+        if done is None:
             raise page_not_found()
+        return done
+
+    async def move_counts(self, unsubscribed: Unsubscribed) -> None:
+        if unsubscribed.counts_to_move:
+            await self.ports.store.move_counts(unsubscribed)
 
     async def choose_lists(self, token: str, subscribed: set[int]) -> Recipient:
         recipient = await self.recipient(TokenPurpose.PREFERENCES, token)

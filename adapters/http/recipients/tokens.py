@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import FormMultiDict
 
 from openmailer.adapters.http.recipients.dependencies import PAGES_DEPENDENCIES, PagesApi
@@ -92,26 +93,29 @@ class UnsubscribeController(Controller):
         data = await read_form(request)
         if _is_one_click(data):
             await pages.admit(Traffic.ONE_CLICK, client_ip(request))
-            await pages.unsubscribe(TokenPurpose.UNSUBSCRIBE, token, None)
+            done = await pages.unsubscribe(TokenPurpose.UNSUBSCRIBE, token, None)
             return Response(
                 b"Unsubscribed.\n",
                 media_type="text/plain; charset=utf-8",
                 headers={"Cache-Control": "no-store"},
+                background=BackgroundTask(pages.move_counts, done),
             )
         await pages.admit(Traffic.PAGE, client_ip(request))
         recipient = await pages.recipient(TokenPurpose.UNSUBSCRIBE, token)
         if not await _csrf_ok(request, pages, data):
             return expired_form()
-        await pages.unsubscribe(TokenPurpose.UNSUBSCRIBE, token, _field(data, "reason"))
-        return _unsubscribed_page(recipient)
+        done = await pages.unsubscribe(TokenPurpose.UNSUBSCRIBE, token, _field(data, "reason"))
+        return _unsubscribed_page(recipient, BackgroundTask(pages.move_counts, done))
 
 
-def _unsubscribed_page(recipient: Recipient) -> Response[bytes]:
-    return message_page(
+def _unsubscribed_page(recipient: Recipient, counting: BackgroundTask) -> Response[bytes]:
+    page = message_page(
         "You are unsubscribed",
         f"{recipient.email} will receive no more mail from {recipient.owner_name}.",
         owner_name=recipient.owner_name,
     )
+    page.background = counting  # the shared counters move after the answer has gone
+    return page
 
 
 class PreferencesController(Controller):
@@ -138,8 +142,8 @@ class PreferencesController(Controller):
         if not await _csrf_ok(request, pages, data):
             return expired_form()
         if _field(data, "action") == "unsubscribe_all":
-            await pages.unsubscribe(TokenPurpose.PREFERENCES, token, None)
-            return _unsubscribed_page(recipient)
+            done = await pages.unsubscribe(TokenPurpose.PREFERENCES, token, None)
+            return _unsubscribed_page(recipient, BackgroundTask(pages.move_counts, done))
         chosen = {
             int(value)
             for value in data.getall("list", [])[:MAX_LISTS_CHOSEN]

@@ -4,8 +4,10 @@ and the tokens its mail would carry."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +99,16 @@ async def mailed_recipient(
         unsubscribe_token=issue_token(key, TokenPurpose.UNSUBSCRIBE, tracking_id),
         preferences_token=issue_token(key, TokenPurpose.PREFERENCES, tracking_id),
     )
+
+
+async def eventually_equal(
+    read: Callable[[], Awaitable[Any]], expected: Any, *, within_seconds: float = 10.0
+) -> None:
+    """For what the server does after its answer (the counts an unsubscribe moves): poll."""
+    deadline = asyncio.get_running_loop().time() + within_seconds
+    while (value := await read()) != expected:
+        assert asyncio.get_running_loop().time() < deadline, (value, expected)
+        await asyncio.sleep(0.05)
 
 
 async def contact_row(engine: AsyncEngine, contact_id: int) -> Any:
