@@ -31,6 +31,14 @@ def page_not_found() -> NotFound:
     return NotFound("no such page", code="page_not_found")
 
 
+class SignUpOutcome(Enum):
+    """What the page says after a sign-up: decided by the list alone, never by the address (a
+    visitor learns nothing about who is on a list)."""
+
+    SUBSCRIBED = "subscribed"
+    CONFIRM_BY_MAIL = "confirm_by_mail"
+
+
 @dataclass(frozen=True, slots=True)
 class PublicForm:
     list_id: int
@@ -43,13 +51,9 @@ class PublicForm:
     double_opt_in: bool
     fields: tuple[str, ...]
 
-
-class SignUpOutcome(Enum):
-    """What the page says after a sign-up: decided by the list alone, never by the address (a
-    visitor learns nothing about who is on a list)."""
-
-    SUBSCRIBED = "subscribed"
-    CONFIRM_BY_MAIL = "confirm_by_mail"
+    @property
+    def sign_up_outcome(self) -> SignUpOutcome:
+        return SignUpOutcome.CONFIRM_BY_MAIL if self.double_opt_in else SignUpOutcome.SUBSCRIBED
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,7 +155,7 @@ class RecipientPagesService:
             for name in form.fields
             if (value := clean_field_value(name, sign_up.fields.get(name, "")))
         }
-        outcome = SignUpOutcome.CONFIRM_BY_MAIL if form.double_opt_in else SignUpOutcome.SUBSCRIBED
+        outcome = form.sign_up_outcome
         consent = Consent(
             given=True, date=self.ports.clock.now(), ip_address=_address_or_none(sign_up.client_ip)
         )

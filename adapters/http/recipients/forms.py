@@ -106,7 +106,7 @@ class SubscribeController(Controller):
             "last_name": _text(data, "last_name", 255),
             **{name: _text(data, name) for name in form.fields},
         }
-        outcome = SignUpOutcome.CONFIRM_BY_MAIL if form.double_opt_in else SignUpOutcome.SUBSCRIBED
+        outcome = form.sign_up_outcome  # a bot in the honeypot is told what a person would be
         if not _text(data, HONEYPOT):
             sign_up = SignUp(
                 email=values["email"],

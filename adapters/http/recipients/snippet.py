@@ -43,7 +43,7 @@ class FormRead(msgspec.Struct):
         )
 
 
-class FormUpdate(msgspec.Struct, forbid_unknown_fields=True):
+class FormUpdate(msgspec.Struct):
     """`fields`: the custom fields the form asks for, in order (stored in the contact's
     `custom_fields`): letters, digits and `_`, starting with a letter. Omitted, they stay."""
 
