@@ -11,6 +11,7 @@ from openmailer.adapters.bootstrap.accounts import build_accounts, build_user_ad
 from openmailer.adapters.bootstrap.audience import build_audience, build_imports, build_segments
 from openmailer.adapters.bootstrap.campaigns import build_campaigns, build_templates
 from openmailer.adapters.bootstrap.events import build_events
+from openmailer.adapters.bootstrap.recipients import build_recipient_pages
 from openmailer.adapters.bootstrap.resources import (
     DatabaseResources,
     Resources,
@@ -46,6 +47,7 @@ __all__ = [
     "build_imports",
     "build_messages",
     "build_provider_chain",
+    "build_recipient_pages",
     "build_segments",
     "build_sending",
     "build_templates",

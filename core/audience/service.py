@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from openmailer.core.accounts.model import Principal
 from openmailer.core.audience.model import (
@@ -187,6 +188,7 @@ class AudienceService:
         *,
         first_name: str | None = None,
         last_name: str | None = None,
+        custom_fields: dict[str, Any] | None = None,
         consent: Consent | None = None,
     ) -> Contact:
         p = self.ports
@@ -197,6 +199,7 @@ class AudienceService:
             email,
             first_name=first_name,
             last_name=last_name,
+            custom_fields=custom_fields,
             consent=consent,
             uow=p.unit_of_work(),
             addresses=p.addresses,

@@ -9,7 +9,8 @@ idempotency_keys (026), the CSV imports' tables (027, keyed by their job, not an
 email_template_versions and per-user template names (028), email_campaigns.template_version (029),
 tracking_keys and campaign_links.link_index (030), idempotency_keys.email_log_ids (031),
 provider webhooks (032: webhook_token, deduplicated and retried webhook_events, the campaigns'
-bounce_count and pause_reason), tracking_events and the machine counts (033).
+bounce_count and pause_reason), tracking_events and the machine counts (033),
+contact_lists.public_id and form_fields (034).
 """
 
 from __future__ import annotations
@@ -297,10 +298,20 @@ EXPECTED: dict[str, Table] = {
             "double_opt_in_enabled": boolean(True),
             "created_at": TIMESTAMP_NOW,
             "updated_at": TIMESTAMP_NOW,
+            # Not in the spec (migration 034): the public form's random id and its fields.
+            "public_id": Col(
+                "character varying(32)",
+                nullable=False,
+                default="replace((gen_random_uuid())::text, '-'::text, ''::text)",
+            ),
+            "form_fields": Col("text[]", nullable=False, default="'{}'::text[]"),
         },
         foreign_keys={"user_id": ("users", "CASCADE")},
         uniques={"unique_list_name_per_user": ("user_id", "name")},
-        indexes={"idx_contact_lists_user_id": Idx(("user_id",))},
+        indexes={
+            "idx_contact_lists_user_id": Idx(("user_id",)),
+            "idx_contact_lists_public_id": Idx(("public_id",), unique=True),
+        },
     ),
     "contacts": Table(
         columns={

@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -36,6 +37,8 @@ CONTACT_STATUSES = ("PENDING", "SUBSCRIBED", "UNSUBSCRIBED", "BOUNCED", "COMPLAI
 BOUNCE_TYPES = ("SOFT", "HARD")
 CONTACT_SOURCES = ("WEB_FORM", "CSV_IMPORT", "API", "MANUAL")
 MEMBERSHIP_STATUSES = ("ACTIVE", "REMOVED")
+# 122 random bits as hex, spelled as PostgreSQL prints it (alembic compares defaults as text).
+RANDOM_PUBLIC_ID = "replace((gen_random_uuid())::text, '-'::text, ''::text)"
 
 
 def _counter() -> Mapped[int | None]:
@@ -57,6 +60,17 @@ class ContactList(Base):
     double_opt_in_enabled: Mapped[bool | None] = mapped_column(Boolean, server_default=true())
     created_at: Mapped[datetime] = timestamp_now_column()
     updated_at: Mapped[datetime] = timestamp_now_column()
+    # Not in the spec (migration 034): the random id of the list's public form, and the custom
+    # fields that form asks for.
+    public_id: Mapped[str] = mapped_column(
+        String(32), server_default=text(RANDOM_PUBLIC_ID), nullable=False
+    )
+    form_fields: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default=text("'{}'::text[]"), nullable=False
+    )
+
+
+Index("idx_contact_lists_public_id", ContactList.public_id, unique=True)
 
 
 class Contact(Base):

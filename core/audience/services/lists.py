@@ -165,7 +165,7 @@ async def page_of_members(
     return KeysetPage(items=items, limit=limit, next_cursor=cursor_out)
 
 
-# --- double opt-in (the public form and the confirmation mail come later) --------------------
+# --- double opt-in (the public form and its confirmation mail: core/recipients) -------------
 
 
 async def sign_up_through_form(
@@ -175,13 +175,16 @@ async def sign_up_through_form(
     *,
     first_name: str | None = None,
     last_name: str | None = None,
+    custom_fields: dict[str, Any] | None = None,
     consent: Consent | None = None,
     uow: AudienceUnitOfWork,
     addresses: EmailAddresses,
     clock: Clock,
 ) -> Contact:
     """A visitor's sign-up to one of `user_id`'s lists. On a double opt-in list the contact is
-    PENDING with a `confirmation_token` (to be mailed) until `confirm_subscription`."""
+    PENDING with a `confirmation_token` (to be mailed) until `confirm_subscription`. The names,
+    fields and consent are kept for a new contact only: an anonymous form must not rewrite what
+    is held about an existing address."""
     async with uow:
         contact_list = await uow.lists.get(user_id, list_id)
         if contact_list is None:
@@ -200,6 +203,7 @@ async def sign_up_through_form(
                 first_name=first_name,
                 last_name=last_name,
                 source=ContactSource.WEB_FORM,
+                custom_fields=dict(custom_fields or {}),
                 consent=consent,
             )
             contact = await uow.contacts.add(

@@ -1,0 +1,1 @@
+"""The recipient pages (server-rendered HTML at the root) and the form snippet API."""
