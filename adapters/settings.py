@@ -24,6 +24,10 @@ DEFAULT_PROVIDER_BREAKER_FAILURES = 5
 DEFAULT_PROVIDER_BREAKER_COOLDOWN = 30.0
 MAX_BREAKER_FAILURES = 1000
 DEFAULT_IMPORT_MAX_BYTES = 100 * 1024 * 1024
+DEFAULT_CAMPAIGN_BATCH_SIZE = 100
+MAX_CAMPAIGN_BATCH_SIZE = 1000
+DEFAULT_CAMPAIGN_LEASE_SECONDS = 120.0
+DEFAULT_CAMPAIGN_RETRY_BACKOFF = 10.0
 _T = TypeVar("_T")
 ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Nameserver = tuple[str, int]  # address, port
@@ -67,6 +71,12 @@ class Settings:
     provider_breaker_cooldown: float = DEFAULT_PROVIDER_BREAKER_COOLDOWN
     # Bytes a CSV upload may have (`POST /api/v1/imports` answers 413 past it).
     import_max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
+    # The campaign send path (core/campaigns/services/delivery.py): recipients per claimed
+    # batch; how long a claim holds its rows before the reconciler takes them back (longer
+    # than any batch takes); the first backoff of a transient failure (doubling after).
+    campaign_batch_size: int = DEFAULT_CAMPAIGN_BATCH_SIZE
+    campaign_lease_seconds: float = DEFAULT_CAMPAIGN_LEASE_SECONDS
+    campaign_retry_backoff: float = DEFAULT_CAMPAIGN_RETRY_BACKOFF
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -126,6 +136,13 @@ def load_settings(
         _parse_byte_count,
         get("IMPORT_MAX_BYTES") or str(DEFAULT_IMPORT_MAX_BYTES),
     )
+    batch_size = check(
+        "CAMPAIGN_BATCH_SIZE",
+        _parse_batch_size,
+        get("CAMPAIGN_BATCH_SIZE") or str(DEFAULT_CAMPAIGN_BATCH_SIZE),
+    )
+    lease_seconds = seconds("CAMPAIGN_LEASE_SECONDS", DEFAULT_CAMPAIGN_LEASE_SECONDS)
+    retry_backoff = seconds("CAMPAIGN_RETRY_BACKOFF", DEFAULT_CAMPAIGN_RETRY_BACKOFF)
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         errors.append(
@@ -157,6 +174,9 @@ def load_settings(
         provider_breaker_failures=breaker_failures or DEFAULT_PROVIDER_BREAKER_FAILURES,
         provider_breaker_cooldown=breaker_cooldown,
         import_max_bytes=import_max_bytes or DEFAULT_IMPORT_MAX_BYTES,
+        campaign_batch_size=batch_size or DEFAULT_CAMPAIGN_BATCH_SIZE,
+        campaign_lease_seconds=lease_seconds,
+        campaign_retry_backoff=retry_backoff,
     )
 
 
@@ -271,6 +291,12 @@ def _parse_failure_count(raw: str | None) -> int:
     if not 0 < count <= MAX_BREAKER_FAILURES:
         raise ValueError(f"must be between 1 and {MAX_BREAKER_FAILURES}")
     return count
+
+
+def _parse_batch_size(raw: str | None) -> int:
+    if raw is None or not raw.isdigit() or not 0 < int(raw) <= MAX_CAMPAIGN_BATCH_SIZE:
+        raise ValueError(f"must be a whole number from 1 to {MAX_CAMPAIGN_BATCH_SIZE}, got {raw!r}")
+    return int(raw)
 
 
 def _parse_byte_count(raw: str | None) -> int:

@@ -66,6 +66,7 @@ def to_campaign(row: RowMapping) -> Campaign:
             unsubscribe_count=int(row["unsubscribe_count"] or 0),
             complaint_count=int(row["complaint_count"] or 0),
         ),
+        outbox_only=bool(row.get("outbox_only")),
     )
 
 

@@ -7,7 +7,8 @@ the enum checks, idx_users_account_status, idx_users_username_lower (usernames u
 case), idx_segments_conditions, email_campaigns_archive, outbox_messages (023), and
 idempotency_keys (026), the CSV imports' tables (027, keyed by their job, not an id),
 email_template_versions and per-user template names (028), email_campaigns.template_version (029),
-tracking_keys and campaign_links.link_index (030).
+tracking_keys and campaign_links.link_index (030), the send path's leases, backoff, possible
+duplicates, failure kinds and outbox-only campaigns (032).
 """
 
 from __future__ import annotations
@@ -186,7 +187,8 @@ EXPECTED: dict[str, Table] = {
         },
     ),
     "email_campaigns": Table(
-        columns=CAMPAIGN_COLUMNS,
+        # Not in the spec (migration 032): created or started with an om_test_ key.
+        columns={**CAMPAIGN_COLUMNS, "outbox_only": boolean(False, nullable=False)},
         foreign_keys={
             "template_id": ("email_templates", "RESTRICT"),
             "created_by": ("users", "CASCADE"),
@@ -420,6 +422,12 @@ EXPECTED: dict[str, Table] = {
             "tracking_id": varchar(255),
             "created_at": TIMESTAMP_NOW,
             "updated_at": TIMESTAMP_NOW,
+            # Not in the spec (migration 032): the send path's lease, backoff, a reclaimed
+            # lease's possible duplicate and why a row failed.
+            "lease_expires_at": TIMESTAMP,
+            "next_attempt_at": TIMESTAMP,
+            "possible_duplicate": boolean(False, nullable=False),
+            "failure": varchar(20),
         },
         foreign_keys={
             "campaign_id": ("email_campaigns", "CASCADE"),
@@ -439,6 +447,11 @@ EXPECTED: dict[str, Table] = {
             "idx_campaign_recipients_contact": Idx(("contact_id",)),
             "idx_campaign_recipients_status": Idx(("status",)),
             "idx_campaign_recipients_tracking": Idx(("tracking_id",)),
+            "idx_campaign_recipients_unsent": Idx(
+                ("campaign_id", "id"),
+                predicate="((status)::text = ANY ((ARRAY['PENDING'::character varying, "
+                "'SENDING'::character varying])::text[]))",
+            ),
         },
     ),
     "campaign_links": Table(
