@@ -52,7 +52,7 @@ async def audience(
     prefix: str = "reader",
     status: str = "SUBSCRIBED",
 ) -> int:
-    """A list of `count` contacts `{prefix}{i}-{user}@example.net` (fields first_name, i)."""
+    """A list of `count` contacts `{prefix}{i}-{n}-{user}@example.net` (first_name, custom i)."""
     list_id = await add_list(engine, user)
     await add_members(engine, user, list_id, count, prefix=prefix, status=status)
     return list_id
@@ -74,7 +74,8 @@ async def add_members(
                 WITH added AS (
                     INSERT INTO contacts (user_id, email, status, first_name, custom_fields)
                     SELECT CAST(:user_id AS bigint),
-                           :prefix || i || '-' || CAST(:user_id AS bigint) || '@example.net',
+                           :prefix || i || '-' || :batch || '-' || CAST(:user_id AS bigint)
+                           || '@example.net',
                            :status, 'Reader' || i, jsonb_build_object('i', i)
                     FROM generate_series(0, :count - 1) AS i
                     RETURNING id
@@ -89,6 +90,7 @@ async def add_members(
                 "prefix": prefix,
                 "status": status,
                 "list_id": list_id,
+                "batch": str(next(_numbers)),
             },
         )
 
