@@ -123,13 +123,13 @@ async def test_a_due_scheduled_campaign_is_started_once_by_two_schedulers(
 async def test_the_send_speed_bucket_is_shared_and_refills_per_second(app: Litestar) -> None:
     throttle = RedisSendThrottle(app.state.resources.redis)
     campaign_id = 900_000_000 + id(throttle) % 1_000_000
-    grants = await asyncio.gather(*[throttle.take(campaign_id, 50, 20) for _ in range(5)])
-    assert sum(granted for granted, _ in grants) == 50  # one second of sends, not five batches
-    granted, wait = await throttle.take(campaign_id, 50, 20)
-    assert granted == 0 and 0 < wait <= 1 / 50 + 0.001
-    await asyncio.sleep(0.2)
-    granted, _ = await throttle.take(campaign_id, 50, 20)
-    assert 8 <= granted <= 20
+    grants = await asyncio.gather(*[throttle.take(campaign_id, 5, 2) for _ in range(5)])
+    assert sum(granted for granted, _ in grants) == 5  # one second of sends, not five batches
+    granted, wait = await throttle.take(campaign_id, 5, 2)
+    assert granted == 0 and 0 < wait <= 1 / 5
+    await asyncio.sleep(0.5)
+    granted, _ = await throttle.take(campaign_id, 5, 2)
+    assert granted >= 2
 
 
 @pytest.fixture
