@@ -144,6 +144,21 @@ _COMPLETE = text(
     """
 )
 
+# The earliest backoff of a PENDING row; with none PENDING but some in flight, a second from
+# now (they may come back to retry); NULL when none is left to send.
+_NEXT_ATTEMPT = text(
+    """
+    SELECT CASE
+        WHEN count(*) FILTER (WHERE status = 'PENDING') > 0
+            THEN MIN(COALESCE(next_attempt_at, timezone('UTC', now())))
+                 FILTER (WHERE status = 'PENDING')
+        WHEN count(*) > 0 THEN timezone('UTC', now()) + interval '1 second'
+    END
+    FROM campaign_recipients
+    WHERE campaign_id = :campaign_id AND status IN ('PENDING', 'SENDING')
+    """
+)
+
 _RECLAIM = text(
     """
     UPDATE campaign_recipients r
@@ -318,16 +333,7 @@ class SqlAlchemyCampaignSendStore:
 
     async def next_attempt(self, campaign_id: int) -> datetime | None:
         async with self._db.read() as conn:
-            found = await conn.scalar(
-                text(
-                    """
-                    SELECT MIN(COALESCE(next_attempt_at, timezone('UTC', now())))
-                    FROM campaign_recipients
-                    WHERE campaign_id = :campaign_id AND status = 'PENDING'
-                    """
-                ),
-                {"campaign_id": campaign_id},
-            )
+            found = await conn.scalar(_NEXT_ATTEMPT, {"campaign_id": campaign_id})
         return from_db_time(found)
 
     async def complete_if_done(self, campaign_id: int) -> bool:

@@ -105,7 +105,8 @@ class CampaignSendStore(Protocol):
         ...
 
     async def next_attempt(self, campaign_id: int) -> datetime | None:
-        """When the earliest PENDING row becomes claimable (now or later); None: none left."""
+        """When the earliest PENDING row becomes claimable (now or later); with none PENDING
+        but some SENDING (in flight elsewhere), a moment from now; None: nothing left."""
         ...
 
     async def complete_if_done(self, campaign_id: int) -> bool:

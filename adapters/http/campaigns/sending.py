@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-from openmailer.adapters.http.campaigns.campaigns import Address, CampaignRead
+from openmailer.adapters.http.campaigns.campaigns import CampaignRead
 from openmailer.adapters.http.pagination import ResourceId
 from openmailer.adapters.http.security import CurrentPrincipal, access
 from openmailer.adapters.http.services import service_dependency
@@ -23,10 +23,14 @@ CampaignSendingApi = NamedDependency[CampaignSendingService]
 
 
 class TestSendRequest(msgspec.Struct):
-    """1 to 10 addresses; each gets the campaign rendered without a contact (variables take
-    their defaults)."""
+    """1 to 10 addresses (required: 422 without them, once the campaign is found to be the
+    caller's); each gets the campaign rendered without a contact (variables take their
+    defaults)."""
 
-    emails: Annotated[list[Address], msgspec.Meta(min_length=1, max_length=MAX_TEST_ADDRESSES)]
+    # Each address is judged by the core (a 422 naming `emails`), not the decoder.
+    emails: Annotated[
+        list[str], msgspec.Meta(max_length=MAX_TEST_ADDRESSES, examples=[["me@example.com"]])
+    ] = []
 
 
 class TestSendResultRead(msgspec.Struct):

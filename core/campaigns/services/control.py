@@ -43,6 +43,11 @@ from openmailer.core.campaigns.services.preflight import (
     run_preflight,
 )
 from openmailer.core.errors import Conflict, ValidationError
+from openmailer.core.messages.model import (
+    MAX_ADDRESS_CHARS,
+    check_header_value,
+    looks_like_address,
+)
 from openmailer.core.ports.campaign_sending import CampaignRef, ClaimedRecipient
 from openmailer.core.ports.rendering import RenderError, TemplateInvalid
 from openmailer.core.sending.chain import Delivery
@@ -188,10 +193,14 @@ async def send_test(
     """The campaign rendered for each address (no contact: its variables' defaults) and sent
     through the chain, or to the outbox for an `om_test_` key; neither counted nor recorded as
     recipients."""
-    if not 1 <= len(emails) <= MAX_TEST_ADDRESSES:
-        raise ValidationError(f"give 1 to {MAX_TEST_ADDRESSES} addresses", field="emails")
     user_id = principal.user.id
     campaign = await get_campaign(user_id, campaign_id, campaigns=delivery.campaigns)
+    if not 1 <= len(emails) <= MAX_TEST_ADDRESSES:
+        raise ValidationError(f"give 1 to {MAX_TEST_ADDRESSES} addresses", field="emails")
+    for email in emails:
+        check_header_value(email, field_name="emails", max_chars=MAX_ADDRESS_CHARS)
+        if not looks_like_address(email):
+            raise ValidationError(f"{email!r} is not an email address", field="emails")
     found = await template_content(user_id, campaign.settings.template_id, None, delivery)
     if found is None:
         raise Conflict("the campaign's template is gone", code="template_missing")
@@ -236,14 +245,16 @@ async def send_test(
         finally:
             await client.aclose()
     answers = iter(deliveries)
+    outbox_ids = {p.id for p in chain if p.provider_type == OUTBOX_TYPE}
     results = []
     for email, outcome in zip(emails, rendered, strict=True):
         if isinstance(outcome, RenderError):
-            results.append(TestResult(email, "render_failed", outcome.error, None, not chain))
+            results.append(TestResult(email, "render_failed", outcome.error, None, False))
             continue
         d = next(answers)
         detail = None if d.outcome.kind is OutcomeKind.ACCEPTED else d.outcome.detail
-        results.append(TestResult(email, d.outcome.kind.value, detail, d.provider_id, not chain))
+        outbox = d.provider_id is None or d.provider_id in outbox_ids
+        results.append(TestResult(email, d.outcome.kind.value, detail, d.provider_id, outbox))
     return results
 
 

@@ -4,9 +4,11 @@ leased batch at a time (DESIGN.md, "The send path", steps 2-6).
 A batch run is one dramatiq message carrying ids only (user, campaign); the worker claims the
 batch itself, so a message that is delivered twice or late claims whatever is left, and a lost
 one delays the campaign until the reconciler wakes it (`reconcile`), never skips anyone. Each
-run, after its results are committed, enqueues the next run of its "lane": a campaign is sent
-by `SendSettings.lanes` such chains at once, and they stop by themselves when the campaign is
-no longer SENDING (pause, cancel) or nothing is left to claim.
+run enqueues exactly one next run of its "lane", right after its claim commits (so the next
+batch is claimed while this one sends, and the queue is never empty for the workers, whose
+consumers back off up to 5 s when they find it empty), or later when nothing was claimable. A
+campaign is sent by `SendSettings.lanes` such chains at once; they stop by themselves when the
+campaign is no longer SENDING (pause, cancel) or nothing is left to send.
 
 Order within a run, so that a crash at any point loses nobody:
 
@@ -70,6 +72,12 @@ MAX_BACKOFF_SECONDS = 15 * 60.0
 # A run waits at most this long for the send-speed bucket before it gives its turn back to the
 # queue (a thread parked for minutes would hold a worker thread for nothing).
 MAX_THROTTLE_WAIT_SECONDS = 5.0
+# An idle lane looks again after its campaign's next backoff ends or a batch in flight is
+# recorded: not sooner than this (the rows others hold are locked only while they are claimed),
+# and not later than this (a backoff of minutes is waited for in steps, each touching the
+# campaign so the reconciler does not take the lane for lost).
+MIN_IDLE_SECONDS = 0.2
+MAX_IDLE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,7 @@ class SendSettings:
     batch_size: int = 100
     lease_seconds: float = 120.0
     retry_backoff_seconds: float = 10.0
-    lanes: int = 4
+    lanes: int = 8
 
 
 @dataclass(frozen=True)
@@ -250,11 +258,12 @@ class BatchSender:
             await self._idle(user_id, campaign_id, skipped=claim.skipped)
             return
         assert claim.lease is not None
+        # The lane's next run claims the next batch while this one renders and sends.
+        p.queue.batch(user_id, campaign_id)
         results = await self._send(campaign, prepared, claim.recipients)
         await p.store.record_results(
             user_id, campaign_id, lease=claim.lease, subject=prepared.subject, results=results
         )
-        p.queue.batch(user_id, campaign_id)
 
     async def _throttle(self, campaign: Campaign) -> int:
         p = self.ports
@@ -270,8 +279,11 @@ class BatchSender:
             waited += pause
 
     async def _idle(self, user_id: int, campaign_id: int, *, skipped: int) -> None:
-        """Nothing claimable: more to claim (only skipped rows this time), a backoff to wait
-        for, or the end of the lane (the campaign completes when nothing is in flight)."""
+        """Nothing claimable. With rows skipped this time there may be more to claim; with rows
+        waiting for their backoff, or in flight in other runs (which may put some back to
+        retry), the lane looks again later; with none left the campaign completes and the lane
+        ends. So a lane never ends while its campaign has work, and the lanes stay as many as
+        were woken."""
         p = self.ports
         if skipped:
             p.queue.batch(user_id, campaign_id)
@@ -281,7 +293,8 @@ class BatchSender:
             if await p.store.complete_if_done(campaign_id):
                 log.info("campaign_sent", extra={"campaign_id": campaign_id})
             return
-        delay = max(0.0, (next_at - p.clock.now()).total_seconds())
+        wait = (next_at - p.clock.now()).total_seconds()
+        delay = min(max(wait, MIN_IDLE_SECONDS), MAX_IDLE_SECONDS)
         # The lane sleeps in the queue: the reconciler must not take it for lost meanwhile.
         await p.queue.touch(campaign_id, delay + p.settings.lease_seconds)
         p.queue.batch(user_id, campaign_id, delay_seconds=delay)
