@@ -253,7 +253,7 @@ async def run_size(recipients: int, redis_url: str) -> tuple[dict[str, Any], Mad
         await upgrade_async(url)
         made = await setup(url, env, sink.port, recipients)
         worker = start_worker(env)
-        await asyncio.sleep(3)  # the worker's processes import and connect
+        await wait_for_workers(redis_url, processes=2)
         seconds = await start_and_wait(env, made.user_id, made.campaign_id)
         figures = {
             "recipients": recipients,
@@ -270,15 +270,31 @@ async def run_size(recipients: int, redis_url: str) -> tuple[dict[str, Any], Mad
         await _drop(name)
 
 
+async def wait_for_workers(redis_url: str, *, processes: int, within: float = 120) -> None:
+    """Until the worker's processes fetch from the broker (each records a heartbeat there):
+    booting them takes seconds on a loaded machine and is not the campaign's time."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        deadline = time.monotonic() + within
+        while client.zcard("openmailer:__heartbeats__") < processes:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the worker did not start")
+            await asyncio.sleep(0.2)
+    finally:
+        client.close()
+
+
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     """`openmailer worker --processes 2` in a session of its own (its peak RSS is read per
     process group)."""
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("OPENMAILER_")}
+    log_path = os.environ.get("OPENMAILER_BENCH_WORKER_LOG")
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     return subprocess.Popen(
         [sys.executable, "-m", "openmailer.adapters.cli", "worker", "--processes", "2"],
         env=inherited | env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
         start_new_session=True,
     )
 
