@@ -71,7 +71,7 @@ async def test_expired_leases_are_sent_again_and_recorded_as_possible_duplicates
     claim = await service.delivery.store.claim(uid, cid, limit=10, lease_seconds=0.05)
     assert len(claim.recipients) == 10
     await asyncio.sleep(0.2)
-    assert await service.reconcile() == [cid]
+    assert cid in await service.reconcile()  # (other tests' campaigns may be woken too)
     flagged = await scalar(
         world,
         "SELECT count(*) FROM campaign_recipients "
@@ -79,7 +79,10 @@ async def test_expired_leases_are_sent_again_and_recorded_as_possible_duplicates
         c=cid,
     )
     assert flagged == 10
-    assert len(queue.messages) == service.delivery.settings.lanes
+    mine = [m for m in queue.messages if m[2] == cid]
+    assert len(mine) == service.delivery.settings.lanes
+    queue.messages.clear()
+    queue.messages.extend(mine)
     await drain(service, queue)
     body = await read(world, cid)
     assert (body["status"], body["sent_count"]) == ("SENT", 30)
