@@ -20,6 +20,7 @@ import asyncio
 import base64
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -249,10 +250,13 @@ async def run_size(recipients: int, redis_url: str) -> tuple[dict[str, Any], Mad
     }
     sink = PostfixSink()
     worker = None
+    log_path = os.environ.get(
+        "OPENMAILER_BENCH_WORKER_LOG", f"/tmp/om_bench_campaign_worker_{os.getpid()}.log"
+    )
     try:
         await upgrade_async(url)
         made = await setup(url, env, sink.port, recipients)
-        worker = start_worker(env)
+        worker = start_worker(env, log_path)
         await wait_for_workers(redis_url, processes=2)
         seconds = await start_and_wait(env, made.user_id, made.campaign_id)
         figures = {
@@ -261,6 +265,7 @@ async def run_size(recipients: int, redis_url: str) -> tuple[dict[str, Any], Mad
             "rate": round(recipients / seconds, 1),
             "worker_peak_rss_kib": peak_rss_kib(worker.pid),
         }
+        figures["busy_seconds"] = where_the_time_goes(log_path)
         return figures, made
     finally:
         if worker is not None:
@@ -284,12 +289,11 @@ async def wait_for_workers(redis_url: str, *, processes: int, within: float = 12
         client.close()
 
 
-def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_worker(env: dict[str, str], log_path: str) -> subprocess.Popen[bytes]:
     """`openmailer worker --processes 2` in a session of its own (its peak RSS is read per
     process group)."""
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("OPENMAILER_")}
-    log_path = os.environ.get("OPENMAILER_BENCH_WORKER_LOG")
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    log = open(log_path, "wb")  # noqa: SIM115 (the worker's, closed with it)
     return subprocess.Popen(
         [sys.executable, "-m", "openmailer.adapters.cli", "worker", "--processes", "2"],
         env=inherited | env,
@@ -297,6 +301,26 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
         stderr=log,
         start_new_session=True,
     )
+
+
+_BATCH_LINE = re.compile(r"campaign_batch campaign=\d+ claimed=(\d+) (.*)$")
+
+
+def where_the_time_goes(log_path: str) -> dict[str, float]:
+    """The worker's per-batch timings (one `campaign_batch` log line each) summed per step:
+    seconds of the lanes' time, which overlap (their sum exceeds the wall-clock time)."""
+    totals: dict[str, float] = {}
+    with open(log_path, errors="replace") as log:
+        for line in log:
+            found = _BATCH_LINE.search(line.strip())
+            if found is None:
+                continue
+            for pair in found.group(2).split():
+                name, _, value = pair.partition("=")
+                totals[name.removesuffix("_s")] = totals.get(name.removesuffix("_s"), 0) + float(
+                    value
+                )
+    return {name: round(value, 2) for name, value in totals.items()}
 
 
 async def _drop(name: str) -> None:
@@ -351,6 +375,12 @@ def main() -> None:
         print(
             f"{run['recipients']:>9,} recipients: {run['seconds']} s start to SENT, "
             f"{run['rate']:,} msg/s; worker peak RSS {run['worker_peak_rss_kib'] // 1024} MiB"
+        )
+        busy = run["busy_seconds"]
+        total = sum(busy.values()) or 1.0
+        print(
+            "    where the lanes' time goes: "
+            + ", ".join(f"{name} {value / total:.0%}" for name, value in busy.items())
         )
     print(
         f"ceiling (sender_rs alone, 2 threads): {figures['ceiling_two_threads_per_s']:,} msg/s; "

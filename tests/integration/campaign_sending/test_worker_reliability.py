@@ -240,7 +240,7 @@ async def test_sigterm_and_pause_resume_give_exactly_once(
     finally:
         worker.stop(signal.SIGTERM)
     # it stopped by itself: its batches in flight finished (no kill was needed)
-    assert worker.process.returncode == 0, worker.process.returncode
+    assert worker.process.returncode == 0, worker.output[-3000:]
     service: CampaignSendingService = app.state.services["campaign_sending"]
     restarted = Worker(env)
     try:

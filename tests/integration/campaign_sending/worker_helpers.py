@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,6 +93,8 @@ class Worker:
     supervisor and its forked worker processes alike."""
 
     def __init__(self, env: dict[str, str], *, threads: int = 4) -> None:
+        # What the worker said, for a failing test's report (pytest shows it on failure).
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -106,14 +109,24 @@ class Worker:
                 "60",
             ],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=self.log,
             start_new_session=True,
         )
 
     def send_signal(self, sig: signal.Signals) -> None:
+        """SIGKILL to the whole group (a crash of everything); any other signal to dramatiq's
+        supervisor only, as an operator sends it: it forwards it to its worker processes, and a
+        worker process that receives a second SIGTERM kills itself at once."""
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, sig)
+            if sig is signal.SIGKILL:
+                os.killpg(self.process.pid, sig)
+            else:
+                self.process.send_signal(sig)
+
+    def _read_log(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 60) -> None:
         self.send_signal(sig)
@@ -122,6 +135,7 @@ class Worker:
         except subprocess.TimeoutExpired:
             self.send_signal(signal.SIGKILL)
             self.process.wait()
+        self.output = self._read_log()
         # forked children outlive a killed supervisor: wait until the whole group is gone
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
