@@ -29,13 +29,13 @@ from openmailer.core.campaigns.lifecycle import (
 from openmailer.core.campaigns.model import Campaign, Problem
 from openmailer.core.campaigns.services.actions import apply_action
 from openmailer.core.campaigns.services.campaigns import campaign_not_found, get_campaign
-from openmailer.core.campaigns.services.delivery import (
-    DeliveryPorts,
+from openmailer.core.campaigns.services.content import (
     compile_campaign,
     outbox_client,
     recipient_data,
     template_content,
 )
+from openmailer.core.campaigns.services.delivery import DeliveryPorts
 from openmailer.core.campaigns.services.preflight import (
     PreflightPorts,
     audience_source,
