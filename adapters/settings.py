@@ -24,6 +24,10 @@ DEFAULT_PROVIDER_BREAKER_FAILURES = 5
 DEFAULT_PROVIDER_BREAKER_COOLDOWN = 30.0
 MAX_BREAKER_FAILURES = 1000
 DEFAULT_IMPORT_MAX_BYTES = 100 * 1024 * 1024
+DEFAULT_CAMPAIGN_BATCH_SIZE = 100
+MAX_CAMPAIGN_BATCH_SIZE = 1000
+DEFAULT_CAMPAIGN_LEASE_SECONDS = 120.0
+DEFAULT_CAMPAIGN_RETRY_BACKOFF = 10.0
 _T = TypeVar("_T")
 ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Nameserver = tuple[str, int]  # address, port
@@ -71,6 +75,12 @@ class Settings:
     # confirmations go to this base URL once their address passed the checks
     # (adapters/webhooks/sns.py), so a loopback server plays SNS.
     sns_endpoint_override: str | None = None
+    # The campaign send path (core/campaigns/services/delivery.py): recipients per claimed
+    # batch; how long a claim holds its rows before the reconciler takes them back (longer
+    # than any batch takes); the first backoff of a transient failure (doubling after).
+    campaign_batch_size: int = DEFAULT_CAMPAIGN_BATCH_SIZE
+    campaign_lease_seconds: float = DEFAULT_CAMPAIGN_LEASE_SECONDS
+    campaign_retry_backoff: float = DEFAULT_CAMPAIGN_RETRY_BACKOFF
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -135,6 +145,13 @@ def load_settings(
     )
     if sns_endpoint_override and app_env == "production":
         errors.append(f"{PREFIX}SNS_ENDPOINT_OVERRIDE: a test setting, refused in production")
+    batch_size = check(
+        "CAMPAIGN_BATCH_SIZE",
+        _parse_batch_size,
+        get("CAMPAIGN_BATCH_SIZE") or str(DEFAULT_CAMPAIGN_BATCH_SIZE),
+    )
+    lease_seconds = seconds("CAMPAIGN_LEASE_SECONDS", DEFAULT_CAMPAIGN_LEASE_SECONDS)
+    retry_backoff = seconds("CAMPAIGN_RETRY_BACKOFF", DEFAULT_CAMPAIGN_RETRY_BACKOFF)
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         errors.append(
@@ -167,6 +184,9 @@ def load_settings(
         provider_breaker_cooldown=breaker_cooldown,
         import_max_bytes=import_max_bytes or DEFAULT_IMPORT_MAX_BYTES,
         sns_endpoint_override=sns_endpoint_override,
+        campaign_batch_size=batch_size or DEFAULT_CAMPAIGN_BATCH_SIZE,
+        campaign_lease_seconds=lease_seconds,
+        campaign_retry_backoff=retry_backoff,
     )
 
 
@@ -281,6 +301,12 @@ def _parse_failure_count(raw: str | None) -> int:
     if not 0 < count <= MAX_BREAKER_FAILURES:
         raise ValueError(f"must be between 1 and {MAX_BREAKER_FAILURES}")
     return count
+
+
+def _parse_batch_size(raw: str | None) -> int:
+    if raw is None or not raw.isdigit() or not 0 < int(raw) <= MAX_CAMPAIGN_BATCH_SIZE:
+        raise ValueError(f"must be a whole number from 1 to {MAX_CAMPAIGN_BATCH_SIZE}, got {raw!r}")
+    return int(raw)
 
 
 def _parse_byte_count(raw: str | None) -> int:

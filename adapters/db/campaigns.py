@@ -68,6 +68,7 @@ def to_campaign(row: RowMapping) -> Campaign:
             bounce_count=int(row["bounce_count"] or 0),
             pause_reason=row["pause_reason"],
         ),
+        outbox_only=bool(row.get("outbox_only")),
     )
 
 

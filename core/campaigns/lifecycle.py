@@ -4,11 +4,12 @@ campaign from which state.
     DRAFT --schedule--> SCHEDULED --unschedule--> DRAFT
     DRAFT | SCHEDULED --start--> SENDING <--resume-- PAUSED
     SENDING --pause--> PAUSED
-    SENDING --complete--> SENT
+    SENDING --complete--> SENT --retry--> SENDING   (retry-failed: transient failures again)
     SENDING | PAUSED --fail--> FAILED
     SCHEDULED | SENDING | PAUSED --cancel--> CANCELLED
 
-SENT, CANCELLED and FAILED are final. A draft is not cancelled (it is deleted); only a draft is
+CANCELLED and FAILED are final; SENT is final but for `retry`, which only `retry-failed` takes
+when it put recipients back to PENDING. A draft is not cancelled (it is deleted); only a draft is
 edited or deleted, so what preflight checked at schedule time is what starts.
 """
 
@@ -38,6 +39,7 @@ class CampaignAction(StrEnum):
     CANCEL = "cancel"
     COMPLETE = "complete"
     FAIL = "fail"
+    RETRY = "retry"
 
 
 S = CampaignStatus
@@ -51,6 +53,7 @@ TRANSITIONS: dict[CampaignAction, tuple[frozenset[CampaignStatus], CampaignStatu
     CampaignAction.CANCEL: (frozenset({S.SCHEDULED, S.SENDING, S.PAUSED}), S.CANCELLED),
     CampaignAction.COMPLETE: (frozenset({S.SENDING}), S.SENT),
     CampaignAction.FAIL: (frozenset({S.SENDING, S.PAUSED}), S.FAILED),
+    CampaignAction.RETRY: (frozenset({S.SENT}), S.SENDING),
 }
 EDITABLE_STATES = frozenset({S.DRAFT})
 FINAL_STATES = frozenset({S.SENT, S.CANCELLED, S.FAILED})

@@ -82,6 +82,9 @@ class Campaign:
     created_at: datetime
     updated_at: datetime
     stats: CampaignStats = field(default_factory=lambda: CampaignStats())
+    # Created or started with an om_test_ key: it sends to the outbox only (the worker that
+    # sends it has no caller to ask).
+    outbox_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

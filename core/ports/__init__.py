@@ -8,6 +8,7 @@ adds one import line and one `__all__` entry below.
 from openmailer.core.ports import (
     accounts,
     audience,
+    campaign_sending,
     campaigns,
     domains,
     imports,
@@ -20,6 +21,7 @@ from openmailer.core.ports import (
 )
 from openmailer.core.ports.accounts import *  # noqa: F403
 from openmailer.core.ports.audience import *  # noqa: F403
+from openmailer.core.ports.campaign_sending import *  # noqa: F403
 from openmailer.core.ports.campaigns import *  # noqa: F403
 from openmailer.core.ports.domains import *  # noqa: F403
 from openmailer.core.ports.imports import *  # noqa: F403
@@ -33,6 +35,7 @@ from openmailer.core.ports.unit_of_work import *  # noqa: F403
 __all__ = [
     *accounts.__all__,
     *audience.__all__,
+    *campaign_sending.__all__,
     *campaigns.__all__,
     *domains.__all__,
     *imports.__all__,

@@ -10,7 +10,8 @@ email_template_versions and per-user template names (028), email_campaigns.templ
 tracking_keys and campaign_links.link_index (030), idempotency_keys.email_log_ids (031),
 provider webhooks (032: webhook_token, deduplicated and retried webhook_events, the campaigns'
 bounce_count and pause_reason), tracking_events and the machine counts (033),
-contact_lists.public_id and form_fields (034).
+contact_lists.public_id and form_fields (034), the send path's leases, backoff, possible
+duplicates, failure kinds and outbox-only campaigns (035).
 """
 
 from __future__ import annotations
@@ -195,7 +196,8 @@ EXPECTED: dict[str, Table] = {
         },
     ),
     "email_campaigns": Table(
-        columns=CAMPAIGN_COLUMNS,
+        # Not in the spec (migration 035): created or started with an om_test_ key.
+        columns={**CAMPAIGN_COLUMNS, "outbox_only": boolean(False, nullable=False)},
         foreign_keys={
             "template_id": ("email_templates", "RESTRICT"),
             "created_by": ("users", "CASCADE"),
@@ -444,6 +446,12 @@ EXPECTED: dict[str, Table] = {
             "tracking_id": varchar(255),
             "created_at": TIMESTAMP_NOW,
             "updated_at": TIMESTAMP_NOW,
+            # Not in the spec (migration 035): the send path's lease, backoff, a reclaimed
+            # lease's possible duplicate and why a row failed.
+            "lease_expires_at": TIMESTAMP,
+            "next_attempt_at": TIMESTAMP,
+            "possible_duplicate": boolean(False, nullable=False),
+            "failure": varchar(20),
         },
         foreign_keys={
             "campaign_id": ("email_campaigns", "CASCADE"),
@@ -463,6 +471,11 @@ EXPECTED: dict[str, Table] = {
             "idx_campaign_recipients_contact": Idx(("contact_id",)),
             "idx_campaign_recipients_status": Idx(("status",)),
             "idx_campaign_recipients_tracking": Idx(("tracking_id",)),
+            "idx_campaign_recipients_unsent": Idx(
+                ("campaign_id", "id"),
+                predicate="((status)::text = ANY ((ARRAY['PENDING'::character varying, "
+                "'SENDING'::character varying])::text[]))",
+            ),
         },
     ),
     "campaign_links": Table(

@@ -64,6 +64,10 @@ def test_a_valid_environment_is_read(tmp_path: Path) -> None:
         ("PROVIDER_BREAKER_FAILURES", "0", "between 1 and 1000"),
         ("PROVIDER_BREAKER_FAILURES", "many", "whole number"),
         ("PROVIDER_BREAKER_COOLDOWN", "0", "more than 0"),
+        ("CAMPAIGN_BATCH_SIZE", "0", "from 1 to 1000"),
+        ("CAMPAIGN_BATCH_SIZE", "1001", "from 1 to 1000"),
+        ("CAMPAIGN_LEASE_SECONDS", "0", "more than 0"),
+        ("CAMPAIGN_RETRY_BACKOFF", "later", "must be a number of seconds"),
     ],
 )
 def test_invalid_values_are_named_with_the_reason(
@@ -103,6 +107,28 @@ def test_the_provider_breaker_defaults_to_5_failures_and_30_seconds(tmp_path: Pa
         tmp_path,
     )
     assert (loaded.provider_breaker_failures, loaded.provider_breaker_cooldown) == (2, 7.5)
+
+
+def test_the_campaign_send_path_defaults_and_can_be_set(tmp_path: Path) -> None:
+    defaults = settings({}, tmp_path)
+    assert (
+        defaults.campaign_batch_size,
+        defaults.campaign_lease_seconds,
+        defaults.campaign_retry_backoff,
+    ) == (100, 120.0, 10.0)
+    loaded = settings(
+        {
+            "OPENMAILER_CAMPAIGN_BATCH_SIZE": "25",
+            "OPENMAILER_CAMPAIGN_LEASE_SECONDS": "3",
+            "OPENMAILER_CAMPAIGN_RETRY_BACKOFF": "0.2",
+        },
+        tmp_path,
+    )
+    assert (
+        loaded.campaign_batch_size,
+        loaded.campaign_lease_seconds,
+        loaded.campaign_retry_backoff,
+    ) == (25, 3.0, 0.2)
 
 
 def test_trusted_proxies_are_none_by_default_and_read_as_networks(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -169,6 +170,8 @@ class EmailCampaign(CampaignColumns, Base):
     provider_id: Mapped[int | None] = _optional_reference("email_providers.id")
     list_id: Mapped[int | None] = _optional_reference("contact_lists.id")
     segment_id: Mapped[int | None] = _optional_reference("segments.id")
+    # Migration 035: created or started with an om_test_ key, so it sends to the outbox only.
+    outbox_only: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class EmailCampaignArchive(CampaignColumns, Base):
@@ -201,6 +204,17 @@ class CampaignRecipient(Base):
         Index("idx_campaign_recipients_campaign", "campaign_id"),
         Index("idx_campaign_recipients_contact", "contact_id"),
         Index("idx_campaign_recipients_tracking", "tracking_id"),
+        # Migration 035: the rows still to send, read by the claim, completion and reconciler
+        # (`status IN ('PENDING', 'SENDING')` in PostgreSQL's own spelling, as the catalog has it).
+        Index(
+            "idx_campaign_recipients_unsent",
+            "campaign_id",
+            "id",
+            postgresql_where=text(
+                "(status)::text = ANY ((ARRAY['PENDING'::character varying, "
+                "'SENDING'::character varying])::text[])"
+            ),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -228,6 +242,12 @@ class CampaignRecipient(Base):
     tracking_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = timestamp_now_column()
     updated_at: Mapped[datetime] = timestamp_now_column()
+    # Migration 035 (see it for why each exists): the claim's lease, the backoff, a reclaimed
+    # lease's possible duplicate, and why a FAILED row failed.
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime())
+    possible_duplicate: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    failure: Mapped[str | None] = mapped_column(String(20))
 
 
 class CampaignLink(Base):

@@ -29,6 +29,7 @@ LEGAL = {
     (S.PAUSED, A.RESUME): S.SENDING,
     (S.PAUSED, A.CANCEL): S.CANCELLED,
     (S.PAUSED, A.FAIL): S.FAILED,
+    (S.SENT, A.RETRY): S.SENDING,
 }
 
 
@@ -44,6 +45,7 @@ def test_every_state_and_action(status: CampaignStatus, action: CampaignAction) 
     assert status.value in refused.value.detail and action.value in refused.value.detail
 
 
-def test_final_states_have_no_way_out() -> None:
-    assert {source for source, _ in LEGAL}.isdisjoint(FINAL_STATES)
+def test_final_states_have_no_way_out_but_a_retry_of_a_sent_campaign() -> None:
+    exits = {(source, action) for source, action in LEGAL if source in FINAL_STATES}
+    assert exits == {(S.SENT, A.RETRY)}
     assert {S.SENT, S.CANCELLED, S.FAILED} == FINAL_STATES
