@@ -8,6 +8,10 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from tests.integration.campaigns.conftest import world
+
+__all__ = ["world"]  # the campaigns tests' tenants, for a campaign sent end to end
+
 
 @pytest.fixture(autouse=True)
 async def fresh_page_limits(app: Litestar, client: httpx.AsyncClient) -> AsyncIterator[None]:

@@ -14,9 +14,12 @@ from litestar import Litestar
 
 from openmailer.adapters.http.app import create_app, make_lifespan
 from openmailer.adapters.settings import Settings
+from tests.integration.campaigns.conftest import world
 from tests.integration.conftest import TEST_PASSWORD_ROUNDS
 from tests.integration.sending.http_peers import Answer, Received, ScriptedServer
 from tests.webhook_signing import CERT_PATH, SendgridSigner, SnsSigner
+
+__all__ = ["world"]  # the campaigns tests' tenants, for a campaign sent end to end
 
 CONFIRMED = (
     b"<ConfirmSubscriptionResponse><ConfirmSubscriptionResult/></ConfirmSubscriptionResponse>"
