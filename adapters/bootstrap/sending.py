@@ -15,6 +15,7 @@ from openmailer.adapters.db.email_logs import (
 )
 from openmailer.adapters.db.outbox import SqlAlchemyOutboxStore
 from openmailer.adapters.db.providers import SqlAlchemyProviderRepository
+from openmailer.adapters.db.suppressions import SqlAlchemySuppressions
 from openmailer.adapters.db.templates import SqlAlchemyTemplateRepository
 from openmailer.adapters.dns.resolver import DnspythonResolver
 from openmailer.adapters.native.sender import SenderRsMessageRenderer
@@ -156,6 +157,7 @@ def build_messages(
                 base_url=settings.base_url,
                 chain=build_provider_chain(resources, provider_types),
                 templates=SqlAlchemyTemplateRepository(engine),
+                suppressions=SqlAlchemySuppressions(engine),
             ),
             idempotency=SqlAlchemyIdempotencyStore(engine),
         )

@@ -39,16 +39,20 @@ SHORT_CODE_LENGTH = 8
 # the next claim"); their contacts' fields are not needed.
 _CLAIM = text(
     """
-    WITH picked AS (
+    WITH live AS (
+        -- FOR SHARE: a pause (an UPDATE of this row) waits for the claims already under way to
+        -- commit, and a claim that reaches the row after the pause sees PAUSED and takes
+        -- nothing. Without the lock a claim whose snapshot predates the pause could still
+        -- take a batch after the pause answered.
+        SELECT c.id FROM email_campaigns c
+        WHERE c.id = :campaign_id AND c.created_by = :user_id AND c.status = 'SENDING'
+        FOR SHARE
+    ), picked AS (
         SELECT r.id
         FROM campaign_recipients r
-        WHERE r.campaign_id = :campaign_id
+        WHERE r.campaign_id = (SELECT id FROM live)
           AND r.status = 'PENDING'
           AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= timezone('UTC', now()))
-          AND EXISTS (
-              SELECT 1 FROM email_campaigns c
-              WHERE c.id = :campaign_id AND c.created_by = :user_id AND c.status = 'SENDING'
-          )
         ORDER BY r.id
         LIMIT :limit
         FOR UPDATE OF r SKIP LOCKED

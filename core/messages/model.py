@@ -25,6 +25,9 @@ MAX_RECIPIENTS = 50
 # A retry normally comes within minutes; a day covers a client that retries after an outage.
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 FORBIDDEN_HEADER_CHARACTERS = ("\r", "\n", "\0")
+# A contact in one of these states gets no more mail of its sender's, transactional included:
+# a hard bounce means the mailbox is gone, a complaint that the recipient wants none.
+SUPPRESSING_STATUSES = ("BOUNCED", "COMPLAINED")
 
 
 class EmailType(StrEnum):

@@ -72,4 +72,11 @@ class SendQuota(Protocol):
         ...
 
 
-__all__ = ["EmailLogStore", "IdempotencyRecord", "IdempotencyStore", "SendQuota"]
+class Suppressions(Protocol):
+    async def of(self, user_id: int, addresses: Sequence[str]) -> dict[str, str]:
+        """The user's contacts among `addresses` whose status suppresses mail (BOUNCED,
+        COMPLAINED), by lower-cased address, with that status."""
+        ...
+
+
+__all__ = ["EmailLogStore", "IdempotencyRecord", "IdempotencyStore", "SendQuota", "Suppressions"]

@@ -34,7 +34,7 @@ from openmailer.core.messages.model import (
 )
 from openmailer.core.ports.accounts import Clock, SecretBox
 from openmailer.core.ports.domains import DomainRepository
-from openmailer.core.ports.messages import EmailLogStore, SendQuota
+from openmailer.core.ports.messages import EmailLogStore, SendQuota, Suppressions
 from openmailer.core.ports.rendering import (
     CampaignContent,
     CompiledCampaign,
@@ -84,6 +84,7 @@ class SendPorts:
     # counts as a provider the user chose.
     chain: ProviderChain
     templates: TemplateRepository
+    suppressions: Suppressions
 
 
 def _compile(
@@ -181,7 +182,13 @@ async def send_messages(
     )
     types = [t for p in chain if (t := ports.provider_types.get(p.provider_type)) is not None]
     messages = _render(compiled, draft, forms_needed(types), ports=ports)
-    if not await ports.quota.take(user_id, len(messages)):
+    suppressed = await ports.suppressions.of(user_id, draft.recipients)
+    sendable = [
+        m
+        for to, m in zip(draft.recipients, messages, strict=True)
+        if to.strip().lower() not in suppressed
+    ]
+    if sendable and not await ports.quota.take(user_id, len(sendable)):
         raise RateLimited(
             "the monthly email limit is used up",
             retry_after_seconds=_seconds_to_next_month(ports.clock.now()),
@@ -210,10 +217,15 @@ async def send_messages(
         finally:
             await client.aclose()
 
-    results: dict[str, Delivery] = {}
+    results: dict[str, Delivery] = {
+        m.message_id: Delivery(_suppressed(m, to, suppressed[to.strip().lower()]), None)
+        for to, m in zip(draft.recipients, messages, strict=True)
+        if to.strip().lower() in suppressed
+    }
     # What is still unanswered at the deadline is recorded as timed out, below.
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(_deliver(attempt, messages, results), DELIVERY_TIMEOUT_SECONDS)
+    if sendable:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_deliver(attempt, sendable, results), DELIVERY_TIMEOUT_SECONDS)
     for to, message, log in zip(draft.recipients, messages, logs, strict=True):
         timed_out = RecipientOutcome.transient(message.message_id, to, "delivery timed out")
         await _record(log, results.get(message.message_id, Delivery(timed_out, None)), ports=ports)
@@ -246,6 +258,14 @@ def _render(
             raise ValidationError(message.error, field="variables", code="render_failed")
         messages.append(message)
     return messages
+
+
+def _suppressed(message: OutgoingMessage, to: str, status: str) -> RecipientOutcome:
+    """Not sent, and never to be retried: the address's contact is BOUNCED or COMPLAINED."""
+    reason = "its mailbox bounced" if status == "BOUNCED" else "its owner complained"
+    return RecipientOutcome.permanent(
+        message.message_id, to, f"suppressed: not sent, the contact is {status} ({reason})"
+    )
 
 
 def _outbox_client(user_id: int, *, ports: SendPorts) -> ProviderClient:

@@ -9,14 +9,16 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from openmailer.core.accounts.service import AccountsPorts as Accounts
 from openmailer.core.domains.service import DomainsService
 from openmailer.core.messages.model import MAX_RECIPIENTS
 from tests.dns_server import Zone
-from tests.integration.accounts.accounts_helpers import Caller
+from tests.integration.accounts.accounts_helpers import Caller, engine_of
 from tests.integration.messages.messages_helpers import (
     message_body,
+    scalar,
     send,
     sender,
     set_monthly_limit,
@@ -138,3 +140,33 @@ async def test_a_bad_list_is_refused_whole_and_nothing_is_sent(
     assert sink.handler.received == []
     logs = (await client.get("/api/v1/email-logs", headers=who.headers)).json()
     assert logs["items"] == []
+
+
+async def test_a_bounced_or_complained_contact_gets_no_transactional_mail_and_it_costs_nothing(
+    client: httpx.AsyncClient, accounts: Accounts, smtp_sender: SmtpSender, sink: CountingController
+) -> None:
+    who = smtp_sender.who
+    # Another user's complained contact suppresses nothing of this user's (ada is sent).
+    someone_else = await sender(accounts)
+    contacts = [
+        (who.user.id, "GONE@example.net", "BOUNCED"),
+        (who.user.id, "angry@EXAMPLE.net", "COMPLAINED"),
+        (someone_else.user.id, "ada@example.net", "COMPLAINED"),
+    ]
+    async with engine_of(accounts).begin() as conn:
+        for user_id, address, status in contacts:
+            await conn.execute(
+                text("INSERT INTO contacts (user_id, email, status) VALUES (:u, :e, :s)"),
+                {"u": user_id, "e": address, "s": status},
+            )
+    await set_monthly_limit(accounts, who.user, 10, sent=0)
+    to = ["gone@example.net", "ada@example.net", "Angry@Example.net"]
+    response = await send(client, who, message_body(smtp_sender.domain, to))
+    assert response.status_code == 201, response.text
+    items = response.json()["items"]
+    assert [item["status"] for item in items] == ["FAILED", "SENT", "FAILED"]
+    assert "suppressed" in items[0]["error_message"] and "BOUNCED" in items[0]["error_message"]
+    assert "COMPLAINED" in items[2]["error_message"]
+    assert [r.recipients for r in sink.handler.received] == [["ada@example.net"]]
+    sent_count = "SELECT monthly_emails_sent FROM users WHERE id = :u"
+    assert await scalar(accounts, sent_count, u=who.user.id) == 1  # suppressed: not counted
