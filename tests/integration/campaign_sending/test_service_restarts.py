@@ -17,7 +17,9 @@ import base64
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -336,3 +338,49 @@ async def test_postgres_restarted_mid_send_loses_nobody(
     assert max(sent.values()) <= 2
     # at most the batches in flight when the server went away (one per worker thread)
     assert len(flagged) <= THREADS * BATCH
+
+
+def _scheduler_slots(server: RedisServer) -> int:
+    client = redis.Redis.from_url(server.url)
+    try:
+        return len(list(client.scan_iter("openmailer:scheduler:*")))
+    finally:
+        client.close()
+
+
+def _start_scheduler(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "openmailer.adapters.cli", "scheduler"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+async def test_the_scheduler_outlives_a_redis_restart_and_enqueues_again(
+    stack: Stack, env: dict[str, str]
+) -> None:
+    """What re-enqueues the lanes a Redis restart lost is the scheduler's reconcile job: the
+    scheduler must still be running when Redis is back."""
+    scheduler = _start_scheduler(env)
+    try:
+
+        async def slots_claimed() -> bool:
+            return _scheduler_slots(stack.redis) > 0
+
+        await wait_until(slots_claimed, within=30)
+        stack.redis.kill()
+        await asyncio.sleep(2.0)  # a few ticks with Redis gone
+        stack.redis.start()
+        assert _scheduler_slots(stack.redis) == 0
+        await wait_until(slots_claimed, within=30)  # every job's slot enqueued again
+        assert scheduler.poll() is None
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        try:
+            scheduler.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            scheduler.kill()
+            scheduler.wait()
+    assert scheduler.returncode == 0
