@@ -16,6 +16,8 @@ from types import FrameType
 from typing import Any
 
 import dramatiq
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from openmailer.adapters.bootstrap import builtin_areas, configure_broker
 from openmailer.adapters.settings import Settings
@@ -86,8 +88,13 @@ def run_forever(
     logging.basicConfig(level=settings.log_level)
     log.info("scheduler started with jobs: %s", ", ".join(job.name for job in jobs))
     while not stop.raised:
-        enqueue_due(client, jobs, time.time())
-        record_heartbeat(client, "scheduler")
+        try:
+            enqueue_due(client, jobs, time.time())
+            record_heartbeat(client, "scheduler")
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            # Redis restarting: the slots it forgot are enqueued once it is back (the
+            # reconciler re-enqueues what its restart lost), so the scheduler must outlive it.
+            log.warning("scheduler_redis_unavailable: %s", error)
         time.sleep(TICK_SECONDS)
     log.info("scheduler stopped")
     return 0

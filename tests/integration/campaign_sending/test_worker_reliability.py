@@ -73,8 +73,7 @@ async def smtp_campaign(world: World, sink: Sink, recipients: int, **fields: Any
         list_id=list_id,
         domain_id=domain_id,
         from_email=f"news@{domain}",
-        send_speed=5000,
-        **fields,
+        **{"send_speed": 5000, **fields},
     )
     return int(campaign["id"])
 
