@@ -18,8 +18,7 @@ from openmailer.core.ports.rendering import (
     DkimKey,
     RecipientData,
 )
-from openmailer.core.ports.sending import ProviderClient, ProviderContext
-from openmailer.core.sending.policies import OUTBOX_TYPE, sender_domain_ready
+from openmailer.core.sending.policies import sender_domain_ready
 from openmailer.core.templates.model import TemplateContent
 
 if TYPE_CHECKING:
@@ -127,11 +126,3 @@ def recipient_data(row: ClaimedRecipient, tracking_key: bytes) -> RecipientData:
         last_name=row.last_name,
         custom=dict(row.custom),
     )
-
-
-def outbox_client(user_id: int, ports: DeliveryPorts) -> ProviderClient:
-    outbox_type = ports.provider_types[OUTBOX_TYPE]
-    context = ProviderContext(
-        user_id=user_id, provider_id=None, outbox=ports.outbox, clock=ports.clock
-    )
-    return outbox_type.open_client(outbox_type.configuration(), context)

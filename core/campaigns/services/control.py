@@ -31,7 +31,6 @@ from openmailer.core.campaigns.services.actions import apply_action
 from openmailer.core.campaigns.services.campaigns import campaign_not_found, get_campaign
 from openmailer.core.campaigns.services.content import (
     compile_campaign,
-    outbox_client,
     recipient_data,
     template_content,
 )
@@ -50,11 +49,11 @@ from openmailer.core.messages.model import (
 )
 from openmailer.core.ports.campaign_sending import CampaignRef, ClaimedRecipient
 from openmailer.core.ports.rendering import RenderError, TemplateInvalid
-from openmailer.core.sending.chain import Delivery
 from openmailer.core.sending.contract import OutgoingMessage
 from openmailer.core.sending.outcomes import OutcomeKind
 from openmailer.core.sending.policies import OUTBOX_TYPE
 from openmailer.core.sending.services.forms import forms_needed, render_outgoing
+from openmailer.core.sending.services.outbox import deliver_batch
 from openmailer.core.templates.model import TemplateSyntaxError
 
 log = logging.getLogger("openmailer.campaigns.control")
@@ -236,14 +235,15 @@ async def send_test(
         sender=campaign.settings.from_email,
     )
     messages = [m for m in rendered if isinstance(m, OutgoingMessage)]
-    if chain:
-        deliveries = [d for (d,) in await delivery.chain.send(chain, messages)]
-    else:
-        client = outbox_client(user_id, delivery)
-        try:
-            deliveries = [Delivery(o, None) for o in await client.send_batch(messages)]
-        finally:
-            await client.aclose()
+    deliveries = await deliver_batch(
+        user_id,
+        chain,
+        messages,
+        chain=delivery.chain,
+        provider_types=delivery.provider_types,
+        outbox=delivery.outbox,
+        clock=delivery.clock,
+    )
     answers = iter(deliveries)
     outbox_ids = {p.id for p in chain if p.provider_type == OUTBOX_TYPE}
     results = []

@@ -36,7 +36,6 @@ from openmailer.core.campaigns.services.content import (
     CompiledCache,
     Prepared,
     compile_campaign,
-    outbox_client,
     recipient_data,
     template_content,
 )
@@ -66,6 +65,7 @@ from openmailer.core.sending.model import Provider
 from openmailer.core.sending.outcomes import OutcomeKind
 from openmailer.core.sending.policies import OUTBOX_TYPE
 from openmailer.core.sending.services.forms import forms_needed, render_outgoing
+from openmailer.core.sending.services.outbox import deliver_batch
 
 log = logging.getLogger("openmailer.campaigns.delivery")
 MAX_ERROR_CHARS = 2000
@@ -295,16 +295,16 @@ class BatchSender:
     async def _deliver(
         self, campaign: Campaign, chain: list[Provider], messages: list[OutgoingMessage]
     ) -> list[Delivery]:
-        if not messages:
-            return []
-        if chain:
-            return [d for (d,) in await self.ports.chain.send(chain, messages)]
-        client = outbox_client(campaign.user_id, self.ports)
-        try:
-            outcomes = await client.send_batch(messages)
-        finally:
-            await client.aclose()
-        return [Delivery(outcome, None) for outcome in outcomes]
+        p = self.ports
+        return await deliver_batch(
+            campaign.user_id,
+            chain,
+            messages,
+            chain=p.chain,
+            provider_types=p.provider_types,
+            outbox=p.outbox,
+            clock=p.clock,
+        )
 
     def _result(
         self,

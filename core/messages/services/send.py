@@ -46,9 +46,7 @@ from openmailer.core.ports.rendering import (
 )
 from openmailer.core.ports.sending import (
     OutboxStore,
-    ProviderClient,
     ProviderConfigurations,
-    ProviderContext,
     ProviderRepository,
 )
 from openmailer.core.ports.templates import TemplateRepository
@@ -58,6 +56,7 @@ from openmailer.core.sending.contract import OutgoingMessage, ProviderType
 from openmailer.core.sending.outcomes import OutcomeKind, RecipientOutcome
 from openmailer.core.sending.policies import OUTBOX_TYPE, reaches_only_outbox, sender_domain_ready
 from openmailer.core.sending.services.forms import FormsNeeded, forms_needed, render_outgoing
+from openmailer.core.sending.services.outbox import deliver_batch
 from openmailer.core.templates.model import TemplateSyntaxError
 from openmailer.core.templates.services.templates import content_for_send
 
@@ -209,13 +208,15 @@ async def send_messages(
     ]
 
     async def attempt(batch: Sequence[OutgoingMessage]) -> list[Delivery]:
-        if chain:
-            return [deliveries[0] for deliveries in await ports.chain.send(chain, batch)]
-        client = _outbox_client(user_id, ports=ports)
-        try:
-            return [Delivery(outcome, None) for outcome in await client.send_batch(batch)]
-        finally:
-            await client.aclose()
+        return await deliver_batch(
+            user_id,
+            chain,
+            batch,
+            chain=ports.chain,
+            provider_types=ports.provider_types,
+            outbox=ports.outbox,
+            clock=ports.clock,
+        )
 
     results: dict[str, Delivery] = {
         m.message_id: Delivery(_suppressed(m, to, suppressed[to.strip().lower()]), None)
@@ -266,14 +267,6 @@ def _suppressed(message: OutgoingMessage, to: str, status: str) -> RecipientOutc
     return RecipientOutcome.permanent(
         message.message_id, to, f"suppressed: not sent, the contact is {status} ({reason})"
     )
-
-
-def _outbox_client(user_id: int, *, ports: SendPorts) -> ProviderClient:
-    outbox_type = ports.provider_types[OUTBOX_TYPE]
-    context = ProviderContext(
-        user_id=user_id, provider_id=None, outbox=ports.outbox, clock=ports.clock
-    )
-    return outbox_type.open_client(outbox_type.configuration(), context)
 
 
 async def _record(log: EmailLogEntry, delivery: Delivery, *, ports: SendPorts) -> None:
