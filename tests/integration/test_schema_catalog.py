@@ -11,7 +11,8 @@ tracking_keys and campaign_links.link_index (030), idempotency_keys.email_log_id
 provider webhooks (032: webhook_token, deduplicated and retried webhook_events, the campaigns'
 bounce_count and pause_reason), tracking_events and the machine counts (033),
 contact_lists.public_id and form_fields (034), the send path's leases, backoff, possible
-duplicates, failure kinds and outbox-only campaigns (035).
+duplicates, failure kinds and outbox-only campaigns (035), user_retention_settings and
+retention_runs (036).
 """
 
 from __future__ import annotations
@@ -698,6 +699,36 @@ EXPECTED: dict[str, Table] = {
         serial_id=False,
         primary_key=("event_id",),
     ),
+    # Not in the spec (migration 036): each user's retention choices (no row: the defaults).
+    "user_retention_settings": Table(
+        columns={
+            "user_id": BIGINT_NOT_NULL,
+            "campaign_reports": varchar(16, nullable=False, default="2y"),
+            "click_logs": varchar(16, nullable=False, default="90d"),
+            "contact_history": varchar(16, nullable=False, default="forever"),
+            "updated_at": TIMESTAMP_NOW,
+        },
+        foreign_keys={"user_id": ("users", "CASCADE")},
+        checks={
+            "campaign_reports": one_of("1y", "2y", "forever"),
+            "click_logs": one_of("30d", "90d", "1y"),
+            "contact_history": one_of("1y", "3y", "forever"),
+        },
+        serial_id=False,
+        primary_key=("user_id",),
+    ),
+    # Not in the spec (migration 036): what each retention run did.
+    "retention_runs": Table(
+        columns={
+            "job": varchar(64, nullable=False),
+            "dry_run": boolean(nullable=False),
+            "started_at": TIMESTAMP_NOT_NULL,
+            "seconds": Col("double precision", nullable=False),
+            "rows": JSONB_NOT_NULL,
+            "error": TEXT,
+        },
+        indexes={"idx_retention_runs_job_started": Idx(("job", "started_at"))},
+    ),
     # Not in the spec: the outbox provider's messages (migration 023).
     "outbox_messages": Table(
         columns={
@@ -859,10 +890,11 @@ async def test_exactly_the_spec_tables_and_those_added_exist(catalog: asyncpg.Co
         " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
     )
     assert (
-        len(EXPECTED) == 29
+        len(EXPECTED) == 31
     )  # the spec's 17, outbox_messages (023), contact_status_overrides (024), erased_contacts
     # and erasure_keys (025), idempotency_keys (026), the four import tables (027),
-    # email_template_versions (028), tracking_keys (030), tracking_events (033)
+    # email_template_versions (028), tracking_keys (030), tracking_events (033),
+    # user_retention_settings and retention_runs (036)
     assert {row["relname"] for row in rows} == {*EXPECTED, "alembic_version"}
 
 

@@ -31,6 +31,7 @@ from openmailer.adapters.db.tables.imports import (
     ImportUpload,
 )
 from openmailer.adapters.db.tables.messages import IdempotencyKey
+from openmailer.adapters.db.tables.retention import RetentionRunRecord, UserRetentionSettings
 from openmailer.adapters.db.tables.sending import Domain, EmailLog, EmailProvider, WebhookEvent
 from openmailer.adapters.db.tables.users import ApiKey, RateLimit, User
 
@@ -59,9 +60,11 @@ __all__ = [
     "ImportSeenAddress",
     "ImportUpload",
     "RateLimit",
+    "RetentionRunRecord",
     "Segment",
     "TrackingEvent",
     "User",
+    "UserRetentionSettings",
     "WebhookEvent",
     "metadata",
 ]

@@ -1,0 +1,1 @@
+"""Data retention: what each user keeps and for how long, and the jobs that age the rest."""
