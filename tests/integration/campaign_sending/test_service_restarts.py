@@ -39,7 +39,7 @@ from openmailer.adapters.settings import Settings, load_settings
 from openmailer.core.campaigns.sending_service import CampaignSendingService
 from openmailer.plugins.manager import load_areas
 from tests.integration.accounts.accounts_helpers import engine_of
-from tests.integration.campaign_sending.test_worker_reliability import (
+from tests.integration.campaign_sending.reliability_helpers import (
     BATCH,
     LEASE_SECONDS,
     Sink,
@@ -122,9 +122,10 @@ class Stack:
     redis: RedisServer
     settings: Settings
 
-    async def restart_postgres(self, down_seconds: float) -> None:
+    def stop_postgres(self) -> None:
         self.postgres.stop()  # SIGINT: PostgreSQL's fast shutdown
-        await asyncio.sleep(down_seconds)
+
+    def start_postgres(self) -> None:
         self.postgres = embedded.start_postgres(self.data_dir, database="openmailer")
 
 
@@ -222,6 +223,23 @@ async def _progress(world: World, campaign_id: int) -> tuple[str, int] | None:
     return str(row.status), int(row.sent_count)
 
 
+async def _api_status(world: World, campaign_id: int) -> int:
+    """What the API answers a client reading the campaign: a 503 problem while a service it
+    needs is down, never a 500."""
+    response = await world.client.get(
+        f"/api/v1/campaigns/{campaign_id}", headers=world.owner.caller.headers
+    )
+    if response.status_code == 503:
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["status"] == 503
+    return response.status_code
+
+
+async def _api_recovers(world: World, campaign_id: int, answers: list[int]) -> bool:
+    answers.append(await _api_status(world, campaign_id))
+    return answers[-1] == 200
+
+
 async def _sent_at_least(world: World, campaign_id: int, count: int) -> bool:
     progress = await _progress(world, campaign_id)
     return progress is not None and progress[1] >= count
@@ -285,10 +303,15 @@ async def test_redis_restarted_empty_mid_send_loses_nobody(
             lambda: _sent_at_least(world, campaign_id, RECIPIENTS // 4), within=60, step=0.05
         )
         stack.redis.kill()
+        assert await _api_status(world, campaign_id) == 503
         await asyncio.sleep(1.0)
+        assert await _api_status(world, campaign_id) == 503
         stack.redis.start()
         # empty: the lanes' messages and the campaign's wake-up key are gone
         assert stack.redis.keys() == 0
+        answers: list[int] = []
+        await wait_until(lambda: _api_recovers(world, campaign_id, answers), within=30)
+        assert set(answers) <= {200, 503}, answers
         progress = await _progress(world, campaign_id)
         assert progress is not None and progress[1] < RECIPIENTS
         woken: list[int] = []
@@ -318,7 +341,15 @@ async def test_postgres_restarted_mid_send_loses_nobody(
         await wait_until(
             lambda: _sent_at_least(world, campaign_id, RECIPIENTS // 4), within=60, step=0.05
         )
-        await stack.restart_postgres(down_seconds=2.0)
+        stack.stop_postgres()
+        assert await _api_status(world, campaign_id) == 503
+        await asyncio.sleep(2.0)
+        assert await _api_status(world, campaign_id) == 503
+        stack.start_postgres()
+        answers: list[int] = []
+        await wait_until(lambda: _api_recovers(world, campaign_id, answers), within=30)
+        # the first request may find only the pool's dead connections: a 503, not a 500
+        assert set(answers) <= {200, 503}, answers
         progress = await _progress(world, campaign_id)
         if progress is None:  # the first read after the restart only finds dead connections
             progress = await _progress(world, campaign_id)
