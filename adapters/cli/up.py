@@ -16,6 +16,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import MutableMapping
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from openmailer.adapters import embedded
 from openmailer.adapters.settings import PREFIX, Settings, load_settings
 
 STOP_TIMEOUT_SECONDS = 20.0
+API_READY_SECONDS = 180.0  # a first start on a loaded 2-core machine has taken 50 s
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         migrate.upgrade(settings.database_url, "head")
         notes = _run_startup_steps(settings)
         _start_processes(args, env, stack)
+        if not stack.wait_for_api(settings):
+            return 1
         _print_banner(settings)
         for line in notes:
             print(line)
@@ -102,17 +107,43 @@ class _Supervisor:
             raise _StopRequested
 
     def wait(self) -> int:
-        while True:
-            for name, child in self.children:
-                code = child.poll()
-                if code is not None:
-                    print(
-                        f"openmailer: {name} exited with code {code}; stopping everything",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    return 1
+        while not self._a_child_exited():
             time.sleep(0.5)
+        return 1
+
+    def wait_for_api(self, settings: Settings) -> bool:
+        """Until the API answers /health (any status: it listens), so the banner never names
+        an address that refuses connections; False if a child exits first."""
+        # a wildcard bind is reached on loopback
+        host = "127.0.0.1" if settings.api_host in ("0.0.0.0", "::", "") else settings.api_host  # noqa: S104
+        url = f"http://{host}:{settings.api_port}/health"
+        deadline = time.monotonic() + API_READY_SECONDS
+        warned = False
+        while not self._a_child_exited():
+            try:
+                with urllib.request.urlopen(url, timeout=1.0):
+                    return True
+            except urllib.error.HTTPError:
+                return True  # it answered: a 503 only says a dependency is not ready yet
+            except OSError:
+                pass
+            if not warned and time.monotonic() > deadline:
+                warned = True
+                print(f"openmailer: still waiting for the API at {url}", flush=True)
+            time.sleep(0.25)
+        return False
+
+    def _a_child_exited(self) -> bool:
+        for name, child in self.children:
+            code = child.poll()
+            if code is not None:
+                print(
+                    f"openmailer: {name} exited with code {code}; stopping everything",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                return True
+        return False
 
     def stop_all(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
