@@ -72,13 +72,29 @@ _CLAIM = text(
     """
 )
 
+# Locked after the claim's rows (the order every writer of a campaign's rows and its user's count
+# takes: recipients and campaign first, then the user), so concurrent lanes count one at a time.
+_LOCK_HEADROOM = text(
+    """
+    SELECT CASE WHEN monthly_email_limit IS NULL THEN NULL
+                ELSE GREATEST(0, monthly_email_limit - COALESCE(monthly_emails_sent, 0)) END
+           AS headroom
+    FROM users WHERE id = :user_id FOR UPDATE
+    """
+)
+
 _TAKE_QUOTA = text(
     """
     UPDATE users SET monthly_emails_sent = COALESCE(monthly_emails_sent, 0) + :count
     WHERE id = :user_id
-      AND (monthly_email_limit IS NULL
-           OR COALESCE(monthly_emails_sent, 0) + :count <= monthly_email_limit)
-    RETURNING id
+    """
+)
+
+# The claimed rows beyond the month's room go back untouched by this claim.
+_UNCLAIM = text(
+    """
+    UPDATE campaign_recipients SET status = 'PENDING', lease_expires_at = NULL
+    WHERE id = ANY(CAST(:ids AS bigint[]))
     """
 )
 
@@ -175,7 +191,7 @@ _RECLAIM = text(
 
 
 class _NoQuota(Exception):
-    """Rolls the claim back: the user's monthly limit has no room for the batch."""
+    """Rolls the claim back: the user's monthly limit has no room left."""
 
 
 _REFS_BY_ID = text(
@@ -258,10 +274,13 @@ class SqlAlchemyCampaignSendStore:
                     },
                 )
             ).all()
-            claimed = [row for row in rows if row.status == RecipientState.SENDING.value]
+            claimed = sorted(
+                (row for row in rows if row.status == RecipientState.SENDING.value),
+                key=lambda r: r.id,
+            )
             skipped = len(rows) - len(claimed)
-            if claimed and not await self._take_quota(conn, user_id, len(claimed)):
-                raise _NoQuota
+            if claimed:
+                claimed = await self._take_quota(conn, user_id, claimed)
         recipients = [
             ClaimedRecipient(
                 id=row.id,
@@ -272,14 +291,22 @@ class SqlAlchemyCampaignSendStore:
                 custom=_custom(row.custom_fields),
                 retry_count=int(row.retry_count or 0),
             )
-            for row in sorted(claimed, key=lambda r: r.id)
+            for row in claimed
         ]
         return Claim(recipients, lease if claimed else None, skipped=skipped)
 
     @staticmethod
-    async def _take_quota(conn: AsyncConnection, user_id: int, count: int) -> bool:
-        taken = await conn.execute(_TAKE_QUOTA, {"user_id": user_id, "count": count})
-        return taken.first() is not None
+    async def _take_quota(conn: AsyncConnection, user_id: int, claimed: list[Any]) -> list[Any]:
+        """The claimed rows the month still has room for (the first ones), counted; the rest go
+        back to PENDING in the same transaction. No room at all rolls the claim back."""
+        headroom = await conn.scalar(_LOCK_HEADROOM, {"user_id": user_id})
+        kept = claimed if headroom is None else claimed[: int(headroom)]
+        if not kept:
+            raise _NoQuota
+        if len(kept) < len(claimed):
+            await conn.execute(_UNCLAIM, {"ids": [row.id for row in claimed[len(kept) :]]})
+        await conn.execute(_TAKE_QUOTA, {"user_id": user_id, "count": len(kept)})
+        return kept
 
     async def record_results(
         self,

@@ -203,7 +203,7 @@ async def test_an_unsubscribe_committed_during_the_send_is_never_claimed_after(
     )
 
 
-async def test_the_monthly_limit_counts_each_send_and_pauses_a_campaign_without_room(
+async def test_the_monthly_limit_counts_each_send_sends_what_it_has_room_for_then_pauses(
     app: Litestar, world: World
 ) -> None:
     campaign, _ = await started(world, 30, send_speed=10_000)
@@ -221,23 +221,38 @@ async def test_the_monthly_limit_counts_each_send_and_pauses_a_campaign_without_
             text("SELECT monthly_emails_sent FROM users WHERE id = :u"), {"u": user.id}
         )
         assert after == (before or 0) + 20
-        # someone else's sends used up the month meanwhile
+        # someone else's sends used up all but 4 of the month meanwhile
         await conn.execute(
-            text("UPDATE users SET monthly_emails_sent = monthly_email_limit WHERE id = :u"),
+            text("UPDATE users SET monthly_emails_sent = monthly_email_limit - 4 WHERE id = :u"),
             {"u": user.id},
         )
+
+    async def state() -> tuple[str, int, int]:
+        body = (
+            await world.client.get(f"/api/v1/campaigns/{cid}", headers=world.owner.caller.headers)
+        ).json()
+        pending = await rows(
+            world,
+            "SELECT count(*) AS n FROM campaign_recipients "
+            "WHERE campaign_id = :c AND status = 'PENDING'",
+            c=cid,
+        )
+        return body["status"], body["sent_count"], pending[0].n
+
+    # the batch sends the 4 it has room for; the other 6 it claimed are PENDING again
     await service.send_batch(user.id, cid)
-    body = (
-        await world.client.get(f"/api/v1/campaigns/{cid}", headers=world.owner.caller.headers)
-    ).json()
-    assert (body["status"], body["sent_count"]) == ("PAUSED", 20)
-    pending = await rows(
-        world,
-        "SELECT count(*) AS n FROM campaign_recipients "
-        "WHERE campaign_id = :c AND status = 'PENDING'",
-        c=cid,
-    )
-    assert pending[0].n == 10
+    assert await state() == ("SENDING", 24, 6)
+    async with world.engine.begin() as conn:
+        assert (
+            await conn.scalar(
+                text("SELECT monthly_email_limit - monthly_emails_sent FROM users WHERE id = :u"),
+                {"u": user.id},
+            )
+            == 0
+        )
+    # no room left: the next run pauses the campaign and claims nobody
+    await service.send_batch(user.id, cid)
+    assert await state() == ("PAUSED", 24, 6)
 
 
 async def test_a_test_key_campaign_reaches_only_the_outbox_and_test_sends_are_not_recipients(
