@@ -233,6 +233,7 @@ async def send_test(
         prepared.compiled,
         [recipient_data(r, prepared.tracking_key) for r in rows],
         sender=campaign.settings.from_email,
+        timestamp=int(delivery.clock.now().timestamp()),
     )
     messages = [m for m in rendered if isinstance(m, OutgoingMessage)]
     deliveries = await deliver_batch(

@@ -258,6 +258,7 @@ class BatchSender:
             prepared.compiled,
             recipients,
             sender=campaign.settings.from_email,
+            timestamp=int(p.clock.now().timestamp()),
             campaign_id=campaign.id,
         )
         timer.lap("render")

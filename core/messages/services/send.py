@@ -251,7 +251,12 @@ def _render(
         for to in draft.recipients
     ]
     rendered = render_outgoing(
-        needed, ports.renderer, compiled, recipients, sender=draft.from_email
+        needed,
+        ports.renderer,
+        compiled,
+        recipients,
+        sender=draft.from_email,
+        timestamp=int(ports.clock.now().timestamp()),
     )
     messages: list[OutgoingMessage] = []
     for message in rendered:

@@ -10,7 +10,6 @@ carries them all (`raw` and `parts`). Rendering is deterministic for a recipient
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.header import decode_header, make_header
@@ -64,12 +63,12 @@ def render_outgoing(
     recipients: Sequence[RecipientData],
     *,
     sender: str,
+    timestamp: int,
     campaign_id: int | None = None,
-    timestamp: int | None = None,
 ) -> list[OutgoingMessage | RenderError]:
     """One message (or the recipient's render error) per recipient, in order, in every form
-    `needed` names."""
-    at = int(time.time()) if timestamp is None else timestamp
+    `needed` names; `timestamp` (the caller's clock, Unix seconds) dates and signs them."""
+    at = timestamp
     raw: list[RenderOutcome] = []
     parts: list[RenderOutcome] = []
     if needed.raw_profile is not None:
