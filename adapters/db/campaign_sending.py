@@ -74,12 +74,14 @@ _CLAIM = text(
 
 # Locked after the claim's rows (the order every writer of a campaign's rows and its user's count
 # takes: recipients and campaign first, then the user), so concurrent lanes count one at a time.
+# NO KEY UPDATE, as an UPDATE of the row takes: FOR UPDATE would also wait for (and deadlock
+# with) the key-share locks that inserting email_logs rows takes on the user through its FK.
 _LOCK_HEADROOM = text(
     """
     SELECT CASE WHEN monthly_email_limit IS NULL THEN NULL
                 ELSE GREATEST(0, monthly_email_limit - COALESCE(monthly_emails_sent, 0)) END
            AS headroom
-    FROM users WHERE id = :user_id FOR UPDATE
+    FROM users WHERE id = :user_id FOR NO KEY UPDATE
     """
 )
 

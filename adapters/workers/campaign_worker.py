@@ -32,6 +32,7 @@ from openmailer.adapters.bootstrap.resources import (
 )
 from openmailer.adapters.settings import load_settings
 from openmailer.core.campaigns.sending_service import CampaignSendingService
+from openmailer.core.ports.campaign_sending import Lane
 
 log = logging.getLogger("openmailer.workers.campaigns")
 _T = TypeVar("_T")
@@ -108,8 +109,12 @@ def start_campaign(user_id: int, campaign_id: int) -> None:
         log.info("campaign_started", extra={"campaign_id": campaign_id, "recipients": total})
 
 
-def send_campaign_batch(user_id: int, campaign_id: int) -> None:
-    run_on_process_loop(lambda service: service.send_batch(user_id, campaign_id))
+def send_campaign_batch(
+    user_id: int, campaign_id: int, lane_index: int | None = None, lane_token: str | None = None
+) -> None:
+    """`lane_*` are absent from messages enqueued before lanes carried them."""
+    lane = None if lane_index is None or lane_token is None else Lane(lane_index, lane_token)
+    run_on_process_loop(lambda service: service.send_batch(user_id, campaign_id, lane))
 
 
 def reconcile_campaigns() -> None:

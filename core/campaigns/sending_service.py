@@ -12,6 +12,7 @@ from openmailer.core.campaigns.services import control
 from openmailer.core.campaigns.services.control import TestResult
 from openmailer.core.campaigns.services.delivery import BatchSender, DeliveryPorts
 from openmailer.core.campaigns.services.preflight import PreflightPorts
+from openmailer.core.ports.campaign_sending import Lane
 
 
 class CampaignSendingService:
@@ -46,8 +47,8 @@ class CampaignSendingService:
             user_id, campaign_id, delivery=self.delivery, preflight=self.preflight
         )
 
-    async def send_batch(self, user_id: int, campaign_id: int) -> None:
-        await self.batches.run(user_id, campaign_id)
+    async def send_batch(self, user_id: int, campaign_id: int, lane: Lane | None = None) -> None:
+        await self.batches.run(user_id, campaign_id, lane)
 
     async def reconcile(self) -> list[int]:
         return await control.reconcile(delivery=self.delivery)

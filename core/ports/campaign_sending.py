@@ -130,13 +130,35 @@ class CampaignSendStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """One of a campaign's chains of batch runs: its place (0 to lanes - 1) and the token of the
+    wake-up that began it, carried from each run to the next. A second chain woken for the same
+    place (a resume while the first still runs) finds the place held and ends, so a campaign
+    never has more chains than lanes however often it is woken."""
+
+    index: int
+    token: str
+
+
 class CampaignQueue(Protocol):
     """Wake-ups for the workers (the rows in PostgreSQL are the truth: a lost message delays a
     campaign until the reconciler notices, never skips anyone)."""
 
     def start(self, user_id: int, campaign_id: int) -> None: ...
 
-    def batch(self, user_id: int, campaign_id: int, *, delay_seconds: float = 0.0) -> None: ...
+    def batch(
+        self, user_id: int, campaign_id: int, *, lane: Lane | None, delay_seconds: float = 0.0
+    ) -> None: ...
+
+    async def hold_lane(self, campaign_id: int, lane: Lane, seconds: float) -> bool:
+        """Holds the lane's place for its token for `seconds` (renewed by each of its runs);
+        False when another chain's token holds it."""
+        ...
+
+    async def release_lane(self, campaign_id: int, lane: Lane) -> None:
+        """Gives the lane's place up if this token still holds it (its chain has ended)."""
+        ...
 
     async def touch(self, campaign_id: int, seconds: float) -> None:
         """Notes that a worker is working on the campaign for the next `seconds`."""
@@ -163,6 +185,7 @@ __all__ = [
     "Claim",
     "ClaimedRecipient",
     "Failure",
+    "Lane",
     "RecipientResult",
     "RecipientState",
     "SendThrottle",

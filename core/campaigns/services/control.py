@@ -47,7 +47,7 @@ from openmailer.core.messages.model import (
     check_header_value,
     looks_like_address,
 )
-from openmailer.core.ports.campaign_sending import CampaignRef, ClaimedRecipient
+from openmailer.core.ports.campaign_sending import CampaignRef, ClaimedRecipient, Lane
 from openmailer.core.ports.rendering import RenderError, TemplateInvalid
 from openmailer.core.sending.contract import OutgoingMessage
 from openmailer.core.sending.outcomes import OutcomeKind
@@ -141,8 +141,11 @@ async def _fail(user_id: int, campaign_id: int, reason: str, delivery: DeliveryP
 
 
 def wake(user_id: int, campaign_id: int, delivery: DeliveryPorts) -> None:
-    for _ in range(delivery.settings.lanes):
-        delivery.queue.batch(user_id, campaign_id)
+    """A new chain for every lane; where the lane's chain still runs, the new one ends at its
+    first run (see `Lane`)."""
+    token = secrets.token_hex(8)
+    for index in range(delivery.settings.lanes):
+        delivery.queue.batch(user_id, campaign_id, lane=Lane(index, token))
 
 
 async def pause(principal: Principal, campaign_id: int, *, delivery: DeliveryPorts) -> Campaign:

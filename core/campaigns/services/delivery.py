@@ -45,6 +45,7 @@ from openmailer.core.ports.campaign_sending import (
     CampaignSendStore,
     ClaimedRecipient,
     Failure,
+    Lane,
     RecipientResult,
     RecipientState,
     SendThrottle,
@@ -154,20 +155,31 @@ class BatchSender:
             self._cache.put(key, found)
         return found
 
-    async def run(self, user_id: int, campaign_id: int) -> None:
-        """One batch of the campaign, then the next run of this lane (see the module)."""
+    async def run(self, user_id: int, campaign_id: int, lane: Lane | None = None) -> None:
+        """One batch of the campaign, then the next run of this lane (see the module). A run
+        without a lane (a message enqueued before lanes carried one) sends as before. A chain
+        that ends gives its lane's place up, so a resume soon after a pause starts at once."""
+        if not await self._run(user_id, campaign_id, lane) and lane is not None:
+            await self.ports.queue.release_lane(campaign_id, lane)
+
+    async def _run(self, user_id: int, campaign_id: int, lane: Lane | None) -> bool:
+        """True when the lane's next run is enqueued."""
         p = self.ports
         campaign = await p.campaigns.get(user_id, campaign_id)
         if campaign is None or campaign.status is not CampaignStatus.SENDING:
-            return  # paused, cancelled, finished or deleted: the lane stops
+            return False  # paused, cancelled, finished or deleted: the lane stops
+        if lane is not None and not await p.queue.hold_lane(
+            campaign_id, lane, p.settings.lease_seconds
+        ):
+            return False  # this lane's place is another chain's: woken twice, one goes on
         await p.queue.touch(campaign_id, p.settings.lease_seconds)
         prepared = await self.prepared(campaign)
         if prepared is None:
-            return  # not materialised yet: the start (or the reconciler) wakes the lanes
+            return False  # not materialised yet: the start (or the reconciler) wakes the lanes
         granted = await self._throttle(campaign)
         if granted == 0:
-            p.queue.batch(user_id, campaign_id)
-            return
+            p.queue.batch(user_id, campaign_id, lane=lane)
+            return True
         timer = _Timer()
         claim = await p.store.claim(
             user_id, campaign_id, limit=granted, lease_seconds=p.settings.lease_seconds
@@ -181,13 +193,12 @@ class BatchSender:
                 sources=frozenset({CampaignStatus.SENDING}),
                 target=CampaignStatus.PAUSED,
             )
-            return
+            return False
         if not claim.recipients:
-            await self._idle(user_id, campaign_id, skipped=claim.skipped)
-            return
+            return await self._idle(user_id, campaign_id, lane, skipped=claim.skipped)
         assert claim.lease is not None
         # The lane's next run claims the next batch while this one renders and sends.
-        p.queue.batch(user_id, campaign_id)
+        p.queue.batch(user_id, campaign_id, lane=lane)
         results = await self._send(campaign, prepared, claim.recipients, timer)
         await p.store.record_results(
             user_id, campaign_id, lease=claim.lease, subject=prepared.subject, results=results
@@ -201,6 +212,7 @@ class BatchSender:
             timer,
             extra={"campaign_id": campaign_id, **timer.laps},
         )
+        return True
 
     async def _throttle(self, campaign: Campaign) -> int:
         p = self.ports
@@ -215,26 +227,31 @@ class BatchSender:
             await asyncio.sleep(pause)
             waited += pause
 
-    async def _idle(self, user_id: int, campaign_id: int, *, skipped: int) -> None:
+    async def _idle(
+        self, user_id: int, campaign_id: int, lane: Lane | None, *, skipped: int
+    ) -> bool:
         """Nothing claimable. With rows skipped this time there may be more to claim; with rows
         waiting for their backoff, or in flight in other runs (which may put some back to
         retry), the lane looks again later; with none left the campaign completes and the lane
         ends. So a lane never ends while its campaign has work, and the lanes stay as many as
-        were woken."""
+        were woken (at most `lanes`)."""
         p = self.ports
         if skipped:
-            p.queue.batch(user_id, campaign_id)
-            return
+            p.queue.batch(user_id, campaign_id, lane=lane)
+            return True
         next_at = await p.store.next_attempt(campaign_id)
         if next_at is None:
             if await p.store.complete_if_done(campaign_id):
                 log.info("campaign_sent", extra={"campaign_id": campaign_id})
-            return
+            return False
         wait = (next_at - p.clock.now()).total_seconds()
         delay = min(max(wait, MIN_IDLE_SECONDS), MAX_IDLE_SECONDS)
         # The lane sleeps in the queue: the reconciler must not take it for lost meanwhile.
         await p.queue.touch(campaign_id, delay + p.settings.lease_seconds)
-        p.queue.batch(user_id, campaign_id, delay_seconds=delay)
+        if lane is not None:
+            await p.queue.hold_lane(campaign_id, lane, delay + p.settings.lease_seconds)
+        p.queue.batch(user_id, campaign_id, lane=lane, delay_seconds=delay)
+        return True
 
     async def _send(
         self,

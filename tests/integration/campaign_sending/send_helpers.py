@@ -20,6 +20,7 @@ from openmailer.adapters.bootstrap.campaign_sending import build_campaign_sendin
 from openmailer.adapters.db.tables import EmailTemplate
 from openmailer.core.accounts.model import User
 from openmailer.core.campaigns.sending_service import CampaignSendingService
+from openmailer.core.ports.campaign_sending import Lane
 from tests.integration.segments.segment_helpers import add_list
 
 _numbers = itertools.count(1)
@@ -99,14 +100,29 @@ async def add_members(
 class MemoryQueue:
     """`CampaignQueue` in memory: what a test's driver runs, delays honoured by the driver."""
 
-    messages: deque[tuple[str, int, int, float]] = field(default_factory=deque)
+    messages: deque[tuple[str, int, int, float, Lane | None]] = field(default_factory=deque)
     active: dict[int, float] = field(default_factory=dict)
+    lanes: dict[tuple[int, int], tuple[str, float]] = field(default_factory=dict)
 
     def start(self, user_id: int, campaign_id: int) -> None:
-        self.messages.append(("start", user_id, campaign_id, 0.0))
+        self.messages.append(("start", user_id, campaign_id, 0.0, None))
 
-    def batch(self, user_id: int, campaign_id: int, *, delay_seconds: float = 0.0) -> None:
-        self.messages.append(("batch", user_id, campaign_id, time.monotonic() + delay_seconds))
+    def batch(
+        self, user_id: int, campaign_id: int, *, lane: Lane | None, delay_seconds: float = 0.0
+    ) -> None:
+        at = time.monotonic() + delay_seconds
+        self.messages.append(("batch", user_id, campaign_id, at, lane))
+
+    async def hold_lane(self, campaign_id: int, lane: Lane, seconds: float) -> bool:
+        token, until = self.lanes.get((campaign_id, lane.index), ("", 0.0))
+        if token != lane.token and until > time.monotonic():
+            return False
+        self.lanes[(campaign_id, lane.index)] = (lane.token, time.monotonic() + seconds)
+        return True
+
+    async def release_lane(self, campaign_id: int, lane: Lane) -> None:
+        if self.lanes.get((campaign_id, lane.index), ("", 0.0))[0] == lane.token:
+            del self.lanes[(campaign_id, lane.index)]
 
     async def touch(self, campaign_id: int, seconds: float) -> None:
         self.active[campaign_id] = max(
@@ -139,15 +155,15 @@ async def drain(
     while queue.messages:
         assert time.monotonic() < deadline, "the campaign did not finish in time"
         taken = [queue.messages.popleft() for _ in range(min(concurrency, len(queue.messages)))]
-        wait = max(0.0, max(at for *_, at in taken) - time.monotonic())
+        wait = max(0.0, max(at for *_, at, _ in taken) - time.monotonic())
         if wait:
             await asyncio.sleep(min(wait, 1.0))
         jobs = []
-        for kind, user_id, campaign_id, _ in taken:
+        for kind, user_id, campaign_id, _, lane in taken:
             if kind == "start":
                 jobs.append(service.prepare(user_id, campaign_id))
             else:
                 runs += 1
-                jobs.append(service.send_batch(user_id, campaign_id))
+                jobs.append(service.send_batch(user_id, campaign_id, lane))
         await asyncio.gather(*jobs)
     return runs

@@ -186,7 +186,7 @@ async def test_retry_failed_requeues_only_the_recipients_that_failed_transiently
     assert retried.json()["requeued"] == 6
     assert retried.json()["campaign"]["status"] == "SENDING"
     assert retried.json()["campaign"]["failed_count"] == 4
-    queue.batch(owner.user.id, cid)  # the API woke the lanes through the real broker
+    queue.batch(owner.user.id, cid, lane=None)  # the API woke the lanes through the real broker
     await drain(service, queue)
     body = await read(world, cid)
     assert (body["status"], body["sent_count"], body["failed_count"]) == ("SENT", 5, 10)

@@ -11,6 +11,7 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import text
 
+from openmailer.core.campaigns.services import control
 from tests.integration.accounts.accounts_helpers import api_key_for
 from tests.integration.campaign_sending.send_helpers import (
     MemoryQueue,
@@ -144,7 +145,7 @@ async def test_pause_stops_claims_and_resume_continues_exactly_where_it_was(
         resumed = await world.client.post(f"/api/v1/campaigns/{cid}/resume", headers=headers)
         assert resumed.status_code == 200 and resumed.json()["status"] == "SENDING"
     # (the API's resume woke the lanes through the real broker; this test drives its own)
-    queue.batch(uid, cid)
+    queue.batch(uid, cid, lane=None)
     await drain(service, queue)
     outbox = await rows(
         world,
@@ -155,6 +156,46 @@ async def test_pause_stops_claims_and_resume_continues_exactly_where_it_was(
     assert len(outbox) == 120 and {r.n for r in outbox} == {1}
     final = await world.client.get(f"/api/v1/campaigns/{cid}", headers=headers)
     assert (final.json()["status"], final.json()["sent_count"]) == ("SENT", 120)
+
+
+async def test_a_campaign_woken_again_and_again_keeps_one_chain_per_lane(
+    app: Litestar, world: World
+) -> None:
+    """Resumes and retries wake every lane anew; where a lane's chain still runs, the new chain
+    ends at its first run, so the campaign never sends with more chains than lanes."""
+    campaign, _ = await started(world, 400, send_speed=10_000)
+    cid, uid = campaign["id"], world.owner.user.id
+    queue = MemoryQueue()
+    service = sending_service(app, queue, campaign_batch_size=5)
+    lanes = service.delivery.settings.lanes
+    await service.prepare(uid, cid)  # wakes every lane once
+    for _ in range(3):  # three more wake-ups, as three pause/resume pairs would make
+        control.wake(uid, cid, service.delivery)
+    assert len(queue.messages) == 4 * lanes
+
+    async def one_round() -> set[Any]:
+        """Runs every queued run once; the chains that go on."""
+        taken = list(queue.messages)
+        queue.messages.clear()
+        for _, user_id, campaign_id, _, lane in taken:
+            await service.send_batch(user_id, campaign_id, lane)
+        return {lane for *_, lane in queue.messages}
+
+    for _ in range(3):
+        chains = await one_round()
+        assert len(queue.messages) == lanes and len(chains) == lanes
+        assert {lane.index for lane in chains if lane is not None} == set(range(lanes))
+    # paused, the chains end and give their places up: a resume's new chains start at once
+    headers = world.owner.caller.headers
+    assert (await world.client.post(f"/api/v1/campaigns/{cid}/pause", headers=headers)).is_success
+    assert await one_round() == set()
+    assert (await world.client.post(f"/api/v1/campaigns/{cid}/resume", headers=headers)).is_success
+    control.wake(uid, cid, service.delivery)  # (the API's resume woke the real broker's lanes)
+    resumed = await one_round()
+    assert len(resumed) == lanes and not resumed & chains
+    await drain(service, queue)
+    final = await world.client.get(f"/api/v1/campaigns/{cid}", headers=world.owner.caller.headers)
+    assert (final.json()["status"], final.json()["sent_count"]) == ("SENT", 400)
 
 
 async def test_an_unsubscribe_committed_during_the_send_is_never_claimed_after(

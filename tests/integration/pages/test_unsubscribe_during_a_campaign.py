@@ -120,8 +120,8 @@ async def test_a_one_click_unsubscribe_during_the_send_stops_every_later_mail_to
     answered_at = len(received(sink))
 
     queue.messages.clear()
-    queue.batch(uid, first)
-    queue.batch(uid, second)
+    queue.batch(uid, first, lane=None)
+    queue.batch(uid, second, lane=None)
     await drain(service, queue)
     after = received(sink)[answered_at:]
     assert not [m for m in after if address in m.recipients]

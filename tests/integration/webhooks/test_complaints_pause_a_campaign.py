@@ -210,7 +210,7 @@ async def test_complaints_past_the_limit_pause_a_sending_campaign_and_are_never_
     assert stored[0].pause_reason is None
     # (the API's resume woke the lanes through the real broker; this test drives its own)
     queue.messages.clear()
-    queue.batch(uid, cid)
+    queue.batch(uid, cid, lane=None)
     await drain(service, queue)
     final = await shown(world, cid)
     assert (final["status"], final["sent_count"]) == ("SENT", RECIPIENTS)
