@@ -141,13 +141,14 @@ class SqlAlchemyCampaignStats:
                     CAMPAIGNS.c.id == campaign_id, CAMPAIGNS.c.created_by == user_id
                 )
             )
+            # Archived (or being archived: the rows are going) answers so from the first step.
+            if await conn.scalar(
+                select(ARCHIVE.c.id).where(
+                    ARCHIVE.c.id == campaign_id, ARCHIVE.c.created_by == user_id
+                )
+            ):
+                raise archived_campaign_gone(campaign_id)
             if owned is None:
-                if await conn.scalar(
-                    select(ARCHIVE.c.id).where(
-                        ARCHIVE.c.id == campaign_id, ARCHIVE.c.created_by == user_id
-                    )
-                ):
-                    raise archived_campaign_gone(campaign_id)
                 return None
             rows = (await conn.execute(statement)).all()
         items = [_activity(row._mapping) for row in rows[:limit]]
