@@ -1,15 +1,27 @@
 """A campaign's statistics, read from the same rows the handlers write: its recipients,
-links, clicks and tracking events (so the figures always agree with the rows)."""
+links, clicks and tracking events (so the figures always agree with the rows), plus the clicks
+the monthly aggregation summed into `campaign_click_daily` (adapters/db/click_rollup.py).
+
+An archived campaign (adapters/db/campaign_archive.py) answers the summary its archive row
+kept: the very answer it gave when archived. The reads share one snapshot (REPEATABLE READ),
+so an aggregation or an archive committing between them never shows half of its work.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from openmailer.adapters.db.tables import CampaignRecipient, Contact, EmailCampaign
-from openmailer.core.errors import ValidationError
+from openmailer.adapters.db.tables import (
+    CampaignRecipient,
+    Contact,
+    EmailCampaign,
+    EmailCampaignArchive,
+)
+from openmailer.core.errors import NotFound, ValidationError
 from openmailer.core.pages import KeysetPage, decode_cursor, encode_cursor
 from openmailer.core.tracking.model import (
     CampaignStats,
@@ -48,7 +60,8 @@ _LINKS = text(
 SELECT l.id, l.link_index, l.original_url,
   coalesce(l.click_count, 0) AS clicks, coalesce(l.unique_click_count, 0) AS unique_clicks,
   (SELECT count(*) FROM campaign_clicks k WHERE k.link_id = l.id AND k.is_machine)
-    AS machine_clicks
+  + (SELECT coalesce(sum(d.machine_clicks), 0) FROM campaign_click_daily d
+     WHERE d.campaign_id = l.campaign_id AND d.link_id = l.id) AS machine_clicks
 FROM campaign_links l WHERE l.campaign_id = :campaign ORDER BY l.link_index
 """
 )
@@ -69,6 +82,15 @@ GROUP BY bucket ORDER BY bucket
 RECIPIENTS: Table = CampaignRecipient.__table__  # type: ignore[assignment]
 CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
 CAMPAIGNS: Table = EmailCampaign.__table__  # type: ignore[assignment]
+ARCHIVE: Table = EmailCampaignArchive.__table__  # type: ignore[assignment]
+
+
+def archived_campaign_gone(campaign_id: int) -> NotFound:
+    return NotFound(
+        f"campaign {campaign_id} is archived: its recipients were removed, its figures remain"
+        f" at /api/v1/campaigns/{campaign_id}/stats",
+        code="campaign_archived",
+    )
 
 
 class SqlAlchemyCampaignStats:
@@ -77,52 +99,17 @@ class SqlAlchemyCampaignStats:
 
     async def stats(self, user_id: int, campaign_id: int) -> CampaignStats | None:
         async with self._engine.connect() as conn:
-            totals = (
-                await conn.execute(_TOTALS, {"campaign": campaign_id, "user": user_id})
-            ).one_or_none()
-            if totals is None:
-                return None
-            links = await conn.execute(_LINKS, {"campaign": campaign_id})
-            series = await conn.execute(_SERIES, {"campaign": campaign_id})
-            return CampaignStats(
-                campaign_id=campaign_id,
-                recipients=totals.recipients,
-                sent=totals.sent,
-                delivered=totals.delivered,
-                failed=totals.failed,
-                bounced=totals.bounced,
-                complained=totals.complained,
-                unsubscribed=totals.unsubscribed,
-                opened=totals.opened,
-                clicked=totals.clicked,
-                machine_opened=totals.machine_opened,
-                machine_clicked=totals.machine_clicked,
-                opens=int(totals.opens),
-                clicks=int(totals.clicks),
-                machine_opens=int(totals.machine_opens),
-                machine_clicks=int(totals.machine_clicks),
-                links=[
-                    LinkClicks(
-                        link_id=row.id,
-                        link_index=row.link_index,
-                        url=row.original_url,
-                        clicks=row.clicks,
-                        unique_clicks=row.unique_clicks,
-                        machine_clicks=row.machine_clicks,
+            conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+            archived = (
+                await conn.execute(
+                    select(ARCHIVE).where(
+                        ARCHIVE.c.id == campaign_id, ARCHIVE.c.created_by == user_id
                     )
-                    for row in links
-                ],
-                series=[
-                    SeriesPoint(
-                        bucket=row.bucket,
-                        opens=row.opens,
-                        clicks=row.clicks,
-                        machine_opens=row.machine_opens,
-                        machine_clicks=row.machine_clicks,
-                    )
-                    for row in series
-                ],
-            )
+                )
+            ).first()
+            if archived is not None:
+                return archived_stats(archived._mapping)
+            return await live_stats(conn, user_id, campaign_id)
 
     async def recipients(
         self,
@@ -154,6 +141,13 @@ class SqlAlchemyCampaignStats:
                     CAMPAIGNS.c.id == campaign_id, CAMPAIGNS.c.created_by == user_id
                 )
             )
+            # Archived (or being archived: the rows are going) answers so from the first step.
+            if await conn.scalar(
+                select(ARCHIVE.c.id).where(
+                    ARCHIVE.c.id == campaign_id, ARCHIVE.c.created_by == user_id
+                )
+            ):
+                raise archived_campaign_gone(campaign_id)
             if owned is None:
                 return None
             rows = (await conn.execute(statement)).all()
@@ -162,6 +156,108 @@ class SqlAlchemyCampaignStats:
         return KeysetPage(
             items=items, limit=limit, next_cursor=encode_cursor([items[-1].id]) if more else None
         )
+
+
+async def live_stats(conn: AsyncConnection, user_id: int, campaign_id: int) -> CampaignStats | None:
+    """The figures of a campaign still in `email_campaigns`, from its rows."""
+    totals = (await conn.execute(_TOTALS, {"campaign": campaign_id, "user": user_id})).one_or_none()
+    if totals is None:
+        return None
+    links = await conn.execute(_LINKS, {"campaign": campaign_id})
+    series = await conn.execute(_SERIES, {"campaign": campaign_id})
+    return CampaignStats(
+        campaign_id=campaign_id,
+        recipients=totals.recipients,
+        sent=totals.sent,
+        delivered=totals.delivered,
+        failed=totals.failed,
+        bounced=totals.bounced,
+        complained=totals.complained,
+        unsubscribed=totals.unsubscribed,
+        opened=totals.opened,
+        clicked=totals.clicked,
+        machine_opened=totals.machine_opened,
+        machine_clicked=totals.machine_clicked,
+        opens=int(totals.opens),
+        clicks=int(totals.clicks),
+        machine_opens=int(totals.machine_opens),
+        machine_clicks=int(totals.machine_clicks),
+        links=[
+            LinkClicks(
+                link_id=row.id,
+                link_index=row.link_index,
+                url=row.original_url,
+                clicks=row.clicks,
+                unique_clicks=row.unique_clicks,
+                machine_clicks=int(row.machine_clicks),
+            )
+            for row in links
+        ],
+        series=[
+            SeriesPoint(
+                bucket=row.bucket,
+                opens=row.opens,
+                clicks=row.clicks,
+                machine_opens=row.machine_opens,
+                machine_clicks=row.machine_clicks,
+            )
+            for row in series
+        ],
+    )
+
+
+_COUNTS = tuple(
+    name for name in CampaignStats.__dataclass_fields__ if name not in ("links", "series")
+)
+
+
+def summary_of(stats: CampaignStats) -> dict[str, Any]:
+    """The JSON `email_campaigns_archive.summary` keeps (series hours as ISO 8601, UTC)."""
+    return {
+        **{name: getattr(stats, name) for name in _COUNTS},
+        "links": [
+            {name: getattr(link, name) for name in LinkClicks.__dataclass_fields__}
+            for link in stats.links
+        ],
+        "series": [
+            {
+                **{name: getattr(point, name) for name in SeriesPoint.__dataclass_fields__},
+                "bucket": point.bucket.isoformat(),
+            }
+            for point in stats.series
+        ],
+    }
+
+
+def archived_stats(row: Any) -> CampaignStats:
+    summary = row["summary"]
+    if summary is None:  # archived before migration 037: only the spec's columns remain
+        return CampaignStats(
+            campaign_id=row["id"],
+            recipients=row["total_recipients"] or 0,
+            sent=row["sent_count"] or 0,
+            delivered=0,
+            failed=row["failed_count"] or 0,
+            bounced=row["bounce_count"] or 0,
+            complained=row["complaint_count"] or 0,
+            unsubscribed=row["unsubscribe_count"] or 0,
+            opened=0,
+            clicked=0,
+            machine_opened=0,
+            machine_clicked=0,
+            opens=0,
+            clicks=0,
+            machine_opens=0,
+            machine_clicks=0,
+        )
+    return CampaignStats(
+        **{name: summary[name] for name in _COUNTS},
+        links=[LinkClicks(**link) for link in summary["links"]],
+        series=[
+            SeriesPoint(**{**point, "bucket": datetime.fromisoformat(point["bucket"])})
+            for point in summary["series"]
+        ],
+    )
 
 
 def _activity(row: Any) -> RecipientActivity:

@@ -1,5 +1,9 @@
 """`SqlAlchemyCampaignRepository` (the `email_campaigns` table; tenancy by `created_by`) and
-`SqlAlchemyCampaignTemplates` (the campaigns area's narrow read of `email_templates`)."""
+`SqlAlchemyCampaignTemplates` (the campaigns area's narrow read of `email_templates`).
+
+An archived campaign (`email_campaigns_archive`, adapters/db/campaign_archive.py) is still
+found, with its `archived_at`: while the archive job removes its rows the live row is read,
+afterwards the archive row. Updates, deletes and moves touch live rows only."""
 
 from __future__ import annotations
 
@@ -7,13 +11,17 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, any_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, any_, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import String
 
-from openmailer.adapters.db.tables.campaigns import EmailCampaign, EmailTemplate
+from openmailer.adapters.db.tables.campaigns import (
+    EmailCampaign,
+    EmailCampaignArchive,
+    EmailTemplate,
+)
 from openmailer.adapters.db.unit_of_work import Statements, statements_on
 from openmailer.adapters.db.users import from_db_time, to_db_time
 from openmailer.core.campaigns.lifecycle import CampaignStatus
@@ -28,6 +36,7 @@ from openmailer.core.campaigns.model import (
 from openmailer.core.pages import Page
 
 CAMPAIGNS = cast(Table, EmailCampaign.__table__)
+ARCHIVE = cast(Table, EmailCampaignArchive.__table__)
 TEMPLATES = cast(Table, EmailTemplate.__table__)
 SETTINGS = tuple(CampaignSettings.__dataclass_fields__)
 # Columns the spec gives a default but leaves nullable: NULL reads as the default.
@@ -69,6 +78,7 @@ def to_campaign(row: RowMapping) -> Campaign:
             pause_reason=row["pause_reason"],
         ),
         outbox_only=bool(row.get("outbox_only")),
+        archived_at=from_db_time(row.get("archived_at")),
     )
 
 
@@ -91,26 +101,37 @@ class SqlAlchemyCampaignRepository:
         return to_campaign(row._mapping)
 
     async def get(self, user_id: int, campaign_id: int) -> Campaign | None:
+        live = (
+            select(CAMPAIGNS, ARCHIVE.c.archived_at)
+            .select_from(CAMPAIGNS.outerjoin(ARCHIVE, ARCHIVE.c.id == CAMPAIGNS.c.id))
+            .where(*self._mine(user_id, campaign_id))
+        )
+        archived = select(ARCHIVE).where(
+            ARCHIVE.c.id == campaign_id, ARCHIVE.c.created_by == user_id
+        )
         async with self._db.read() as conn:
-            found = (
-                await conn.execute(select(CAMPAIGNS).where(*self._mine(user_id, campaign_id)))
-            ).first()
+            found = (await conn.execute(live)).first() or (await conn.execute(archived)).first()
         return None if found is None else to_campaign(found._mapping)
 
     async def list_for_user(
-        self, user_id: int, *, status: CampaignStatus | None, limit: int, offset: int
+        self,
+        user_id: int,
+        *,
+        status: CampaignStatus | None,
+        limit: int,
+        offset: int,
+        archived: bool = False,
     ) -> Page[Campaign]:
-        where = [CAMPAIGNS.c.created_by == user_id]
+        table = ARCHIVE if archived else CAMPAIGNS
+        where = [table.c.created_by == user_id]
         if status is not None:
-            where.append(CAMPAIGNS.c.status == status.value)
+            where.append(table.c.status == status.value)
+        if not archived:  # one being archived is listed once, with the archived
+            where.append(~exists().where(ARCHIVE.c.id == CAMPAIGNS.c.id))
         async with self._db.read() as conn:
-            total = await conn.scalar(select(func.count()).select_from(CAMPAIGNS).where(*where))
+            total = await conn.scalar(select(func.count()).select_from(table).where(*where))
             rows = await conn.execute(
-                select(CAMPAIGNS)
-                .where(*where)
-                .order_by(CAMPAIGNS.c.id.desc())
-                .limit(limit)
-                .offset(offset)
+                select(table).where(*where).order_by(table.c.id.desc()).limit(limit).offset(offset)
             )
             items = [to_campaign(row._mapping) for row in rows]
         return Page(items=items, total=int(total or 0), limit=limit, offset=offset)

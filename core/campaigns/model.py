@@ -85,6 +85,9 @@ class Campaign:
     # Created or started with an om_test_ key: it sends to the outbox only (the worker that
     # sends it has no caller to ask).
     outbox_only: bool = False
+    # Moved to the archive by the retention job (adapters/db/campaign_archive.py): read-only,
+    # its detail rows removed, its statistics kept.
+    archived_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,11 +46,17 @@ class CampaignsService:
 
     async def get_campaign(self, principal: Principal, campaign_id: int) -> Campaign:
         return await campaigns.get_campaign(
-            principal.user.id, campaign_id, campaigns=self.ports.campaigns
+            principal.user.id, campaign_id, campaigns=self.ports.campaigns, archived_ok=True
         )
 
     async def list_campaigns(
-        self, principal: Principal, *, status: CampaignStatus | None, limit: int, offset: int
+        self,
+        principal: Principal,
+        *,
+        status: CampaignStatus | None,
+        limit: int,
+        offset: int,
+        archived: bool = False,
     ) -> Page[Campaign]:
         return await campaigns.list_campaigns(
             principal.user.id,
@@ -58,6 +64,7 @@ class CampaignsService:
             limit=limit,
             offset=offset,
             campaigns=self.ports.campaigns,
+            archived=archived,
         )
 
     async def update_campaign(

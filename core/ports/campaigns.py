@@ -22,13 +22,20 @@ class CampaignRepository(Protocol):
     async def add(self, user_id: int, settings: CampaignSettings) -> Campaign: ...
 
     async def get(self, user_id: int, campaign_id: int) -> Campaign | None:
-        """Only the owner's campaign: another user's is None, as if it did not exist."""
+        """Only the owner's campaign: another user's is None, as if it did not exist. An
+        archived campaign too, with its `archived_at`."""
         ...
 
     async def list_for_user(
-        self, user_id: int, *, status: CampaignStatus | None, limit: int, offset: int
+        self,
+        user_id: int,
+        *,
+        status: CampaignStatus | None,
+        limit: int,
+        offset: int,
+        archived: bool = False,
     ) -> Page[Campaign]:
-        """Newest first."""
+        """Newest first; the live campaigns, or with `archived` the archived ones."""
         ...
 
     async def update(

@@ -42,7 +42,7 @@ def test_migrate_up_to_a_revision_down_and_to_base(empty_database_url: str) -> N
     result = openmailer("migrate", database_url=empty_database_url)
     assert result.returncode == 0, result.stderr
     assert "base ->" in result.stdout
-    assert len(table_names(empty_database_url) - {"alembic_version"}) == 31
+    assert len(table_names(empty_database_url) - {"alembic_version"}) == 32
 
     result = openmailer("migrate", "--to", "010", database_url=empty_database_url)
     assert result.returncode == 0, result.stderr

@@ -17,7 +17,7 @@ from openmailer.adapters.db.tables import metadata
 
 pytestmark = pytest.mark.integration
 
-REVISIONS = [f"{number:03d}" for number in range(1, 37)]
+REVISIONS = [f"{number:03d}" for number in range(1, 38)]
 HEAD = REVISIONS[-1]
 TABLES_AT = {
     "003": {"users", "email_templates", "email_campaigns"},
@@ -78,7 +78,7 @@ async def test_upgrade_downgrade_to_base_and_upgrade_again(empty_database_url: s
 
     await migrate.upgrade_async(empty_database_url)
     assert migrate.current_revision(empty_database_url) == HEAD
-    assert len(await tables(empty_database_url)) == 31
+    assert len(await tables(empty_database_url)) == 32
 
     await migrate.downgrade_async(empty_database_url, "base")
     assert migrate.current_revision(empty_database_url) is None
@@ -89,7 +89,7 @@ async def test_upgrade_downgrade_to_base_and_upgrade_again(empty_database_url: s
 
     await migrate.upgrade_async(empty_database_url)
     assert await migrate.current_revision_async(empty_database_url) == HEAD
-    assert len(await tables(empty_database_url)) == 31
+    assert len(await tables(empty_database_url)) == 32
 
 
 async def test_every_migration_steps_down_and_up_again(empty_database_url: str) -> None:

@@ -12,7 +12,8 @@ provider webhooks (032: webhook_token, deduplicated and retried webhook_events, 
 bounce_count and pause_reason), tracking_events and the machine counts (033),
 contact_lists.public_id and form_fields (034), the send path's leases, backoff, possible
 duplicates, failure kinds and outbox-only campaigns (035), user_retention_settings and
-retention_runs (036).
+retention_runs (036), campaign_click_daily, email_campaigns_archive.summary and the indexes
+of three references (037).
 """
 
 from __future__ import annotations
@@ -606,6 +607,10 @@ EXPECTED: dict[str, Table] = {
             "idx_email_logs_campaign": Idx(("campaign_id",)),
             "idx_email_logs_status": Idx(("status",)),
             "idx_email_logs_created": Idx(("created_at",)),
+            # Migration 037: the ON DELETE SET NULL of an archived campaign's recipients.
+            "idx_email_logs_recipient_id": Idx(
+                ("recipient_id",), predicate="(recipient_id IS NOT NULL)"
+            ),
             "idx_email_logs_provider_message": Idx(("provider_message_id",)),
         },
     ),
@@ -643,7 +648,8 @@ EXPECTED: dict[str, Table] = {
         },
     ),
     "email_campaigns_archive": Table(
-        columns={**CAMPAIGN_COLUMNS, "archived_at": TIMESTAMP_NOW},
+        # summary: migration 037 (the statistics answer as it read when archived).
+        columns={**CAMPAIGN_COLUMNS, "archived_at": TIMESTAMP_NOW, "summary": JSONB},
         checks={"status": CAMPAIGN_STATUS},
         indexes={"idx_email_campaigns_archive_created_by": Idx(("created_by",))},
         serial_id=False,
@@ -695,6 +701,8 @@ EXPECTED: dict[str, Table] = {
         indexes={
             "idx_tracking_events_campaign_time": Idx(("campaign_id", "occurred_at")),
             "idx_tracking_events_recipient": Idx(("recipient_id",)),
+            # Migration 037: the ON DELETE CASCADE of an archived campaign's links.
+            "idx_tracking_events_link_id": Idx(("link_id",), predicate="(link_id IS NOT NULL)"),
         },
         serial_id=False,
         primary_key=("event_id",),
@@ -729,6 +737,23 @@ EXPECTED: dict[str, Table] = {
         },
         indexes={"idx_retention_runs_job_started": Idx(("job", "started_at"))},
     ),
+    # Not in the spec (migration 037): aggregated campaign_clicks, per link and UTC day.
+    "campaign_click_daily": Table(
+        columns={
+            "campaign_id": BIGINT_NOT_NULL,
+            "link_id": BIGINT_NOT_NULL,
+            "day": Col("date", nullable=False),
+            "clicks": integer(0, nullable=False),
+            "machine_clicks": integer(0, nullable=False),
+        },
+        foreign_keys={
+            "campaign_id": ("email_campaigns", "CASCADE"),
+            "link_id": ("campaign_links", "CASCADE"),
+        },
+        indexes={"idx_campaign_click_daily_link": Idx(("link_id",))},
+        serial_id=False,
+        primary_key=("campaign_id", "link_id", "day"),
+    ),
     # Not in the spec: the outbox provider's messages (migration 023).
     "outbox_messages": Table(
         columns={
@@ -746,7 +771,13 @@ EXPECTED: dict[str, Table] = {
             "campaign_id": ("email_campaigns", "SET NULL"),
             "provider_id": ("email_providers", "SET NULL"),
         },
-        indexes={"idx_outbox_messages_user_id": Idx(("user_id", "id"))},
+        indexes={
+            "idx_outbox_messages_user_id": Idx(("user_id", "id")),
+            # Migration 037: the ON DELETE SET NULL of an archived campaign.
+            "idx_outbox_messages_campaign_id": Idx(
+                ("campaign_id",), predicate="(campaign_id IS NOT NULL)"
+            ),
+        },
     ),
     # Not in the spec: the transactional send API's idempotency keys (migration 026).
     "idempotency_keys": Table(
@@ -890,11 +921,11 @@ async def test_exactly_the_spec_tables_and_those_added_exist(catalog: asyncpg.Co
         " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')"
     )
     assert (
-        len(EXPECTED) == 31
+        len(EXPECTED) == 32
     )  # the spec's 17, outbox_messages (023), contact_status_overrides (024), erased_contacts
     # and erasure_keys (025), idempotency_keys (026), the four import tables (027),
     # email_template_versions (028), tracking_keys (030), tracking_events (033),
-    # user_retention_settings and retention_runs (036)
+    # user_retention_settings and retention_runs (036), campaign_click_daily (037)
     assert {row["relname"] for row in rows} == {*EXPECTED, "alembic_version"}
 
 

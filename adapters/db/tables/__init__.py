@@ -9,6 +9,7 @@ from __future__ import annotations
 from openmailer.adapters.db.base import Base
 from openmailer.adapters.db.tables.campaigns import (
     CampaignClick,
+    CampaignClickDaily,
     CampaignLink,
     CampaignRecipient,
     EmailCampaign,
@@ -41,6 +42,7 @@ __all__ = [
     "ApiKey",
     "Base",
     "CampaignClick",
+    "CampaignClickDaily",
     "CampaignLink",
     "CampaignRecipient",
     "Contact",

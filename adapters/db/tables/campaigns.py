@@ -1,18 +1,21 @@
 """Templates, campaigns (live and archived) and their recipients, links and clicks.
 
 Spec tables 2, 3, 10, 11, 12, plus `email_campaigns_archive` (the 17th table; migration 020),
-`tracking_keys` (migration 030) and `tracking_events` (migration 033).
+`tracking_keys` (migration 030), `tracking_events` (migration 033) and `campaign_click_daily`
+(migration 037).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -25,6 +28,7 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openmailer.adapters.db.base import (
@@ -194,6 +198,8 @@ class EmailCampaignArchive(CampaignColumns, Base):
     archived_at: Mapped[datetime] = mapped_column(
         DateTime(), nullable=False, server_default=CURRENT_TIMESTAMP
     )
+    # Migration 037: the statistics answer as it read when archived (the detail rows are gone).
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class CampaignRecipient(Base):
@@ -318,6 +324,12 @@ class TrackingEvent(Base):
         CheckConstraint("kind IN ('open', 'click')", name="kind"),
         Index("idx_tracking_events_campaign_time", "campaign_id", "occurred_at"),
         Index("idx_tracking_events_recipient", "recipient_id"),
+        # Migration 037: a deleted link's events, found without a scan.
+        Index(
+            "idx_tracking_events_link_id",
+            "link_id",
+            postgresql_where=text("link_id IS NOT NULL"),
+        ),
     )
 
     event_id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -336,3 +348,23 @@ class TrackingEvent(Base):
     machine_reason: Mapped[str | None] = mapped_column(String(50))
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(Text)
+
+
+class CampaignClickDaily(Base):
+    """Not in the spec (migration 037): the aggregated `campaign_clicks` rows, per link and UTC
+    day (people's clicks and scanners' apart), once older than their owner's click-log choice."""
+
+    __tablename__ = "campaign_click_daily"
+    __table_args__ = (Index("idx_campaign_click_daily_link", "link_id"),)
+
+    campaign_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("email_campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    link_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("campaign_links.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date(), primary_key=True)
+    clicks: Mapped[int] = mapped_column(Integer, nullable=False, server_default=integer_default(0))
+    machine_clicks: Mapped[int] = mapped_column(
+        Integer, nullable=False, server_default=integer_default(0)
+    )

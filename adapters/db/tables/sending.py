@@ -150,6 +150,12 @@ class EmailLog(Base):
         Index("idx_email_logs_campaign", "campaign_id"),
         Index("idx_email_logs_created", "created_at"),
         Index("idx_email_logs_provider_message", "provider_message_id"),
+        # Migration 037: a deleted recipient's logs, found without a scan.
+        Index(
+            "idx_email_logs_recipient_id",
+            "recipient_id",
+            postgresql_where=text("recipient_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -200,7 +206,15 @@ class OutboxMessageRow(Base):
     """A message kept instead of delivered (the OUTBOX provider), exactly as it would have left."""
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("idx_outbox_messages_user_id", "user_id", "id"),)
+    __table_args__ = (
+        Index("idx_outbox_messages_user_id", "user_id", "id"),
+        # Migration 037: a deleted campaign's messages, found without a scan.
+        Index(
+            "idx_outbox_messages_campaign_id",
+            "campaign_id",
+            postgresql_where=text("campaign_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = _owner()

@@ -146,6 +146,8 @@ class CampaignRead(msgspec.Struct):
     bounce_count: int = 0
     complaint_health: Literal["ok", "warning", "over_limit"] = "ok"
     pause_reason: str | None = None
+    # Retention (docs/api.md, "Archived campaigns"): set once archived, read-only from then on.
+    archived_at: datetime | None = None
 
     @classmethod
     def of(cls, campaign: Campaign) -> CampaignRead:
@@ -185,6 +187,7 @@ class CampaignRead(msgspec.Struct):
             bounce_count=stats.bounce_count,
             complaint_health=complaint_health(stats.complaint_count, campaign.sent_count).value,
             pause_reason=stats.pause_reason,
+            archived_at=campaign.archived_at,
         )
 
 
@@ -229,10 +232,19 @@ class CampaignController(Controller):
         status: Annotated[
             CampaignStatus | None, QueryParameter(description="only campaigns in this state")
         ] = None,
+        archived: Annotated[
+            bool,
+            QueryParameter(description="the archived campaigns instead of the live ones"),
+        ] = False,
     ) -> OffsetPage[CampaignRead]:
-        """The caller's campaigns, newest first."""
+        """The caller's campaigns, newest first: the live ones, or with `archived=true` those
+        the retention job archived (read-only)."""
         page = await campaigns.list_campaigns(
-            principal, status=status, limit=pagination.limit, offset=pagination.offset
+            principal,
+            status=status,
+            limit=pagination.limit,
+            offset=pagination.offset,
+            archived=archived,
         )
         return OffsetPage.of(page, CampaignRead.of)
 
@@ -240,7 +252,8 @@ class CampaignController(Controller):
     async def get_campaign(
         self, principal: CurrentPrincipal, campaigns: CampaignsApi, campaign_id: ResourceId
     ) -> CampaignRead:
-        """One of the caller's campaigns."""
+        """One of the caller's campaigns, archived ones too (`archived_at` set: read-only, any
+        change or action answers 409 `campaign_archived`)."""
         return CampaignRead.of(await campaigns.get_campaign(principal, campaign_id))
 
     @patch("/{campaign_id:int}", operation_id="updateCampaign", **access(Scope.WRITE_CAMPAIGNS))

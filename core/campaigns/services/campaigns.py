@@ -16,7 +16,7 @@ from openmailer.core.campaigns.model import (
     check_settings,
     settings_changes,
 )
-from openmailer.core.errors import NotFound, ValidationError
+from openmailer.core.errors import Conflict, NotFound, ValidationError
 from openmailer.core.messages.model import domain_of
 from openmailer.core.pages import Page
 from openmailer.core.ports.campaigns import CampaignRepository, CampaignTemplates
@@ -38,6 +38,14 @@ class References:
 
 def campaign_not_found(campaign_id: int) -> NotFound:
     return NotFound(f"campaign {campaign_id} not found", code="campaign_not_found")
+
+
+def campaign_archived(campaign_id: int) -> Conflict:
+    return Conflict(
+        f"campaign {campaign_id} is archived: it can be read (its statistics remain), not"
+        " changed, sent or retried",
+        code="campaign_archived",
+    )
 
 
 def _absent(kind: str, value: int) -> NotFound:
@@ -95,11 +103,15 @@ async def create_campaign(
 
 
 async def get_campaign(
-    user_id: int, campaign_id: int, *, campaigns: CampaignRepository
+    user_id: int, campaign_id: int, *, campaigns: CampaignRepository, archived_ok: bool = False
 ) -> Campaign:
+    """The caller's campaign to act on: an archived one is refused (409 `campaign_archived`)
+    unless `archived_ok` (reading it)."""
     campaign = await campaigns.get(user_id, campaign_id)
     if campaign is None:
         raise campaign_not_found(campaign_id)
+    if campaign.archived_at is not None and not archived_ok:
+        raise campaign_archived(campaign_id)
     return campaign
 
 
@@ -110,8 +122,11 @@ async def list_campaigns(
     limit: int,
     offset: int,
     campaigns: CampaignRepository,
+    archived: bool = False,
 ) -> Page[Campaign]:
-    return await campaigns.list_for_user(user_id, status=status, limit=limit, offset=offset)
+    return await campaigns.list_for_user(
+        user_id, status=status, limit=limit, offset=offset, archived=archived
+    )
 
 
 async def update_campaign(

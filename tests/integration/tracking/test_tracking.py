@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -28,6 +27,7 @@ from tests.integration.tracking.tracking_helpers import (
     recipient_row,
     recomputed_stats,
     send_campaign,
+    stats_of,
 )
 
 pytestmark = pytest.mark.integration
@@ -42,16 +42,6 @@ async def sent(
         app, engine_of(accounts), user.id, recipients=recipients, sent_ago=sent_ago
     )
     return campaign, user
-
-
-async def stats_of(
-    client: httpx.AsyncClient, accounts: Accounts, user: User, campaign_id: int
-) -> dict[str, Any]:
-    caller = await api_key_for(accounts, user, ["read:analytics"])
-    response = await client.get(f"/api/v1/campaigns/{campaign_id}/stats", headers=caller.headers)
-    assert response.status_code == 200, response.text
-    stats: dict[str, Any] = response.json()
-    return stats
 
 
 async def stream_length(app: Litestar) -> int:

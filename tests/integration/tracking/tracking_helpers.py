@@ -9,7 +9,9 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,8 +21,11 @@ from openmailer.adapters.bootstrap import build_tracking_drain
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
 from openmailer.adapters.db.installation_keys import tracking_key
 from openmailer.adapters.redis.tracking_stream import RedisHitStream
+from openmailer.core.accounts.model import User
+from openmailer.core.accounts.service import AccountsPorts as Accounts
 from openmailer.core.ports.rendering import CampaignContent
 from openmailer.core.tracking.service import drain
+from tests.integration.accounts.accounts_helpers import api_key_for
 
 BASE_URL = "http://testserver"
 LINKS = ("https://shop.example/sale?utm=mail", "https://blog.example/post/1")
@@ -181,3 +186,14 @@ async def recomputed_stats(engine: AsyncEngine, campaign_id: int) -> dict[str, i
                 "SELECT count(*) FROM campaign_clicks WHERE campaign_id = :c AND is_machine"
             ),
         }
+
+
+async def stats_of(
+    client: httpx.AsyncClient, accounts: Accounts, user: User, campaign_id: int
+) -> dict[str, Any]:
+    """The whole `GET /api/v1/campaigns/{id}/stats` answer, as a client reads it."""
+    caller = await api_key_for(accounts, user, ["read:analytics"])
+    response = await client.get(f"/api/v1/campaigns/{campaign_id}/stats", headers=caller.headers)
+    assert response.status_code == 200, response.text
+    stats: dict[str, Any] = response.json()
+    return stats
