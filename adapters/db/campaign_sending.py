@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from openmailer.adapters.db.monthly_quota import GIVE_BACK_QUOTA, TAKE_QUOTA
 from openmailer.adapters.db.unit_of_work import Statements, statements_on
 from openmailer.adapters.db.users import from_db_time, to_db_time
 from openmailer.core.ports.campaign_sending import (
@@ -69,23 +70,6 @@ _CLAIM = text(
     WHERE r.id = picked.id AND ct.id = r.contact_id
     RETURNING r.id, r.status, r.tracking_id, r.retry_count, ct.email, ct.first_name,
               ct.last_name, ct.custom_fields
-    """
-)
-
-_TAKE_QUOTA = text(
-    """
-    UPDATE users SET monthly_emails_sent = COALESCE(monthly_emails_sent, 0) + :count
-    WHERE id = :user_id
-      AND (monthly_email_limit IS NULL
-           OR COALESCE(monthly_emails_sent, 0) + :count <= monthly_email_limit)
-    RETURNING id
-    """
-)
-
-_GIVE_BACK_QUOTA = text(
-    """
-    UPDATE users SET monthly_emails_sent = GREATEST(0, COALESCE(monthly_emails_sent, 0) - :count)
-    WHERE id = :user_id
     """
 )
 
@@ -278,7 +262,7 @@ class SqlAlchemyCampaignSendStore:
 
     @staticmethod
     async def _take_quota(conn: AsyncConnection, user_id: int, count: int) -> bool:
-        taken = await conn.execute(_TAKE_QUOTA, {"user_id": user_id, "count": count})
+        taken = await conn.execute(TAKE_QUOTA, {"user_id": user_id, "count": count})
         return taken.first() is not None
 
     async def record_results(
@@ -333,7 +317,7 @@ class SqlAlchemyCampaignSendStore:
                 1 for r in final if r.state is RecipientState.PENDING or r.failure is Failure.RENDER
             )
             if unsent:
-                await conn.execute(_GIVE_BACK_QUOTA, {"user_id": user_id, "count": unsent})
+                await conn.execute(GIVE_BACK_QUOTA, {"user_id": user_id, "count": unsent})
 
     async def next_attempt(self, campaign_id: int) -> datetime | None:
         async with self._db.read() as conn:
