@@ -46,7 +46,8 @@ def parse_choices(changes: Mapping[str, str]) -> dict[str, Any]:
             parsed[name] = kind(value)
         except ValueError:
             allowed = ", ".join(choice.value for choice in kind)
-            problems.append((name, f"{name}: {value!r} is not one of {allowed}"))
+            shown = value if len(value) <= 40 else value[:40] + "…"
+            problems.append((name, f"{name}: {shown!r} is not one of {allowed}"))
     if problems:
         detail = "; ".join(message for _, message in problems)
         raise ValidationError(detail, field=problems[0][0], code="invalid_retention_choice")

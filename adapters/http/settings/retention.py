@@ -34,9 +34,7 @@ def choice_meta(choices: type[StrEnum]) -> msgspec.Meta:
     """A string whose allowed values the document states; the service checks them (422)."""
     allowed = [choice.value for choice in choices]
     return msgspec.Meta(
-        max_length=16,
-        description=f"one of {', '.join(allowed)}",
-        extra_json_schema={"enum": allowed},
+        description=f"one of {', '.join(allowed)}", extra_json_schema={"enum": allowed}
     )
 
 

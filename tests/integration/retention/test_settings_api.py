@@ -46,6 +46,9 @@ async def test_a_bad_choice_is_422_naming_the_allowed_values_and_changes_nothing
     assert problem["code"] == "invalid_retention_choice"
     assert "click_logs: '1d' is not one of 30d, 90d, 1y" in problem["detail"]
     assert "contact_history: '5y' is not one of 1y, 3y, forever" in problem["detail"]
+    long = await client.patch(URL, json={"campaign_reports": "x" * 5000}, headers=bea.headers)
+    assert long.status_code == 422
+    assert len(long.json()["detail"]) < 200  # the value is shown cut short
     missing = await client.put(URL, json={"click_logs": "30d"}, headers=bea.headers)
     assert missing.status_code == 400  # PUT sets all three
     assert (await client.get(URL, headers=bea.headers)).json() == DEFAULTS
