@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openmailer.adapters.db.email_logs import SqlAlchemySendQuota
 from openmailer.adapters.db.monthly_quota import GIVE_BACK_QUOTA
+from openmailer.adapters.db.users import SqlAlchemyUserRepository
 from tests.integration.retention.retention_helpers import NOW, Seed, job_named, run
 
 pytestmark = pytest.mark.integration
@@ -76,4 +77,25 @@ async def test_a_take_in_a_new_month_counts_afresh_and_a_stale_give_back_is_igno
     assert await seed.rows(COUNTS) == [
         (at_limit_last_month, 1, current),
         (at_limit_now, 1000, previous),
+    ]
+
+
+async def test_a_count_of_an_earlier_month_reads_as_zero_before_the_reset(
+    engine: AsyncEngine,
+) -> None:
+    """What the usage endpoint and the preflight see on the 1st before the reset has run."""
+    seed = Seed(engine)
+    month = "date_trunc('month', timezone('UTC', now()))"
+    current, previous = (
+        await seed.rows(f"SELECT CAST({month} AS date), CAST({month} - interval '1 month' AS date)")
+    )[0]
+    users = SqlAlchemyUserRepository(engine)
+    stale = await seed.user(sent=700, month=previous)
+    counted = await seed.user(sent=12, month=current)
+    undated = await seed.user(sent=30, month=None)  # set directly: trusted
+
+    assert [(await users.get(user)).monthly_emails_sent for user in (stale, counted, undated)] == [
+        0,
+        12,
+        30,
     ]
