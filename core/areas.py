@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openmailer.core.registry import Registry
+from openmailer.core.schedules import CalendarSchedule
 from openmailer.core.segments.operators import SegmentOperator
 from openmailer.core.sending.contract import ProviderType
 from openmailer.core.tracking.model import TrackingHandler
@@ -39,11 +40,21 @@ class ActorSpec:
 
 @dataclass(frozen=True, slots=True)
 class PeriodicJob:
-    """Enqueue `actor` every `interval_seconds`, once per period across all schedulers."""
+    """Enqueue `actor` every `interval_seconds`, or at the times of `calendar` (daily at 03:00
+    UTC, ...), once per period across all schedulers. Exactly one of the two is given."""
 
     actor: str
-    interval_seconds: int
+    interval_seconds: int | None = None
     arguments: Callable[[], tuple[Any, ...]] = tuple
+    calendar: CalendarSchedule | None = None
+
+    def __post_init__(self) -> None:
+        if (self.interval_seconds is None) == (self.calendar is None):
+            raise ValueError(
+                f"periodic job of {self.actor!r}: give exactly one of interval_seconds and calendar"
+            )
+        if self.interval_seconds is not None and self.interval_seconds < 1:
+            raise ValueError(f"periodic job of {self.actor!r}: interval_seconds must be >= 1")
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from openmailer.adapters.bootstrap.resources import (
     require_database_url,
     require_service_urls,
 )
+from openmailer.adapters.bootstrap.retention import build_retention, run_retention
 from openmailer.adapters.bootstrap.sending import (
     build_domains,
     build_messages,
@@ -48,6 +49,7 @@ __all__ = [
     "build_messages",
     "build_provider_chain",
     "build_recipient_pages",
+    "build_retention",
     "build_segments",
     "build_sending",
     "build_templates",
@@ -62,4 +64,5 @@ __all__ = [
     "open_resources",
     "require_database_url",
     "require_service_urls",
+    "run_retention",
 ]

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from openmailer.adapters.db.monthly_quota import GIVE_BACK_QUOTA, LOCK_HEADROOM, TAKE_QUOTA
 from openmailer.adapters.db.unit_of_work import Statements, statements_on
 from openmailer.adapters.db.users import from_db_time, to_db_time
 from openmailer.core.ports.campaign_sending import (
@@ -72,38 +73,11 @@ _CLAIM = text(
     """
 )
 
-# Locked after the claim's rows (the order every writer of a campaign's rows and its user's count
-# takes: recipients and campaign first, then the user), so concurrent lanes count one at a time.
-# NO KEY UPDATE, as an UPDATE of the row takes: FOR UPDATE would also wait for (and deadlock
-# with) the key-share locks that inserting email_logs rows takes on the user through its FK.
-_LOCK_HEADROOM = text(
-    """
-    SELECT CASE WHEN monthly_email_limit IS NULL THEN NULL
-                ELSE GREATEST(0, monthly_email_limit - COALESCE(monthly_emails_sent, 0)) END
-           AS headroom
-    FROM users WHERE id = :user_id FOR NO KEY UPDATE
-    """
-)
-
-_TAKE_QUOTA = text(
-    """
-    UPDATE users SET monthly_emails_sent = COALESCE(monthly_emails_sent, 0) + :count
-    WHERE id = :user_id
-    """
-)
-
 # The claimed rows beyond the month's room go back untouched by this claim.
 _UNCLAIM = text(
     """
     UPDATE campaign_recipients SET status = 'PENDING', lease_expires_at = NULL
     WHERE id = ANY(CAST(:ids AS bigint[]))
-    """
-)
-
-_GIVE_BACK_QUOTA = text(
-    """
-    UPDATE users SET monthly_emails_sent = GREATEST(0, COALESCE(monthly_emails_sent, 0) - :count)
-    WHERE id = :user_id
     """
 )
 
@@ -300,14 +274,18 @@ class SqlAlchemyCampaignSendStore:
     @staticmethod
     async def _take_quota(conn: AsyncConnection, user_id: int, claimed: list[Any]) -> list[Any]:
         """The claimed rows the month still has room for (the first ones), counted; the rest go
-        back to PENDING in the same transaction. No room at all rolls the claim back."""
-        headroom = await conn.scalar(_LOCK_HEADROOM, {"user_id": user_id})
+        back to PENDING in the same transaction. No room at all rolls the claim back. The user
+        is locked after the claim's rows: the order every writer of a campaign's rows and its
+        user's count takes (recipients and campaign first, then the user)."""
+        headroom = await conn.scalar(LOCK_HEADROOM, {"user_id": user_id})
         kept = claimed if headroom is None else claimed[: int(headroom)]
         if not kept:
             raise _NoQuota
         if len(kept) < len(claimed):
             await conn.execute(_UNCLAIM, {"ids": [row.id for row in claimed[len(kept) :]]})
-        await conn.execute(_TAKE_QUOTA, {"user_id": user_id, "count": len(kept)})
+        taken = await conn.execute(TAKE_QUOTA, {"user_id": user_id, "count": len(kept)})
+        if taken.first() is None:
+            raise _NoQuota
         return kept
 
     async def record_results(
@@ -362,7 +340,7 @@ class SqlAlchemyCampaignSendStore:
                 1 for r in final if r.state is RecipientState.PENDING or r.failure is Failure.RENDER
             )
             if unsent:
-                await conn.execute(_GIVE_BACK_QUOTA, {"user_id": user_id, "count": unsent})
+                await conn.execute(GIVE_BACK_QUOTA, {"user_id": user_id, "count": unsent})
 
     async def next_attempt(self, campaign_id: int) -> datetime | None:
         async with self._db.read() as conn:

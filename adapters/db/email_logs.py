@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openmailer.adapters.db.monthly_quota import TAKE_QUOTA
 from openmailer.adapters.db.tables.messages import IdempotencyKey
 from openmailer.adapters.db.tables.sending import EmailLog
 from openmailer.adapters.db.tables.users import User
@@ -201,18 +202,6 @@ class SqlAlchemySendQuota:
         self._db = statements_on(target)
 
     async def take(self, user_id: int, count: int) -> bool:
-        sent = USERS.c.monthly_emails_sent
-        limit = USERS.c.monthly_email_limit
-        # One conditional UPDATE: the row lock serialises concurrent sends, and each re-checks
-        # the count it sees after the one before it committed. A NULL limit is no limit.
-        statement = (
-            update(USERS)
-            .where(
-                USERS.c.id == user_id,
-                or_(limit.is_(None), and_(sent.is_(None), limit >= count), sent + count <= limit),
-            )
-            .values(monthly_emails_sent=func.coalesce(sent, 0) + count)
-            .returning(USERS.c.id)
-        )
         async with self._db.write() as conn:
-            return (await conn.execute(statement)).first() is not None
+            taken = await conn.execute(TAKE_QUOTA, {"user_id": user_id, "count": count})
+            return taken.first() is not None

@@ -39,6 +39,16 @@ def from_db_time(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.replace(tzinfo=UTC)
 
 
+def _sent_this_month(row: RowMapping) -> int:
+    """The count for the current month (UTC): 0 when it was counted for an earlier month and no
+    send has restarted it since (`monthly_quota.py`), so the usage and the preflight are right on
+    the 1st before the monthly reset has run."""
+    month = row.get("monthly_emails_month")
+    if month is not None and month < datetime.now(UTC).date().replace(day=1):
+        return 0
+    return int(row["monthly_emails_sent"] or 0)
+
+
 def _to_user(row: RowMapping) -> User:
     return User(
         id=row["id"],
@@ -52,7 +62,7 @@ def _to_user(row: RowMapping) -> User:
         subscription_expires_at=from_db_time(row["subscription_expires_at"]),
         api_enabled=row["api_enabled"] is not False,
         monthly_email_limit=row["monthly_email_limit"] or 0,
-        monthly_emails_sent=row["monthly_emails_sent"] or 0,
+        monthly_emails_sent=_sent_this_month(row),
         last_login_at=from_db_time(row["last_login_at"]),
         last_login_ip=row["last_login_ip"],
         failed_login_attempts=row["failed_login_attempts"] or 0,

@@ -1,7 +1,10 @@
 """The scheduler: enqueues periodic jobs. Any number may run; each job is enqueued once per slot.
 
-A slot is claimed with `SET key NX EX interval` in Redis, so two schedulers never enqueue the same
-job for the same period, and a scheduler that dies leaves nothing to clean up.
+A slot is claimed with `SET key NX EX ttl` in Redis, so two schedulers never enqueue the same
+job for the same period, and a scheduler that dies leaves nothing to clean up. An interval job's
+slot is `now // interval`; a calendar job's (daily at 03:00 UTC, ...) is the day or month of its
+latest due time (`core/schedules.py`), so it runs once per period and catches up when no
+scheduler was up at the due time.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
@@ -24,6 +28,7 @@ from openmailer.adapters.settings import Settings
 from openmailer.adapters.workers.actors import Actors, declare_actors
 from openmailer.adapters.workers.heartbeats import record_heartbeat
 from openmailer.core.areas import AreaRegistries, PeriodicJob
+from openmailer.core.schedules import CalendarSchedule
 
 log = logging.getLogger("openmailer.scheduler")
 TICK_SECONDS = 1.0
@@ -31,9 +36,20 @@ TICK_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class ScheduledJob:
+    """Every `interval_seconds`, or at the times of `calendar` when it is given."""
+
     name: str
-    interval_seconds: int
+    interval_seconds: int | None
     enqueue: Callable[[], object]
+    calendar: CalendarSchedule | None = None
+
+    def slot(self, now: float) -> tuple[str, int]:
+        """The slot `now` falls in and how long (seconds) a claim of it must be remembered."""
+        if self.calendar is not None:
+            moment = datetime.fromtimestamp(now, UTC)
+            return self.calendar.slot(moment), self.calendar.slot_memory_seconds
+        assert self.interval_seconds is not None
+        return str(int(now // self.interval_seconds)), self.interval_seconds * 2
 
 
 def scheduled_jobs(areas: AreaRegistries, actors: Actors) -> list[ScheduledJob]:
@@ -43,7 +59,11 @@ def scheduled_jobs(areas: AreaRegistries, actors: Actors) -> list[ScheduledJob]:
         job = entry.value
         if job.actor not in actors:
             raise KeyError(f"periodic job {entry.key!r} enqueues unknown actor {job.actor!r}")
-        jobs.append(ScheduledJob(entry.key, job.interval_seconds, _sender(actors[job.actor], job)))
+        jobs.append(
+            ScheduledJob(
+                entry.key, job.interval_seconds, _sender(actors[job.actor], job), job.calendar
+            )
+        )
     return jobs
 
 
@@ -51,9 +71,9 @@ def enqueue_due(client: Any, jobs: list[ScheduledJob], now: float) -> list[str]:
     """Enqueue each job whose current slot no scheduler has claimed yet; return their names."""
     enqueued = []
     for job in jobs:
-        slot = int(now // job.interval_seconds)
+        slot, ttl_seconds = job.slot(now)
         key = f"openmailer:scheduler:{job.name}:{slot}"
-        if client.set(key, os.getpid(), nx=True, ex=job.interval_seconds * 2):
+        if client.set(key, os.getpid(), nx=True, ex=ttl_seconds):
             job.enqueue()
             enqueued.append(job.name)
     return enqueued

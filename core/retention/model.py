@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+DEFAULT_BATCH_SIZE = 5_000  # rows per batch transaction
+
 
 class Cadence(StrEnum):
     DAILY = "daily"  # every day at 03:00 UTC (the spec)
@@ -24,7 +26,11 @@ class RetentionRun:
 
     now: datetime  # naive UTC, as the database's TIMESTAMP columns
     dry_run: bool = False
-    batch_size: int = 5_000
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +39,20 @@ class RetentionReport:
     dry_run: bool
     rows: Mapping[str, int] = field(default_factory=dict)  # table -> rows removed (or would be)
     seconds: float = 0.0
+    error: str | None = None  # the failure's text when the job failed (rows are then empty)
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRun:
+    """A run as the run records keep it (`retention_runs`)."""
+
+    job: str
+    started_at: datetime  # naive UTC
+    report: RetentionReport
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,3 +53,12 @@ def test_keys_rotate_needs_no_redis(
     monkeypatch.setenv("OPENMAILER_SECRET_KEYS", f"k1:{base64.b64encode(os.urandom(32)).decode()}")
     assert main(["keys", "rotate"]) == 0
     assert "re-encrypted 0 secret(s) under key 'k1'" in capsys.readouterr().out
+
+
+def test_retention_run_and_list_need_no_redis(
+    database_only_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["retention", "run", "--dry-run"]) == 0
+    assert "email-logs: would remove email_logs 0 (" in capsys.readouterr().out
+    assert main(["retention", "list"]) == 0
+    assert "(dry run): email_logs 0 in " in capsys.readouterr().out

@@ -13,7 +13,7 @@ bounce_count and pause_reason), tracking_events and the machine counts (033),
 contact_lists.public_id and form_fields (034), the send path's leases, backoff, possible
 duplicates, failure kinds and outbox-only campaigns (035), user_retention_settings and
 retention_runs (036), campaign_click_daily, email_campaigns_archive.summary and the indexes
-of three references (037).
+of three references (037), users.monthly_emails_month (038).
 """
 
 from __future__ import annotations
@@ -153,6 +153,8 @@ EXPECTED: dict[str, Table] = {
             "account_locked_until": TIMESTAMP,
             "two_factor_enabled": boolean(False),
             "two_factor_secret": varchar(255),
+            # Not in the spec (migration 038): the month monthly_emails_sent counts for.
+            "monthly_emails_month": Col("date"),
         },
         uniques={"users_username_key": ("username",), "users_email_key": ("email",)},
         checks={

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -70,6 +71,8 @@ class User(Base):
     monthly_emails_sent: Mapped[int | None] = mapped_column(
         Integer, server_default=integer_default(0)
     )
+    # Not in the spec (migration 038): the month (its first day) monthly_emails_sent counts for.
+    monthly_emails_month: Mapped[date | None] = mapped_column(Date)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime())
     last_login_ip: Mapped[str | None] = mapped_column(String(45))
     failed_login_attempts: Mapped[int | None] = mapped_column(

@@ -1,0 +1,1 @@
+"""`/api/v1/settings/*`: the caller's own settings (retention, so far)."""
