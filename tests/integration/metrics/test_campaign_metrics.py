@@ -13,10 +13,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+from litestar import Litestar
+from prometheus_client import REGISTRY
 
 from openmailer.adapters.settings import Settings
 from tests.integration.accounts.accounts_helpers import session_for
-from tests.integration.campaign_sending.send_helpers import audience, linked_template
+from tests.integration.campaign_sending.send_helpers import (
+    MemoryQueue,
+    audience,
+    drain,
+    linked_template,
+    sending_service,
+)
 from tests.integration.campaign_sending.worker_helpers import (
     RecordingHandler,
     Worker,
@@ -165,3 +173,31 @@ async def test_a_campaign_moves_the_figures_of_the_api_and_of_the_worker(
     # the samples came from the worker processes' files in the directory named by the port
     kinds = {path.name.split("_")[0] for path in (tmp_path / f"worker-{port}").glob("*.db")}
     assert {"counter", "histogram"} <= kinds
+
+
+async def test_a_campaign_without_providers_counts_its_sends_under_the_outbox(
+    app: Litestar, world: World
+) -> None:
+    """In-process (the send path's own test driver): the batch sender reports each claim and
+    each row's result, and with no provider the outbox is the type that answered."""
+    owner = world.owner
+    campaign = await create_campaign(
+        world.client,
+        owner.caller,
+        template_id=await linked_template(world.engine, owner.user),
+        list_id=await audience(world.engine, owner.user, 30),
+        send_speed=10_000,
+    )
+    claimed = REGISTRY.get_sample_value("openmailer_campaign_recipients_claimed_total") or 0
+    sent_name, outbox = "openmailer_campaign_recipients_sent_total", {"provider_type": "OUTBOX"}
+    sent = REGISTRY.get_sample_value(sent_name, outbox) or 0
+    response = await world.client.post(
+        f"/api/v1/campaigns/{campaign['id']}/send", headers=owner.caller.headers
+    )
+    assert response.status_code == 202, response.text
+    queue = MemoryQueue()
+    service = sending_service(app, queue, campaign_batch_size=8)
+    queue.start(owner.user.id, campaign["id"])
+    await drain(service, queue)
+    assert REGISTRY.get_sample_value("openmailer_campaign_recipients_claimed_total") == claimed + 30
+    assert REGISTRY.get_sample_value(sent_name, outbox) == sent + 30

@@ -14,6 +14,7 @@ from litestar import Litestar
 from redis.asyncio import Redis
 
 from openmailer.adapters.http.app import create_app, make_lifespan
+from openmailer.adapters.metrics.live import read_live_figures
 from openmailer.adapters.redis.tracking_stream import STREAM_KEY
 from openmailer.adapters.settings import Settings
 from tests.integration.accounts.accounts_helpers import session_for
@@ -21,6 +22,7 @@ from tests.integration.campaigns.conftest import World
 from tests.integration.conftest import TEST_PASSWORD_ROUNDS
 from tests.integration.metrics.metrics_helpers import has, value
 from tests.integration.sending.failover_helpers import smtp_provider_at
+from tests.integration.sending.smtp_sink import free_port
 
 pytestmark = pytest.mark.integration
 TOKEN = "scrape-token-" + "7" * 24
@@ -168,3 +170,20 @@ async def test_refused_webhook_requests_are_counted_by_reason(client: httpx.Asyn
         reason="webhook_not_found",
     )
     assert after == before + 1
+
+
+async def test_an_unreachable_redis_leaves_its_readings_out_and_postgresql_still_answers(
+    app: Litestar,
+) -> None:
+    nothing_listens = Redis.from_url(
+        f"redis://127.0.0.1:{free_port()}", socket_connect_timeout=0.5, socket_timeout=0.5
+    )
+    try:
+        figures = await read_live_figures(
+            app.state.resources.engine, nothing_listens, ["campaigns"]
+        )
+    finally:
+        await nothing_listens.aclose()
+    assert figures.failed_sources == {"queues", "tracking_buffer", "circuit_breakers"}
+    assert figures.queues == {} and figures.tracking_buffered is None
+    assert isinstance(figures.campaigns, list)  # read from PostgreSQL all the same
