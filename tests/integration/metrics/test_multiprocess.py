@@ -118,3 +118,37 @@ def scrape_with(client: httpx.Client, url: str) -> str:
     response = client.get(url)
     assert response.status_code == 200, response.text
     return response.text
+
+
+def test_the_workers_endpoint_answers_only_its_path_and_the_bearer_of_the_token(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    token = "worker-scrape-" + "9" * 20
+    _python(COUNT.format(5), tmp_path)  # a worker process's samples, already written
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("OPENMAILER_")},
+        MULTIPROC_DIR_ENV: str(tmp_path),
+        "OPENMAILER_WORKER_METRICS_PORT": str(port),
+        "OPENMAILER_METRICS_TOKEN": token,
+    }
+    serve = "from openmailer.adapters.metrics.worker import serve_worker_metrics as s; s()"
+    server = subprocess.Popen([sys.executable, "-c", serve], env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, "the endpoint stopped"
+            with contextlib.suppress(httpx.TransportError):
+                refused = httpx.get(f"{url}/metrics", timeout=5)
+                break
+            assert time.monotonic() < deadline, "the endpoint never answered"
+            time.sleep(0.1)
+        assert refused.status_code == 404  # loopback is not enough once a token is set
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{url}/other", headers=bearer, timeout=5).status_code == 404
+        text = scrape(f"{url}/metrics", **bearer)
+        assert value(text, FLUSHED) == 5
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
