@@ -30,15 +30,18 @@ _ACTIVE_PROVIDERS = text(
     """
 )
 
-# idx_email_campaigns_status finds both kinds; the SENT ones of the last days are few.
+# idx_email_campaigns_status finds each kind. A PAUSED campaign counts from its pause (its
+# last update): complaint-rate protection pauses a campaign, and its rates matter most then.
 _RECENT_CAMPAIGNS = text(
     """
     SELECT id, status, coalesce(send_speed, 0) AS send_speed, coalesce(sent_count, 0) AS sent,
            coalesce(bounce_count, 0) AS bounced, coalesce(complaint_count, 0) AS complaints
     FROM email_campaigns
     WHERE status = 'SENDING'
-       OR (status = 'SENT' AND sent_at >= timezone('UTC', now()) - make_interval(days => :days))
-    ORDER BY status = 'SENDING' DESC, sent_at DESC NULLS LAST, id DESC
+       OR (status IN ('SENT', 'PAUSED')
+           AND coalesce(sent_at, updated_at)
+               >= timezone('UTC', now()) - make_interval(days => :days))
+    ORDER BY status = 'SENDING' DESC, coalesce(sent_at, updated_at) DESC, id DESC
     LIMIT :limit
     """
 )
@@ -54,7 +57,8 @@ async def active_provider_types(engine: AsyncEngine, *, limit: int) -> dict[int,
 async def recent_campaign_figures(
     engine: AsyncEngine, *, days: int, limit: int
 ) -> list[CampaignFigures]:
-    """Campaigns SENDING, then those SENT in the last `days`, newest first, at most `limit`."""
+    """Campaigns SENDING, then those SENT or PAUSED in the last `days`, newest first, at most
+    `limit`."""
     async with engine.connect() as conn:
         rows = await conn.execute(_RECENT_CAMPAIGNS, {"days": days, "limit": limit})
         return [

@@ -89,7 +89,7 @@ WEBHOOK_EVENTS_PROCESSED = Counter(
 )
 WORKER_MESSAGES = Counter(
     "openmailer_worker_messages_total",
-    "dramatiq messages a worker process finished, by outcome (done, failed).",
+    "dramatiq messages a worker process finished, by outcome (done, failed, skipped).",
     ["queue", "actor", "outcome"],
 )
 WORKER_MESSAGE_SECONDS = Histogram(

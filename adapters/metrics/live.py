@@ -6,7 +6,7 @@ endpoint serves only what its processes counted, or a fleet would report them on
 Each source is read with a timeout of its own; one that fails or is slow leaves its metrics out
 and sets `openmailer_metrics_source_up{source}` to 0, and the scrape still answers.
 
-Per-campaign figures are bounded: only campaigns SENDING or SENT in the last
+Per-campaign figures are bounded: only campaigns SENDING, or SENT or PAUSED in the last
 RECENT_CAMPAIGN_DAYS, at most MAX_CAMPAIGNS of them, labelled by campaign id (never a user).
 """
 
@@ -171,18 +171,18 @@ class LiveFiguresCollector:
             ),
             "sent": GaugeMetricFamily(
                 "openmailer_campaign_sent_recipients",
-                "Recipients sent so far, per campaign SENDING or recently SENT (its rate is "
-                "the campaign's send rate, to compare with its send_speed).",
+                "Recipients sent so far, per campaign SENDING or recently SENT or PAUSED (its "
+                "rate is the campaign's send rate, to compare with its send_speed).",
                 labels=["campaign_id", "status"],
             ),
             "bounce": GaugeMetricFamily(
                 "openmailer_campaign_bounce_ratio",
-                "Bounced / sent, per campaign SENDING or recently SENT.",
+                "Bounced / sent, per campaign SENDING or recently SENT or PAUSED.",
                 labels=["campaign_id", "status"],
             ),
             "complaint": GaugeMetricFamily(
                 "openmailer_campaign_complaint_ratio",
-                "Complaints / sent, per campaign SENDING or recently SENT.",
+                "Complaints / sent, per campaign SENDING or recently SENT or PAUSED.",
                 labels=["campaign_id", "status"],
             ),
         }

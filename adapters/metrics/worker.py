@@ -48,13 +48,18 @@ class WorkerMetrics(dramatiq.Middleware):
         result: Any = None,
         exception: BaseException | None = None,
     ) -> None:
+        outcome = "failed" if exception is not None else "done"
+        self._finished(message, outcome)
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: Any) -> None:
+        self._finished(message, "skipped")  # a middleware refused it (too old, say)
+
+    def _finished(self, message: Any, outcome: str) -> None:
         started = self._started.pop(message.message_id, None)
         labels = (message.queue_name, message.actor_name)
         if started is not None:
             WORKER_MESSAGE_SECONDS.labels(*labels).observe(time.perf_counter() - started)
-        WORKER_MESSAGES.labels(*labels, "failed" if exception is not None else "done").inc()
-
-    after_skip_message = after_process_message
+        WORKER_MESSAGES.labels(*labels, outcome).inc()
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
         process_exited()
