@@ -7,7 +7,6 @@ import os
 import sys
 
 from openmailer.adapters.bootstrap import require_service_urls
-from openmailer.adapters.metrics.exposure import use_fresh_directory
 from openmailer.adapters.settings import load_settings
 
 WORKER_MODULE = "openmailer.adapters.workers.main"
@@ -48,6 +47,8 @@ def run_api(args: argparse.Namespace) -> int:
     require_service_urls(settings)
     port = args.port or settings.api_port
     if args.workers > 1:
+        from openmailer.adapters.metrics.exposure import use_fresh_directory
+
         # uvicorn starts its workers afresh, so they inherit this: their samples go to one
         # directory for /metrics to sum (adapters/metrics/exposure.py). One process keeps them
         # in its own memory.
@@ -85,6 +86,8 @@ def run_worker(args: argparse.Namespace) -> int:
     ]
     port = settings.worker_metrics_port
     if port is not None:
+        from openmailer.adapters.metrics.exposure import use_fresh_directory
+
         # Every worker process writes its samples to the one directory (the variable reaches
         # them through exec and fork); one more process forked by dramatiq serves their sum.
         use_fresh_directory(settings.metrics_directory / f"worker-{port}")
