@@ -28,6 +28,9 @@ DEFAULT_CAMPAIGN_BATCH_SIZE = 100
 MAX_CAMPAIGN_BATCH_SIZE = 1000
 DEFAULT_CAMPAIGN_LEASE_SECONDS = 120.0
 DEFAULT_CAMPAIGN_RETRY_BACKOFF = 10.0
+DEFAULT_WORKER_METRICS_HOST = "127.0.0.1"
+MIN_METRICS_TOKEN_CHARS = 16
+_TOKEN = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces: it travels in a header
 _T = TypeVar("_T")
 ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Nameserver = tuple[str, int]  # address, port
@@ -81,10 +84,24 @@ class Settings:
     campaign_batch_size: int = DEFAULT_CAMPAIGN_BATCH_SIZE
     campaign_lease_seconds: float = DEFAULT_CAMPAIGN_LEASE_SECONDS
     campaign_retry_backoff: float = DEFAULT_CAMPAIGN_RETRY_BACKOFF
+    # Metrics (docs/operations.md). A token: `GET /metrics` and the workers' endpoint want
+    # `Authorization: Bearer <it>` from every client; none: they answer loopback clients only.
+    metrics_token: str | None = field(default=None, repr=False)
+    # Where API and worker processes write their samples for a scrape to sum (one directory
+    # per started `api` or `worker` command, emptied at its start); default <data dir>/metrics.
+    metrics_dir: Path | None = None
+    # The workers' own endpoint (one per `openmailer worker` command, for all its processes);
+    # no port: none is served.
+    worker_metrics_host: str = DEFAULT_WORKER_METRICS_HOST
+    worker_metrics_port: int | None = None
 
     @property
     def uses_embedded_services(self) -> bool:
         return self.database_url is None or self.redis_url is None
+
+    @property
+    def metrics_directory(self) -> Path:
+        return self.metrics_dir or self.data_dir / "metrics"
 
     @property
     def current_secret_key(self) -> SecretKey:
@@ -152,6 +169,15 @@ def load_settings(
     )
     lease_seconds = seconds("CAMPAIGN_LEASE_SECONDS", DEFAULT_CAMPAIGN_LEASE_SECONDS)
     retry_backoff = seconds("CAMPAIGN_RETRY_BACKOFF", DEFAULT_CAMPAIGN_RETRY_BACKOFF)
+    metrics_token = check("METRICS_TOKEN", _parse_metrics_token, get("METRICS_TOKEN"))
+    worker_metrics_host = check(
+        "WORKER_METRICS_HOST", _parse_bind_address, get("WORKER_METRICS_HOST")
+    )
+    worker_metrics_port = check(
+        "WORKER_METRICS_PORT",
+        lambda raw: None if raw is None else _parse_port(raw),
+        get("WORKER_METRICS_PORT"),
+    )
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         errors.append(
@@ -164,12 +190,13 @@ def load_settings(
     assert api_port is not None  # check() answers None only after recording an error
 
     api_host = get("API_HOST") or "127.0.0.1"
+    data_dir = Path(get("DATA_DIR") or ".openmailer").resolve()
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
         secret_keys=secret_keys or (),
         base_url=base_url or f"http://{api_host}:{api_port}",
-        data_dir=Path(get("DATA_DIR") or ".openmailer").resolve(),
+        data_dir=data_dir,
         api_host=api_host,
         api_port=api_port,
         log_level=log_level,
@@ -187,6 +214,10 @@ def load_settings(
         campaign_batch_size=batch_size or DEFAULT_CAMPAIGN_BATCH_SIZE,
         campaign_lease_seconds=lease_seconds,
         campaign_retry_backoff=retry_backoff,
+        metrics_token=metrics_token,
+        metrics_dir=Path(get("METRICS_DIR") or data_dir / "metrics").resolve(),
+        worker_metrics_host=worker_metrics_host or DEFAULT_WORKER_METRICS_HOST,
+        worker_metrics_port=worker_metrics_port,
     )
 
 
@@ -281,6 +312,28 @@ def _parse_nameservers(raw: str | None) -> tuple[Nameserver, ...]:
                 f"such as 127.0.0.1:5353 or [::1]:53: {exc}"
             ) from None
     return tuple(servers)
+
+
+def _parse_metrics_token(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if len(raw) < MIN_METRICS_TOKEN_CHARS or not _TOKEN.match(raw):
+        raise ValueError(
+            f"must be at least {MIN_METRICS_TOKEN_CHARS} printable characters without spaces "
+            "(e.g. the output of `openssl rand -hex 32`)"
+        )
+    return raw
+
+
+def _parse_bind_address(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        raise ValueError(
+            f"must be an IP address to listen on, such as 0.0.0.0, got {raw!r}"
+        ) from None
 
 
 def _parse_port(raw: str | None) -> int:

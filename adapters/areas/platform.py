@@ -1,4 +1,4 @@
-"""The platform itself: health, the process commands, the worker heartbeat."""
+"""The platform itself: health, metrics, the process commands, the worker heartbeat."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import time
 
 from openmailer.adapters.cli import migrate, processes, up, version
 from openmailer.adapters.http.health import health
+from openmailer.adapters.http.metrics import metrics
 from openmailer.adapters.workers.heartbeats import heartbeat
 from openmailer.core.areas import ActorSpec, CliCommand, HttpRoutes, PeriodicJob
 from openmailer.core.registry import Registrar
@@ -15,6 +16,7 @@ from openmailer.plugins import hookimpl
 @hookimpl
 def register_http_routes(routes: Registrar[HttpRoutes]) -> None:
     routes.add("health", HttpRoutes(handlers=(health,), at_root=True))
+    routes.add("metrics", HttpRoutes(handlers=(metrics,), at_root=True))
 
 
 @hookimpl

@@ -43,10 +43,14 @@ def register_cli_commands(commands: Registrar[CliCommand]) -> None:
 
 def run_cadence(cadence: Cadence) -> None:
     from openmailer.adapters.bootstrap import open_database, run_retention
+    from openmailer.adapters.metrics.instruments import observe_retention_run
 
     async def run() -> None:
         async with open_database() as database:
             for report in await run_retention(database, cadence.value):
+                observe_retention_run(
+                    report.job, report.rows, report.seconds, failed=report.error is not None
+                )
                 log.info(
                     "retention_job_ran",
                     extra={

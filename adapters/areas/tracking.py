@@ -9,6 +9,7 @@ import logging
 
 from openmailer.adapters.http.tracking.public import click_redirect, open_pixel
 from openmailer.adapters.http.tracking.stats import CampaignStatsController
+from openmailer.adapters.metrics.instruments import count_tracking_events_flushed
 from openmailer.core.areas import ActorSpec, HttpRoutes, PeriodicJob, ServiceBinding
 from openmailer.core.registry import Registrar
 from openmailer.plugins import hookimpl
@@ -53,6 +54,7 @@ def drain_tracking_events() -> None:
             return await drain(build_tracking_drain(resources, builtin_areas().tracking_handlers))
 
     applied = asyncio.run(run())
+    count_tracking_events_flushed(applied)
     if applied:
         log.info("tracking_events_applied", extra={"applied": applied})
 

@@ -8,6 +8,7 @@ import asyncio
 import logging
 
 from openmailer.adapters.http.webhooks.receive import receive_provider_events
+from openmailer.adapters.metrics.instruments import count_webhook_events_processed
 from openmailer.adapters.workers.event_queue import (
     EVENTS_QUEUE,
     PROCESS_EVENTS_ACTOR,
@@ -46,6 +47,7 @@ def process_webhook_events(event_ids: list[int]) -> None:
             return await build_events(database).process_many(event_ids)
 
     processed = asyncio.run(run())
+    count_webhook_events_processed(taken=len(event_ids), applied=processed)
     log.info("webhook_events_processed", extra={"count": processed})
 
 
@@ -57,6 +59,7 @@ def retry_webhook_events() -> None:
             return await build_events(database).retry_pending()
 
     processed = asyncio.run(run())
+    count_webhook_events_processed(taken=processed, applied=processed)
     if processed:
         log.info("webhook_events_retried", extra={"count": processed})
 

@@ -17,6 +17,7 @@ from openmailer.adapters.db.installation_keys import InstallationKey, tracking_k
 from openmailer.adapters.db.outbox import SqlAlchemyOutboxStore
 from openmailer.adapters.db.templates import SqlAlchemyTemplateRepository
 from openmailer.adapters.db.users import SqlAlchemyUserRepository
+from openmailer.adapters.metrics.sending import PrometheusDeliveryObserver
 from openmailer.adapters.native.sender import SenderRsMessageRenderer
 from openmailer.adapters.redis.send_throttle import RedisSendThrottle
 from openmailer.adapters.workers.campaign_queue import DramatiqCampaignQueue
@@ -78,5 +79,6 @@ def build_campaign_sending(
             lease_seconds=settings.campaign_lease_seconds,
             retry_backoff_seconds=settings.campaign_retry_backoff,
         ),
+        observer=PrometheusDeliveryObserver(),
     )
     return CampaignSendingService(delivery, campaigns.ports.preflight)

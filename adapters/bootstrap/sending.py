@@ -18,6 +18,7 @@ from openmailer.adapters.db.providers import SqlAlchemyProviderRepository
 from openmailer.adapters.db.suppressions import SqlAlchemySuppressions
 from openmailer.adapters.db.templates import SqlAlchemyTemplateRepository
 from openmailer.adapters.dns.resolver import DnspythonResolver
+from openmailer.adapters.metrics.sending import TimedProviderClient
 from openmailer.adapters.native.sender import SenderRsMessageRenderer
 from openmailer.adapters.providers.configurations import MsgspecProviderConfigurations
 from openmailer.adapters.providers.pool import ProviderClientPool
@@ -108,7 +109,7 @@ def build_provider_chain(
             outbox=outbox,
             clock=clock,
         )
-        return client
+        return TimedProviderClient(client, provider.provider_type)
 
     pool = ProviderClientPool(open_provider_client)
     resources.provider_clients = pool

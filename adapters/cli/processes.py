@@ -10,6 +10,7 @@ from openmailer.adapters.bootstrap import require_service_urls
 from openmailer.adapters.settings import load_settings
 
 WORKER_MODULE = "openmailer.adapters.workers.main"
+WORKER_METRICS_SERVER = "openmailer.adapters.metrics.worker:serve_worker_metrics"
 
 
 def register_api(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,11 +45,19 @@ def run_api(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     require_service_urls(settings)
+    port = args.port or settings.api_port
+    if args.workers > 1:
+        from openmailer.adapters.metrics.exposure import use_fresh_directory
+
+        # uvicorn starts its workers afresh, so they inherit this: their samples go to one
+        # directory for /metrics to sum (adapters/metrics/exposure.py). One process keeps them
+        # in its own memory.
+        use_fresh_directory(settings.metrics_directory / f"api-{port}")
     uvicorn.run(
         "openmailer.adapters.http.app:create_app",
         factory=True,
         host=args.host or settings.api_host,
-        port=args.port or settings.api_port,
+        port=port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
         # The app reads X-Forwarded-For itself, from OPENMAILER_TRUSTED_PROXIES only; uvicorn's
@@ -61,7 +70,8 @@ def run_api(args: argparse.Namespace) -> int:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    require_service_urls(load_settings())
+    settings = load_settings()
+    require_service_urls(settings)
     command = [
         sys.executable,
         "-m",
@@ -74,6 +84,14 @@ def run_worker(args: argparse.Namespace) -> int:
         "--worker-shutdown-timeout",
         str(int(args.shutdown_timeout * 1000)),
     ]
+    port = settings.worker_metrics_port
+    if port is not None:
+        from openmailer.adapters.metrics.exposure import use_fresh_directory
+
+        # Every worker process writes its samples to the one directory (the variable reaches
+        # them through exec and fork); one more process forked by dramatiq serves their sum.
+        use_fresh_directory(settings.metrics_directory / f"worker-{port}")
+        command += ["--fork-function", WORKER_METRICS_SERVER]
     # dramatiq's own CLI supervises the worker processes and handles SIGTERM gracefully.
     os.execv(sys.executable, command)  # does not return
 

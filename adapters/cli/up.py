@@ -245,6 +245,7 @@ def _print_banner(settings: Settings) -> None:
         f"  API          {base}/api/v1\n"
         f"  API docs     {base}/schema\n"
         f"  health       {base}/health\n"
+        f"  metrics      {base}/metrics\n"
         f"  data         {settings.data_dir}\n"
         f"  database     {settings.database_url}\n"
         f"  redis        {settings.redis_url}\n"

@@ -33,6 +33,8 @@ from openmailer.adapters.http.security import (
     provide_principal,
 )
 from openmailer.adapters.http.strict_input import StrictInput
+from openmailer.adapters.metrics.exposure import process_exited
+from openmailer.adapters.metrics.http_latency import with_request_metrics
 from openmailer.adapters.settings import Settings, load_settings
 from openmailer.core.accounts.service import AccountsService
 from openmailer.core.areas import AreaRegistries
@@ -72,7 +74,10 @@ def make_lifespan(
             app.state.services = {
                 entry.key: entry.value.build(resources, areas) for entry in areas.services.entries()
             }
-            yield
+            try:
+                yield
+            finally:
+                process_exited()  # an API worker's clean stop (multi-process mode only)
 
     return lifespan
 
@@ -133,8 +138,8 @@ def create_app(
     _require_declared_access(app)
     strict_input.learn(app)
     app.before_send.append(_allow_every_method(app))
-    app.asgi_handler = with_request_context(
-        app.asgi_handler, trusted_proxies=settings.trusted_proxies
+    app.asgi_handler = with_request_metrics(
+        with_request_context(app.asgi_handler, trusted_proxies=settings.trusted_proxies)
     )
     return app
 

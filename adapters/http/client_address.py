@@ -32,6 +32,12 @@ def parse_ip(text: str) -> _Address | None:
     return address
 
 
+def is_loopback(host: str | None) -> bool:
+    """Whether a client address (as the scope holds it) is this machine's own."""
+    address = None if host is None else parse_ip(host)
+    return address is not None and address.is_loopback
+
+
 def client_address(
     peer: str | None, forwarded_for: Iterable[str], trusted: Sequence[ProxyNetwork]
 ) -> str | None:

@@ -7,7 +7,6 @@ client on the machine itself; any other client sees which services are down, not
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 from typing import Any
 
@@ -19,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openmailer.adapters.bootstrap import Resources
+from openmailer.adapters.http.client_address import is_loopback
 from openmailer.adapters.workers.heartbeats import HEARTBEATS_KEY, heartbeat_ages
 
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -70,16 +70,6 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
 
 
-def _is_local(request: Request[Any, Any, Any]) -> bool:
-    try:
-        address = ipaddress.ip_address(request.client.host if request.client else "")
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return address.is_loopback
-
-
 @get(
     "/health",
     tags=["operations"],
@@ -95,7 +85,7 @@ async def health(request: Request[Any, Any, Any]) -> Response[HealthReport]:
     )
     head = request.app.state.migration_head
     healthy = database.ok and redis.ok
-    if not _is_local(request):
+    if not is_loopback(request.client.host if request.client else None):
         database, redis = ComponentHealth(ok=database.ok), ComponentHealth(ok=redis.ok)
     report = HealthReport(
         status="ok" if healthy else "unavailable",

@@ -106,3 +106,25 @@ class RedisCircuitBreaker:
     async def record_success(self, provider_id: int, *, probe: bool) -> BreakerTransition | None:
         closed = await self._success(keys=self._keys(provider_id), args=[int(probe)])
         return BreakerTransition.CLOSED if int(closed) else None
+
+
+BREAKER_STATES = ("closed", "open", "half_open")
+
+
+async def breaker_states(
+    redis: Redis, provider_ids: list[int], now_ms: int
+) -> dict[int, tuple[str, int]]:
+    """Provider id -> (state, consecutive transient failures), one pipelined read. `half_open`:
+    the cool-down is over, and the next caller probes (or one is probing now)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for provider_id in provider_ids:
+            pipe.hmget(RedisCircuitBreaker._keys(provider_id)[0], ["failures", "open_until"])
+        replies = await pipe.execute()
+    states: dict[int, tuple[str, int]] = {}
+    for provider_id, (failures, open_until) in zip(provider_ids, replies, strict=True):
+        count = int(failures or 0)
+        if not open_until:
+            states[provider_id] = ("closed", count)
+        else:
+            states[provider_id] = ("open" if now_ms < int(open_until) else "half_open", count)
+    return states

@@ -154,3 +154,8 @@ class RedisHitStream:
             for entry_id, fields in entries
             if fields
         ]
+
+
+async def buffered_hits(redis: Redis, *, stream: str = STREAM_KEY) -> int:
+    """Hits appended and not yet applied (entries are deleted once PostgreSQL has them)."""
+    return int(await redis.xlen(stream))

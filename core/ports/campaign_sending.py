@@ -178,14 +178,37 @@ class TrackingKeySource(Protocol):
     async def get(self) -> bytes: ...
 
 
+class DeliveryObserver(Protocol):
+    """Told what each batch run did, as it happens (the metrics adapter counts it). Called on
+    the send path itself: it must be quick and must not raise."""
+
+    def claimed(self, count: int) -> None: ...
+
+    def delivered(self, results: Sequence[tuple[RecipientResult, str | None]]) -> None:
+        """Each row's result with the type of the provider that answered last (`OUTBOX` for
+        the outbox; None when no provider was tried: a render failure, every provider
+        skipped)."""
+        ...
+
+
+class NoDeliveryObserver:
+    def claimed(self, count: int) -> None:
+        return None
+
+    def delivered(self, results: Sequence[tuple[RecipientResult, str | None]]) -> None:
+        return None
+
+
 __all__ = [
     "CampaignQueue",
     "CampaignRef",
     "CampaignSendStore",
     "Claim",
     "ClaimedRecipient",
+    "DeliveryObserver",
     "Failure",
     "Lane",
+    "NoDeliveryObserver",
     "RecipientResult",
     "RecipientState",
     "SendThrottle",

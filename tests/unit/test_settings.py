@@ -68,6 +68,11 @@ def test_a_valid_environment_is_read(tmp_path: Path) -> None:
         ("CAMPAIGN_BATCH_SIZE", "1001", "from 1 to 1000"),
         ("CAMPAIGN_LEASE_SECONDS", "0", "more than 0"),
         ("CAMPAIGN_RETRY_BACKOFF", "later", "must be a number of seconds"),
+        ("METRICS_TOKEN", "short", "at least 16 printable characters"),
+        ("METRICS_TOKEN", "sixteen chars with spaces", "without spaces"),
+        ("WORKER_METRICS_PORT", "0", "between 1 and 65535"),
+        ("WORKER_METRICS_PORT", "ninety", "must be a port number"),
+        ("WORKER_METRICS_HOST", "workers.internal", "must be an IP address to listen on"),
     ],
 )
 def test_invalid_values_are_named_with_the_reason(
@@ -129,6 +134,27 @@ def test_the_campaign_send_path_defaults_and_can_be_set(tmp_path: Path) -> None:
         loaded.campaign_lease_seconds,
         loaded.campaign_retry_backoff,
     ) == (25, 3.0, 0.2)
+
+
+def test_metrics_are_for_loopback_with_no_worker_endpoint_by_default(tmp_path: Path) -> None:
+    defaults = settings({"OPENMAILER_DATA_DIR": str(tmp_path / "data")}, tmp_path)
+    assert defaults.metrics_token is None
+    assert defaults.metrics_directory == (tmp_path / "data" / "metrics").resolve()
+    assert (defaults.worker_metrics_host, defaults.worker_metrics_port) == ("127.0.0.1", None)
+    token = "f" * 32
+    loaded = settings(
+        {
+            "OPENMAILER_METRICS_TOKEN": token,
+            "OPENMAILER_METRICS_DIR": str(tmp_path / "samples"),
+            "OPENMAILER_WORKER_METRICS_HOST": "::",
+            "OPENMAILER_WORKER_METRICS_PORT": "9191",
+        },
+        tmp_path,
+    )
+    assert loaded.metrics_token == token
+    assert token not in repr(loaded)  # a secret: never in a log line
+    assert loaded.metrics_directory == (tmp_path / "samples").resolve()
+    assert (loaded.worker_metrics_host, loaded.worker_metrics_port) == ("::", 9191)
 
 
 def test_trusted_proxies_are_none_by_default_and_read_as_networks(tmp_path: Path) -> None:

@@ -14,11 +14,14 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, post
 from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
 from litestar.params import PathParameter
 from litestar.status_codes import HTTP_200_OK
 
 from openmailer.adapters.http.errors import problem_specs
 from openmailer.adapters.http.services import service_dependency
+from openmailer.adapters.metrics.instruments import count_webhook_receipt, count_webhook_rejection
+from openmailer.core.errors import DomainError
 from openmailer.core.events.model import Receipt
 from openmailer.core.events.service import EventsService
 
@@ -68,7 +71,18 @@ async def receive_provider_events(
     bad or missing signature, a stale message or a refused topic or address; 422 for a body
     that is not the provider's format; 404 for an unknown token; 429 once a client's refused
     requests pass 60 a minute."""
-    body = await request.body()
     headers = {name.lower(): value for name, value in request.headers.items()}
     client_ip = request.client.host if request.client else "unknown"
-    return WebhookReceipt.of(await events.receive(token, body, headers, client_ip=client_ip))
+    try:
+        body = await request.body()
+        receipt = await events.receive(token, body, headers, client_ip=client_ip)
+    except DomainError as refused:
+        count_webhook_rejection(refused.code)
+        raise
+    except HTTPException as refused:  # Litestar's own: a body over MAX_WEBHOOK_BYTES (413)
+        count_webhook_rejection(f"http_{refused.status_code}")
+        raise
+    count_webhook_receipt(
+        stored=receipt.stored, duplicates=receipt.duplicates, ignored=receipt.ignored
+    )
+    return WebhookReceipt.of(receipt)

@@ -44,8 +44,10 @@ from openmailer.core.ports.campaign_sending import (
     CampaignQueue,
     CampaignSendStore,
     ClaimedRecipient,
+    DeliveryObserver,
     Failure,
     Lane,
+    NoDeliveryObserver,
     RecipientResult,
     RecipientState,
     SendThrottle,
@@ -109,6 +111,7 @@ class DeliveryPorts:
     clock: Clock
     base_url: str
     settings: SendSettings = field(default_factory=SendSettings)
+    observer: DeliveryObserver = field(default_factory=NoDeliveryObserver)
 
 
 class _Timer:
@@ -197,6 +200,7 @@ class BatchSender:
         if not claim.recipients:
             return await self._idle(user_id, campaign_id, lane, skipped=claim.skipped)
         assert claim.lease is not None
+        p.observer.claimed(len(claim.recipients))
         # The lane's next run claims the next batch while this one renders and sends.
         p.queue.batch(user_id, campaign_id, lane=lane)
         results = await self._send(campaign, prepared, claim.recipients, timer)
@@ -283,21 +287,26 @@ class BatchSender:
         deliveries = iter(await self._deliver(campaign, chain, messages))
         timer.lap("deliver")
         now = p.clock.now()
-        results = []
+        # Which type answered, for the observer: with no provider the batch went to the outbox.
+        type_of = {pr.id: pr.provider_type for pr in chain}
+        delivered_by = None if chain else OUTBOX_TYPE
+        observed: list[tuple[RecipientResult, str | None]] = []
         for row, outcome in zip(claimed, rendered, strict=True):
             if isinstance(outcome, RenderError):
-                results.append(
-                    RecipientResult(
-                        row.id,
-                        row.email,
-                        RecipientState.FAILED,
-                        Failure.RENDER,
-                        outcome.error[:MAX_ERROR_CHARS],
-                    )
+                failed = RecipientResult(
+                    row.id,
+                    row.email,
+                    RecipientState.FAILED,
+                    Failure.RENDER,
+                    outcome.error[:MAX_ERROR_CHARS],
                 )
+                observed.append((failed, None))
                 continue
-            results.append(self._result(campaign, row, outcome, next(deliveries), now))
-        return results
+            delivery = next(deliveries)
+            answered = type_of.get(delivery.provider_id) if delivery.provider_id else delivered_by
+            observed.append((self._result(campaign, row, outcome, delivery, now), answered))
+        p.observer.delivered(observed)
+        return [result for result, _ in observed]
 
     async def _chain(self, campaign: Campaign, prepared: Prepared) -> list[Provider]:
         if campaign.outbox_only:

@@ -92,7 +92,7 @@ class Worker:
     """`openmailer worker` in a session of its own, so that a signal reaches dramatiq's
     supervisor and its forked worker processes alike."""
 
-    def __init__(self, env: dict[str, str], *, threads: int = 4) -> None:
+    def __init__(self, env: dict[str, str], *, threads: int = 4, processes: int = 1) -> None:
         # What the worker said, for a failing test's report (pytest shows it on failure).
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
@@ -102,7 +102,7 @@ class Worker:
                 "openmailer.adapters.cli",
                 "worker",
                 "--processes",
-                "1",
+                str(processes),
                 "--threads",
                 str(threads),
                 "--shutdown-timeout",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from dramatiq.brokers.stub import StubBroker
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openmailer.adapters.bootstrap import builtin_areas
@@ -160,8 +161,13 @@ async def test_the_daily_actor_runs_and_records_every_daily_job(
         owner, created=datetime.now(UTC).replace(tzinfo=None) - timedelta(days=100)
     )
     actor = builtin_areas().actors["retention_daily"]
+    removed = {"job": "email-logs", "table": "email_logs"}
+    before = REGISTRY.get_sample_value("openmailer_retention_rows_total", removed) or 0.0
 
     await asyncio.to_thread(actor.function)
+
+    # the worker's /metrics shows what the run removed
+    assert REGISTRY.get_sample_value("openmailer_retention_rows_total", removed) == before + 1
 
     recorded = await seed.rows("SELECT job, dry_run, rows, error FROM retention_runs ORDER BY id")
     assert [job for job, *_ in recorded] == [
