@@ -193,16 +193,15 @@ async def _through_api(
 
 
 async def _email_logs(
-    url: str, campaign_id: int, providers: list[int]
-) -> tuple[int, dict[int, list[list[str]]]]:
-    """One SENT log per recipient, the providers in turn; the (message id, address) pairs."""
+    url: str, campaign_id: int, owner: int, providers: list[int]
+) -> dict[int, list[list[str]]]:
+    """One SENT log per recipient, the providers in turn; per provider, the (message id,
+    address) pairs its delivery reports will name."""
     conn = await asyncpg.connect(url)
     try:
         rows = await conn.fetch(
-            "SELECT r.id, r.tracking_id, c.email, c.id AS contact_id, e.created_by"
-            " FROM campaign_recipients r JOIN contacts c ON c.id = r.contact_id"
-            " JOIN email_campaigns e ON e.id = r.campaign_id WHERE r.campaign_id = $1"
-            " ORDER BY r.id",
+            "SELECT r.id, r.tracking_id, c.email FROM campaign_recipients r"
+            " JOIN contacts c ON c.id = r.contact_id WHERE r.campaign_id = $1 ORDER BY r.id",
             campaign_id,
         )
         deliveries: dict[int, list[list[str]]] = {p: [] for p in providers}
@@ -211,24 +210,27 @@ async def _email_logs(
             provider = providers[index % len(providers)]
             message_id = f"load-{row['tracking_id']}"
             deliveries[provider].append([message_id, row["email"]])
-            logs.append(
-                (row["created_by"], campaign_id, row["id"], provider, row["email"], message_id)
-            )
+            logs.append((owner, campaign_id, row["id"], provider, row["email"], message_id))
         await conn.executemany(
             "INSERT INTO email_logs (user_id, campaign_id, recipient_id, provider_id, email_type,"
             " recipient_email, status, provider_message_id)"
             " VALUES ($1, $2, $3, $4, 'CAMPAIGN', $5, 'SENT', $6)",
             logs,
         )
-        return int(rows[0]["created_by"]), deliveries
+        return deliveries
     finally:
         await conn.close()
 
 
-async def _contact_ids(url: str) -> list[int]:
+async def _owner_and_contacts(url: str, campaign_id: int) -> tuple[int, list[int]]:
+    """The campaign's owner (the tenant of the whole load) and its contacts' ids."""
     conn = await asyncpg.connect(url)
     try:
-        return [row["id"] for row in await conn.fetch("SELECT id FROM contacts ORDER BY id")]
+        owner = await conn.fetchval(
+            "SELECT created_by FROM email_campaigns WHERE id = $1", campaign_id
+        )
+        rows = await conn.fetch("SELECT id FROM contacts WHERE user_id = $1 ORDER BY id", owner)
+        return int(owner), [row["id"] for row in rows]
     finally:
         await conn.close()
 
@@ -264,17 +266,11 @@ async def local_platform(recipients: int, scratch: Path) -> AsyncIterator[LocalP
         await upgrade_async(url)
         campaign_id, paths = await seed(url, load_settings(env), recipients, html=CAMPAIGN_HTML)
         platform = await asyncio.to_thread(_start_up, port, env, log)
-        conn = await asyncpg.connect(url)
-        owner = await conn.fetchval(
-            "SELECT created_by FROM email_campaigns WHERE id = $1", campaign_id
-        )
-        await conn.close()
-        live_key, test_key = await _keys(env, int(owner))
-        made = await _through_api(
-            host, live_key, await _contact_ids(url), sendgrid_signer.public_key
-        )
+        owner, contact_ids = await _owner_and_contacts(url, campaign_id)
+        live_key, test_key = await _keys(env, owner)
+        made = await _through_api(host, live_key, contact_ids, sendgrid_signer.public_key)
         ses_id, sendgrid_id = int(made["ses"]["id"]), int(made["sendgrid"]["id"])
-        _, deliveries = await _email_logs(url, campaign_id, [ses_id, sendgrid_id])
+        deliveries = await _email_logs(url, campaign_id, owner, [ses_id, sendgrid_id])
         targets = {
             "api": {
                 "key": live_key,
