@@ -279,7 +279,12 @@ def main() -> None:
     )
     parser.add_argument("--json", action="store_true", help="one JSON object as the last line")
     parser.add_argument("--host", help="a deployment you own (needs --targets)")
-    parser.add_argument("--targets", type=Path, help="the targets file for --host")
+    parser.add_argument(
+        "--targets",
+        type=Path,
+        default=Path(os.environ["LOAD_TARGETS"]) if os.environ.get("LOAD_TARGETS") else None,
+        help="the targets file for --host (default: the LOAD_TARGETS environment variable)",
+    )
     parser.add_argument("--users", type=int, help="simulated users")
     parser.add_argument("--user-rps", type=float, help="requests per second per user")
     parser.add_argument("--seconds", type=int, help="how long the load runs")
