@@ -69,6 +69,7 @@ class LocalPlatform:
     targets_file: Path
     tracking_paths: dict[str, list[str]]
     database_url: str
+    pid: int  # `openmailer up`, the parent of the API, worker and scheduler
 
 
 def _sns_peer(signer: SnsSigner) -> ScriptedServer:
@@ -299,7 +300,7 @@ async def local_platform(recipients: int, scratch: Path) -> AsyncIterator[LocalP
         }
         targets_file = scratch / "targets.json"
         targets_file.write_text(json.dumps(targets))
-        yield LocalPlatform(host, targets_file, paths, url)
+        yield LocalPlatform(host, targets_file, paths, url, platform.pid)
     finally:
         if platform is not None:
             await asyncio.to_thread(_stop, platform)
