@@ -9,7 +9,8 @@ time, checks what the platform did with it (the outbox holds the test key's mess
 providers' events were stored and processed), stops it, drops its data, then measures the same
 run's bare-handler reference (benchmarks/bare_pixel.py, as benchmarks/tracking.py does). With
 `--host` it drives a deployment the tester owns, with the keys and ids of the targets file
-(docs/load-testing.md), and creates nothing there but contacts, which it deletes.
+(docs/load-testing.md): it creates contacts there and deletes them; the sections whose records
+the API cannot delete (sends, tracking, webhook events) run only with `--accept-records`.
 
 Prints requests per second and p50/p95/p99 per endpoint, the error count and the reasons, the
 offered rate and the bare reference; `--json` adds one JSON object as the last line (keys in
@@ -35,17 +36,17 @@ import asyncpg
 import psutil
 
 from benchmarks.load_platform import local_platform
-from benchmarks.load_requests import TargetsError, load_targets
+from benchmarks.load_requests import DEFAULT_WEIGHTS, TargetsError, class_weight, load_targets
 from benchmarks.tracking import free_port, served
 from benchmarks.tracking import run_locust as run_tracking_locust
 from benchmarks.unsubscribe import cpu_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
-# The rate at which the error count must be zero (docs/load-testing.md): users times LOAD_USER_RPS.
-# One request a second per user, so that a user falls behind its schedule only past a second of
-# latency: the offered rate stays what was asked while the answers slow down.
-# A warm-up at the same rate first (caches, connection pools, the SNS certificate): its errors
-# count, its latencies do not.
+# The full run's offered rate (users times user_rps) is the documented one, at which the error
+# count must be zero (docs/load-testing.md). One request a second per user, so that a user falls
+# behind its schedule only past a second of latency. A warm-up at the same rate comes first
+# (caches, connection pools, the SNS certificate, the worker starting): its errors count, its
+# latencies do not.
 FULL: dict[str, Any] = {
     "users": 100,
     "user_rps": 1.0,
@@ -62,7 +63,6 @@ QUICK: dict[str, Any] = {
     "recipients": 200,
     "bare_seconds": 5,
 }
-WEIGHTS = {"API": 3, "RECIPIENT": 5, "PROVIDER": 2}
 # A tenant's API quota per minute on ENTERPRISE (core/accounts/plans.py), shared by its keys.
 API_QUOTA_PER_SECOND = 6000 / 60
 # What each targets section leaves on a deployment that the API cannot take back.
@@ -88,7 +88,7 @@ def run_locust(
     prefix = folder / label
     pinned = bool(shutil.which("taskset")) and (os.cpu_count() or 1) > 1
     locust = shutil.which("locust", path=str(Path(sys.executable).parent)) or "locust"
-    completed = subprocess_run(
+    completed = _output_of(
         [
             *(["taskset", "-c", "1"] if pinned else []),
             locust,
@@ -141,7 +141,7 @@ def run_locust(
     }
 
 
-def subprocess_run(command: list[str], *, env: dict[str, str], timeout: int) -> str:
+def _output_of(command: list[str], *, env: dict[str, str], timeout: int) -> str:
     """The command's output (stdout and stderr), whatever its exit status: locust exits 1 when
     any request failed, and the failures are what the figures report."""
     completed = subprocess.run(
@@ -192,7 +192,7 @@ async def platform_checks(database_url: str) -> dict[str, int]:
 
 def api_rate_offered(users: int, user_rps: float) -> float:
     """The API clients' share of the offered rate, as locust splits users by class weight."""
-    weights = {name: int(os.environ.get(f"LOAD_WEIGHT_{name}", w)) for name, w in WEIGHTS.items()}
+    weights = {name: class_weight(name) for name in DEFAULT_WEIGHTS}
     return users * weights["API"] / max(sum(weights.values()), 1) * user_rps
 
 
@@ -338,7 +338,10 @@ def main() -> None:
         parser.error("--host needs --targets FILE: the keys and ids of your deployment")
     if args.targets and not args.host:
         parser.error("--targets goes with --host (without it the suite makes its own)")
-    api_rate = api_rate_offered(settings["users"], settings["user_rps"])
+    try:
+        api_rate = api_rate_offered(settings["users"], settings["user_rps"])
+    except TargetsError as error:
+        parser.error(str(error))
     if api_rate > API_QUOTA_PER_SECOND * RATE_REACHED:
         print(
             f"warning: the API clients' share, {api_rate:g} req/s, is near or over one"

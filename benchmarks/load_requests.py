@@ -17,6 +17,7 @@ tester writes it (docs/load-testing.md):
 from __future__ import annotations
 
 import json
+import os
 import random
 import uuid
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from tests.webhook_signing import SendgridSigner, SnsSigner, sendgrid_event, ses_delivery
 
 TEST_KEY_PREFIX = "om_test_"
+# The user classes' weights unless LOAD_WEIGHT_<CLASS> says otherwise: of every 10 users, 3 API
+# clients, 5 recipients, 2 providers.
+DEFAULT_WEIGHTS = {"API": 3, "RECIPIENT": 5, "PROVIDER": 2}
 # SendGrid posts its events in batches; a few per post is what a small sender sees.
 SENDGRID_EVENTS_PER_POST = 5
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
@@ -219,6 +223,18 @@ def _sendgrid(raw: object) -> SendgridTargets:
 
 
 # --- the requests ------------------------------------------------------------------------------
+
+
+def class_weight(name: str) -> int:
+    """A user class's weight: `LOAD_WEIGHT_<name>` or the default; 0 turns the class off."""
+    raw = os.environ.get(f"LOAD_WEIGHT_{name}", str(DEFAULT_WEIGHTS[name]))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise TargetsError(f"LOAD_WEIGHT_{name}: must be a whole number, got {raw!r}") from None
+    if value < 0:
+        raise TargetsError(f"LOAD_WEIGHT_{name}: must be 0 or more, got {value}")
+    return value
 
 
 def forwarded_for(rng: random.Random) -> str:

@@ -45,6 +45,7 @@ from benchmarks.load_requests import (  # noqa: E402
     FORM,
     ONE_CLICK_BODY,
     Targets,
+    class_weight,
     forwarded_for,
     load_targets,
     new_contact,
@@ -60,10 +61,6 @@ USER_RPS = float(os.environ.get("LOAD_USER_RPS", "1"))
 CLEANUP_SECONDS = 120
 # Contacts made by the API users and not yet deleted: the run's end deletes what is left.
 CREATED_CONTACTS: list[int] = []
-
-
-def _weight(name: str, default: int) -> int:
-    return int(os.environ.get(f"LOAD_WEIGHT_{name}", str(default)))
 
 
 class _Checked(FastHttpUser):
@@ -94,7 +91,7 @@ class ApiClient(_Checked):
     """An integration of the tenant's: contacts written and read, lists, segment counts, and
     transactional sends with an om_test_ key (kept in the outbox: nothing is sent)."""
 
-    weight = _weight("API", 3)
+    weight = class_weight("API")
     abstract = weight == 0 or (TARGETS.api is None and TARGETS.messages is None)
 
     def on_start(self) -> None:
@@ -191,7 +188,7 @@ class Recipient(_Checked):
     """A campaign's reader: opens (pixel), clicks (302, not followed: the target is not ours),
     the unsubscribe page, and the RFC 8058 one-click POST a mailbox provider makes."""
 
-    weight = _weight("RECIPIENT", 5)
+    weight = class_weight("RECIPIENT")
     abstract = weight == 0 or TARGETS.recipients is None
 
     def on_start(self) -> None:
@@ -233,7 +230,7 @@ class Recipient(_Checked):
 class Provider(_Checked):
     """SES (through SNS) and SendGrid reporting deliveries: signed posts to the webhooks."""
 
-    weight = _weight("PROVIDER", 2)
+    weight = class_weight("PROVIDER")
     abstract = weight == 0 or (TARGETS.ses is None and TARGETS.sendgrid is None)
 
     def on_start(self) -> None:

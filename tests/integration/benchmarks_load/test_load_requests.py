@@ -12,6 +12,7 @@ import pytest
 
 from benchmarks.load_requests import (
     TargetsError,
+    class_weight,
     new_contact,
     parse_targets,
     private_key_pem,
@@ -132,3 +133,16 @@ def test_a_bad_targets_file_is_refused_naming_the_field(
 ) -> None:
     with pytest.raises(TargetsError, match=complaint.replace(".", r"\.")):
         parse_targets(raw)
+
+
+def test_a_class_weight_comes_from_the_environment_or_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("LOAD_WEIGHT_PROVIDER", raising=False)
+    assert class_weight("PROVIDER") == 2
+    monkeypatch.setenv("LOAD_WEIGHT_PROVIDER", "0")
+    assert class_weight("PROVIDER") == 0
+    for bad in ("-1", "two"):
+        monkeypatch.setenv("LOAD_WEIGHT_PROVIDER", bad)
+        with pytest.raises(TargetsError, match="LOAD_WEIGHT_PROVIDER"):
+            class_weight("PROVIDER")
