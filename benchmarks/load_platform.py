@@ -236,14 +236,42 @@ async def _owner_and_contacts(url: str, campaign_id: int) -> tuple[int, list[int
         await conn.close()
 
 
+def _empty(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
 @asynccontextmanager
 async def local_platform(recipients: int, scratch: Path) -> AsyncIterator[LocalPlatform]:
+    """The platform, up and holding its data; everything is stopped, dropped and emptied when
+    the block ends, whatever ended it."""
     name = f"om_bench_load_{os.getpid()}"
     server = await asyncpg.connect(SERVER_URL)
     await server.execute(f'CREATE DATABASE "{name}"')
-    url = SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
-    index, claims = claim_redis()
-    redis_url = f"{REDIS_SERVER}/{index}"
+    try:
+        index, claims = claim_redis()
+        url = SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
+        redis_url = f"{REDIS_SERVER}/{index}"
+        try:
+            _empty(redis_url)
+            async with _running(url, redis_url, recipients, scratch) as platform:
+                yield platform
+        finally:
+            _empty(redis_url)
+            claims.delete(REDIS_CLAIM.format(index))
+            claims.close()
+    finally:
+        await server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await server.close()
+
+
+@asynccontextmanager
+async def _running(
+    url: str, redis_url: str, recipients: int, scratch: Path
+) -> AsyncIterator[LocalPlatform]:
     sns_signer, sendgrid_signer = SnsSigner(), SendgridSigner()
     sns_peer = _sns_peer(sns_signer)
     port = free_port()
@@ -263,7 +291,6 @@ async def local_platform(recipients: int, scratch: Path) -> AsyncIterator[LocalP
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
     platform: subprocess.Popen[bytes] | None = None
     try:
-        redis.Redis.from_url(redis_url).flushdb()
         await upgrade_async(url)
         campaign_id, paths = await seed(url, load_settings(env), recipients, html=CAMPAIGN_HTML)
         platform = await asyncio.to_thread(_start_up, port, env, log)
@@ -306,8 +333,3 @@ async def local_platform(recipients: int, scratch: Path) -> AsyncIterator[LocalP
             await asyncio.to_thread(_stop, platform)
         log.close()
         sns_peer.stop()
-        redis.Redis.from_url(redis_url).flushdb()
-        claims.delete(REDIS_CLAIM.format(index))
-        claims.close()
-        await server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await server.close()
