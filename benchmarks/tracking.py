@@ -3,9 +3,9 @@
 One uvicorn process (pinned to CPU 0) serves, in turn, the bare handler of
 `benchmarks/bare_pixel.py` (events in memory: the ceiling) and the real app (pixel, then
 redirect: token verified, one XADD per hit, the redirect's URL cached); locust headless
-(`benchmarks/locustfile.py`, FastHttpUser, pinned to CPU 1) drives each for a bounded time. After
-each real phase the buffer is drained into PostgreSQL with the worker's own code and every
-event the load generator saw answered is looked for in `tracking_events`.
+(`benchmarks/tracking_locustfile.py`, FastHttpUser, pinned to CPU 1) drives each for a bounded
+time. After each real phase the buffer is drained into PostgreSQL with the worker's own code and
+every event the load generator saw answered is looked for in `tracking_events`.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from openmailer.adapters.db.installation_keys import tracking_key
 from openmailer.adapters.db.migrate import upgrade_async
 from openmailer.adapters.redis.tracking_stream import STREAM_KEY
 from openmailer.adapters.settings import Settings, load_settings
+from openmailer.core.campaigns.tokens import TokenPurpose, issue_token
 from openmailer.core.ports.rendering import CampaignContent
 from openmailer.core.tracking.service import drain
 
@@ -76,8 +77,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def seed(url: str, settings: Settings, recipients: int) -> tuple[int, dict[str, list[str]]]:
-    """A sent campaign: its recipients, links and the tracking URLs of each one's mail."""
+async def seed(
+    url: str, settings: Settings, recipients: int, html: str = HTML
+) -> tuple[int, dict[str, list[str]]]:
+    """A sent campaign: its recipients, links and the tracking URLs of each one's mail (pixel,
+    click, and unsubscribe when `html` has `{{ unsubscribe_url }}`)."""
     engine = create_engine(url)
     try:
         secret = await tracking_key(AesGcmSecretBox(settings.secret_keys)).get_or_create(engine)
@@ -87,7 +91,7 @@ async def seed(url: str, settings: Settings, recipients: int) -> tuple[int, dict
         CampaignContent(
             campaign_id="bench",
             subject="Hello",
-            html=HTML,
+            html=html,
             from_email="news@shop.example",
             list_id="news.shop.example",
             base_url=BASE_URL,
@@ -141,10 +145,17 @@ async def seed(url: str, settings: Settings, recipients: int) -> tuple[int, dict
         await conn.close()
     rendered = sender_rs.render_batch(
         compiled,
-        [sender_rs.Recipient(t, f"{t}@x.example", unsubscribe_token="u") for t in tracking_ids],
+        [
+            sender_rs.Recipient(
+                t,
+                f"{t}@x.example",
+                unsubscribe_token=issue_token(secret, TokenPurpose.UNSUBSCRIBE, t),
+            )
+            for t in tracking_ids
+        ],
         output="parts",
     )
-    paths: dict[str, list[str]] = {"pixel": [], "click": []}
+    paths: dict[str, list[str]] = {"pixel": [], "click": [], "unsubscribe": []}
     for parts in rendered:
         assert isinstance(parts, sender_rs.RenderedParts)
         for found in re.findall(r'(?:href|src)="([^"]+)"', parts.html):
@@ -153,6 +164,8 @@ async def seed(url: str, settings: Settings, recipients: int) -> tuple[int, dict
                 paths["pixel"].append(path)
             elif path.startswith("/t/c/"):
                 paths["click"].append(path)
+            elif path.startswith("/u/"):
+                paths["unsubscribe"].append(path)
     return int(campaign), paths
 
 
@@ -210,7 +223,7 @@ def run_locust(
             *(["taskset", "-c", "1"] if shutil.which("taskset") else []),
             locust,
             "-f",
-            str(ROOT / "benchmarks" / "locustfile.py"),
+            str(ROOT / "benchmarks" / "tracking_locustfile.py"),
             "--headless",
             "-u",
             str(USERS),

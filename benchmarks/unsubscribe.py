@@ -254,7 +254,7 @@ async def _check(url: str, campaign_id: int, *, expected: int) -> dict[str, int]
         await conn.close()
 
 
-def _cpu_seconds(processes: list[psutil.Process]) -> float:
+def cpu_seconds(processes: list[psutil.Process]) -> float:
     """User and system CPU of the API's processes (a helper process uvicorn ended: none)."""
     total = 0.0
     for process in processes:
@@ -320,9 +320,9 @@ async def measure(rate: float, seconds: float, workers: int = 1) -> dict[str, An
         # Warm-up: the key, the connection pool and the statements' plans.
         await _load(port, paths[:50], rate)
         api = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
-        cpu_before = _cpu_seconds(api)
+        cpu_before = cpu_seconds(api)
         result = await _load(port, paths[50:], rate)
-        cpu_used = _cpu_seconds(api) - cpu_before
+        cpu_used = cpu_seconds(api) - cpu_before
         result["api_cpu_ms_per_request"] = round(cpu_used * 1000 / len(paths[50:]), 2)
         result["api_workers"] = workers
         result |= await _check(url, campaign_id, expected=len(paths))
