@@ -41,7 +41,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openmailer.adapters.db.campaign_stats import live_stats, summary_of
-from openmailer.adapters.db.retention_sql import cutoff_join, cutoff_parameters, in_batches
+from openmailer.adapters.db.retention.batches import repeat_until_short
+from openmailer.adapters.db.retention.choices import cutoff_join, cutoff_parameters
 from openmailer.adapters.db.tables import EmailCampaign, EmailCampaignArchive
 from openmailer.core.campaigns.lifecycle import FINAL_STATES
 from openmailer.core.retention.model import RetentionRun
@@ -159,7 +160,7 @@ async def _archive_one(
         for table, reported, statement in _STEPS:
             chosen = _CHOSEN.format(table=table)
             chunk = text(statement.format(table=table, chosen=chosen))
-            removed[reported] = await in_batches(
+            removed[reported] = await repeat_until_short(
                 engine,
                 partial(_chunk, statement=chunk, campaign=campaign, batch=run.batch_size),
                 run.batch_size,

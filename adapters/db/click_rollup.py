@@ -26,7 +26,8 @@ from functools import partial
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from openmailer.adapters.db.retention_sql import cutoff_join, cutoff_parameters, in_batches
+from openmailer.adapters.db.retention.batches import repeat_until_short
+from openmailer.adapters.db.retention.choices import cutoff_join, cutoff_parameters
 from openmailer.core.retention.model import RetentionRun
 from openmailer.core.retention.policy import DEFAULT_SETTINGS, ClickLogs
 
@@ -117,7 +118,9 @@ async def aggregate_clicks(engine: AsyncEngine, run: RetentionRun) -> Mapping[st
             continue
         events += await _anonymise(engine, where, run.batch_size)
         batch = {**where, "batch": run.batch_size}
-        clicks += await in_batches(engine, partial(_roll_up, parameters=batch), run.batch_size)
+        clicks += await repeat_until_short(
+            engine, partial(_roll_up, parameters=batch), run.batch_size
+        )
     return {"campaign_clicks": clicks, "tracking_events_anonymised": events}
 
 

@@ -54,3 +54,17 @@ async def in_batches(
         # A short batch was the last; a batch that changed nothing would repeat forever.
         if len(ids) < run.batch_size or not changed:
             return total
+
+
+async def repeat_until_short(
+    engine: AsyncEngine, batch: Callable[[AsyncConnection], Awaitable[int]], size: int
+) -> int:
+    """Runs `batch` (which handles at most `size` rows and says how many) in a transaction of
+    its own, again and again until one handles fewer than `size`; the rows handled in all."""
+    total = 0
+    while True:
+        async with engine.begin() as conn:
+            done = await batch(conn)
+        total += done
+        if done < size:
+            return total
