@@ -65,7 +65,13 @@ def parts_messages(count: int) -> list[OutgoingMessage]:
     ]
     messages = []
     for message in render_outgoing(
-        forms_needed([SENDGRID]), renderer, compiled, recipients, sender=SENDER, campaign_id=7
+        forms_needed([SENDGRID]),
+        renderer,
+        compiled,
+        recipients,
+        sender=SENDER,
+        timestamp=int(time.time()),
+        campaign_id=7,
     ):
         assert isinstance(message, OutgoingMessage)
         messages.append(message)

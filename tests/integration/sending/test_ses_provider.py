@@ -4,6 +4,7 @@ HTTP peer answering SES's error XML (throttling, 5xx, lost connections) that mot
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -118,7 +119,12 @@ def signed_messages(pems: tuple[str, str], count: int) -> list[OutgoingMessage]:
     ]
     messages = []
     for message in render_outgoing(
-        forms_needed([SES]), renderer, compiled, recipients, sender=SENDER
+        forms_needed([SES]),
+        renderer,
+        compiled,
+        recipients,
+        sender=SENDER,
+        timestamp=int(time.time()),
     ):
         assert isinstance(message, OutgoingMessage)
         messages.append(message)
