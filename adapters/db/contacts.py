@@ -32,6 +32,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from openmailer.adapters.db.address_clash import execute_through_address_clashes
 from openmailer.adapters.db.list_counts import (
     CONTACTS,
     LISTS,
@@ -345,6 +346,6 @@ class SqlAlchemyContactRepository:
             literal_column("(xmax = 0)").label("created"),
         )
         async with self._db.write() as conn:
-            written = (await conn.execute(statement)).all()
+            written = (await execute_through_address_clashes(conn, statement)).all()
             await recount_lists_of(conn, [row.id for row in written])
         return [UpsertedContact(row.id, row.email, bool(row.created)) for row in written]

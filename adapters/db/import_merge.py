@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openmailer.adapters.db.address_clash import execute_through_address_clashes
 from openmailer.adapters.db.list_counts import add_members, lists_of, recount
 from openmailer.core.imports.model import ImportMode, MergeOutcome, Rejection, StagedContact
 
@@ -188,7 +189,8 @@ async def merge_batch(
         duplicates.append(duplicate(contact.line, first, contact.email))
     staged = len(contacts) - len(duplicates)
     parameters = {"user_id": user_id, "list_id": list_id, "now": now}
-    result = (await conn.execute(STATEMENT_OF[mode], parameters)).one()
+    merging = await execute_through_address_clashes(conn, STATEMENT_OF[mode], parameters)
+    result = merging.one()
     if mode is ImportMode.UNSUBSCRIBE:
         # their status changed: every list they are a member of counts them differently (one
         # recount, so that all of them are locked in id order)
