@@ -12,6 +12,8 @@ import time
 import pytest
 import redis
 
+from openmailer.adapters.bootstrap import configure_broker
+from openmailer.adapters.settings import load_settings
 from openmailer.adapters.workers.heartbeats import HEARTBEATS_KEY
 
 pytestmark = pytest.mark.integration
@@ -54,4 +56,7 @@ def test_the_scheduler_stops_on_signals(
         if scheduler.poll() is None:
             scheduler.kill()
             scheduler.wait()
+        # what it enqueued (retention runs among them) must not reach a later test's worker
+        urls = {"OPENMAILER_DATABASE_URL": database_url, "OPENMAILER_REDIS_URL": redis_url}
+        configure_broker(load_settings(urls)).flush_all()
         client.close()
