@@ -32,8 +32,12 @@ if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
 end
 return 0
 """
-# Taken when free or already this token's; refused when another chain's token holds it.
+# The campaign's activity key touched as by _TOUCH, in the same round trip; then the lane taken
+# when free or already this token's, refused when another chain's token holds it.
 _HOLD_LANE = """
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+end
 local held = redis.call('GET', KEYS[1])
 if held and held ~= ARGV[1] then
   return 0
@@ -92,7 +96,8 @@ class DramatiqCampaignQueue:
 
     async def hold_lane(self, campaign_id: int, lane: Lane, seconds: float) -> bool:
         held = await self._hold_lane(
-            keys=[_lane_key(campaign_id, lane)], args=[lane.token, max(1, int(seconds * 1000))]
+            keys=[_lane_key(campaign_id, lane), _active_key(campaign_id)],
+            args=[lane.token, max(1, int(seconds * 1000))],
         )
         return bool(held)
 
@@ -100,10 +105,14 @@ class DramatiqCampaignQueue:
         await self._release_lane(keys=[_lane_key(campaign_id, lane)], args=[lane.token])
 
     async def touch(self, campaign_id: int, seconds: float) -> None:
-        await self._touch(keys=[f"om:cq:{campaign_id}"], args=[max(1, int(seconds * 1000))])
+        await self._touch(keys=[_active_key(campaign_id)], args=[max(1, int(seconds * 1000))])
 
     async def is_active(self, campaign_id: int) -> bool:
-        return bool(await self._redis.exists(f"om:cq:{campaign_id}"))
+        return bool(await self._redis.exists(_active_key(campaign_id)))
+
+
+def _active_key(campaign_id: int) -> str:
+    return f"om:cq:{campaign_id}"
 
 
 def _lane_key(campaign_id: int, lane: Lane) -> str:

@@ -152,8 +152,9 @@ class CampaignQueue(Protocol):
     ) -> None: ...
 
     async def hold_lane(self, campaign_id: int, lane: Lane, seconds: float) -> bool:
-        """Holds the lane's place for its token for `seconds` (renewed by each of its runs);
-        False when another chain's token holds it."""
+        """Notes the campaign as worked on for `seconds`, as `touch` does, and holds the lane's
+        place for its token as long (renewed by each of its runs); False when another chain's
+        token holds it. One call, so a lane's run pays one round trip for both."""
         ...
 
     async def release_lane(self, campaign_id: int, lane: Lane) -> None:

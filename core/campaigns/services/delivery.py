@@ -171,11 +171,10 @@ class BatchSender:
         campaign = await p.campaigns.get(user_id, campaign_id)
         if campaign is None or campaign.status is not CampaignStatus.SENDING:
             return False  # paused, cancelled, finished or deleted: the lane stops
-        if lane is not None and not await p.queue.hold_lane(
-            campaign_id, lane, p.settings.lease_seconds
-        ):
+        if lane is None:
+            await p.queue.touch(campaign_id, p.settings.lease_seconds)
+        elif not await p.queue.hold_lane(campaign_id, lane, p.settings.lease_seconds):
             return False  # this lane's place is another chain's: woken twice, one goes on
-        await p.queue.touch(campaign_id, p.settings.lease_seconds)
         prepared = await self.prepared(campaign)
         if prepared is None:
             return False  # not materialised yet: the start (or the reconciler) wakes the lanes
@@ -251,8 +250,9 @@ class BatchSender:
         wait = (next_at - p.clock.now()).total_seconds()
         delay = min(max(wait, MIN_IDLE_SECONDS), MAX_IDLE_SECONDS)
         # The lane sleeps in the queue: the reconciler must not take it for lost meanwhile.
-        await p.queue.touch(campaign_id, delay + p.settings.lease_seconds)
-        if lane is not None:
+        if lane is None:
+            await p.queue.touch(campaign_id, delay + p.settings.lease_seconds)
+        else:
             await p.queue.hold_lane(campaign_id, lane, delay + p.settings.lease_seconds)
         p.queue.batch(user_id, campaign_id, lane=lane, delay_seconds=delay)
         return True

@@ -114,6 +114,7 @@ class MemoryQueue:
         self.messages.append(("batch", user_id, campaign_id, at, lane))
 
     async def hold_lane(self, campaign_id: int, lane: Lane, seconds: float) -> bool:
+        await self.touch(campaign_id, seconds)
         token, until = self.lanes.get((campaign_id, lane.index), ("", 0.0))
         if token != lane.token and until > time.monotonic():
             return False

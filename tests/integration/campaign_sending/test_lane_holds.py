@@ -37,4 +37,27 @@ async def test_one_token_holds_a_lane_until_it_stops_renewing(redis_url: str) ->
         assert await queue.hold_lane(campaign_id, first, HOLD)
     finally:
         await redis.delete(f"om:cl:{campaign_id}:3", f"om:cl:{campaign_id}:4")
+        await redis.delete(f"om:cq:{campaign_id}")
+        await redis.aclose()
+
+
+async def test_holding_a_lane_marks_its_campaign_worked_on_in_the_same_call(
+    redis_url: str,
+) -> None:
+    redis = Redis.from_url(redis_url)
+    queue = DramatiqCampaignQueue(redis_url, redis)
+    campaign_id = secrets.randbelow(10**9) + 10**9
+    try:
+        assert not await queue.is_active(campaign_id)
+        assert await queue.hold_lane(campaign_id, Lane(0, "first"), HOLD)
+        assert await queue.is_active(campaign_id)
+        await queue.touch(campaign_id, 60)  # a lane asleep for its backoff
+        assert not await queue.hold_lane(campaign_id, Lane(0, "second"), HOLD)
+        assert await redis.pttl(f"om:cq:{campaign_id}") > HOLD * 1000  # never shortened
+        await redis.delete(f"om:cq:{campaign_id}")
+        # refused its lane, the run is still a worker on the campaign
+        assert not await queue.hold_lane(campaign_id, Lane(0, "second"), HOLD)
+        assert await queue.is_active(campaign_id)
+    finally:
+        await redis.delete(f"om:cl:{campaign_id}:0", f"om:cq:{campaign_id}")
         await redis.aclose()
