@@ -130,7 +130,7 @@ def load_settings(
 
     def seconds(name: str, default: float) -> float:
         # the default stands in only after an error was recorded, which raises below
-        return check(name, _parse_seconds, get(name) or str(default)) or default
+        return check(name, parse_seconds, get(name) or str(default)) or default
 
     app_env = get("ENV") or "development"
     if app_env not in {"development", "production", "test"}:
@@ -368,7 +368,7 @@ def _parse_byte_count(raw: str | None) -> int:
     return int(raw)
 
 
-def _parse_seconds(raw: str | None) -> float:
+def parse_seconds(raw: str | None) -> float:
     try:
         seconds = float(raw or "")
     except ValueError:

@@ -51,6 +51,10 @@ def run_migrations_offline() -> None:
 
 
 def _run_migrations(connection: Connection) -> None:
+    lock_timeout_ms = config.attributes.get("lock_timeout_ms")
+    if lock_timeout_ms:  # set by openmailer.adapters.db.migrate (plain alembic waits as long)
+        connection.exec_driver_sql(f"SET lock_timeout = {int(lock_timeout_ms)}")
+        connection.commit()  # a session setting: it outlives this transaction
     context.configure(
         connection=connection,
         target_metadata=metadata,

@@ -33,10 +33,15 @@ def run(args: argparse.Namespace) -> int:
     except UnknownRevisionError as exc:
         print(f"openmailer migrate: {exc}")
         return 2
-    if direction == "upgrade":
-        migrate.upgrade(database_url, args.to)
-    elif direction == "downgrade":
-        migrate.downgrade(database_url, args.to)
+    try:
+        if direction == "upgrade":
+            migrate.upgrade(database_url, args.to)
+        elif direction == "downgrade":
+            migrate.downgrade(database_url, args.to)
+    except migrate.MigrationError as exc:
+        print(f"openmailer migrate: {exc}")
+        print(f"schema revision: {migrate.current_revision(database_url) or 'base'}")
+        return 1
     after = migrate.current_revision(database_url)
     print(f"schema revision: {before or 'base'} -> {after or 'base'}")
     return 0

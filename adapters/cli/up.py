@@ -65,7 +65,11 @@ def run(args: argparse.Namespace) -> int:
         assert settings.database_url is not None
         from openmailer.adapters.db import migrate
 
-        migrate.upgrade(settings.database_url, "head")
+        try:
+            migrate.upgrade(settings.database_url, "head")
+        except migrate.MigrationError as exc:
+            print(f"openmailer up: {exc}", file=sys.stderr)
+            return 1
         notes = _run_startup_steps(settings)
         _start_processes(args, env, stack)
         if not stack.wait_for_api(settings):

@@ -14,6 +14,7 @@ callers should prefer the `*_async` variants, which do not block their loop.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,13 +25,21 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
 
 import openmailer.migrations
 from openmailer.adapters.db.engine import create_engine
+from openmailer.adapters.settings import parse_seconds
 
 DATABASE_URL_ATTRIBUTE = "database_url"
+LOCK_TIMEOUT_ATTRIBUTE = "lock_timeout_ms"
+LOCK_TIMEOUT_ENV = "OPENMAILER_MIGRATION_LOCK_TIMEOUT"
+# A migration queued for a table's lock behind a long transaction makes every query of that
+# table queue behind it: better to give up, unchanged, and be run again.
+DEFAULT_LOCK_TIMEOUT_SECONDS = 30.0
+LOCK_NOT_AVAILABLE = "55P03"
 MIGRATIONS_DIR = Path(openmailer.migrations.__file__).resolve().parent
 
 _T = TypeVar("_T")
@@ -42,7 +51,22 @@ def alembic_config(database_url: str | None = None) -> Config:
     config.set_main_option("path_separator", "os")
     if database_url is not None:
         config.attributes[DATABASE_URL_ATTRIBUTE] = database_url
+        config.attributes[LOCK_TIMEOUT_ATTRIBUTE] = int(lock_timeout_seconds() * 1000)
     return config
+
+
+def lock_timeout_seconds() -> float:
+    raw = os.environ.get(LOCK_TIMEOUT_ENV)
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT_SECONDS
+    try:
+        return parse_seconds(raw)
+    except ValueError as error:
+        raise MigrationError(f"{LOCK_TIMEOUT_ENV}: {error}") from None
+
+
+class MigrationError(RuntimeError):
+    """A migration that could not run; the schema is left at the last revision it reached."""
 
 
 def head_revision() -> str:
@@ -54,12 +78,14 @@ def head_revision() -> str:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    _in_own_thread(lambda: command.upgrade(alembic_config(database_url), revision))
+    config = alembic_config(database_url)
+    _in_own_thread(lambda: _explaining_lock_waits(lambda: command.upgrade(config, revision)))
 
 
 def downgrade(database_url: str, revision: str) -> None:
     """Downgrade to `revision`; "base" removes every table (only `alembic_version` remains)."""
-    _in_own_thread(lambda: command.downgrade(alembic_config(database_url), revision))
+    config = alembic_config(database_url)
+    _in_own_thread(lambda: _explaining_lock_waits(lambda: command.downgrade(config, revision)))
 
 
 def current_revision(database_url: str) -> str | None:
@@ -93,6 +119,20 @@ async def _read_revision(engine: AsyncEngine) -> str | None:
 
 def _revision_of(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def _explaining_lock_waits(work: Callable[[], None]) -> None:
+    try:
+        work()
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        raise MigrationError(
+            f"a migration waited more than {lock_timeout_seconds():g} s for a table lock that"
+            " another session holds (a long transaction, or one left idle); the schema stays at"
+            " the last revision applied. Run it again when that session has ended, or allow a"
+            f" longer wait with {LOCK_TIMEOUT_ENV}=SECONDS"
+        ) from error
 
 
 def _in_own_thread(work: Callable[[], _T]) -> _T:

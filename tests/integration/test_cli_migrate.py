@@ -14,8 +14,14 @@ pytestmark = pytest.mark.integration
 
 
 def openmailer(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    return openmailer_with({}, *args, database_url=database_url)
+
+
+def openmailer_with(
+    extra_env: dict[str, str], *args: str, database_url: str
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENMAILER_")}
-    env["OPENMAILER_DATABASE_URL"] = database_url
+    env |= {"OPENMAILER_DATABASE_URL": database_url, **extra_env}
     return subprocess.run(
         [sys.executable, "-m", "openmailer.adapters.cli", *args],
         env=env,
@@ -75,3 +81,44 @@ def test_a_missing_database_url_is_a_clear_error() -> None:
     )
     assert result.returncode == 2
     assert "OPENMAILER_DATABASE_URL must be set" in result.stderr
+
+
+async def test_a_migration_waiting_on_a_held_table_lock_gives_up_unchanged_then_runs(
+    empty_database_url: str,
+) -> None:
+    result = await asyncio.to_thread(
+        openmailer, "migrate", "--to", "037", database_url=empty_database_url
+    )
+    assert result.returncode == 0, result.stderr
+    # 038 adds a column to users: it needs the table to itself, which an open reader prevents
+    holder = await asyncpg.connect(empty_database_url)
+    try:
+        reading = holder.transaction()
+        await reading.start()
+        await holder.fetch("SELECT id FROM users LIMIT 1")
+        result = await asyncio.to_thread(
+            openmailer_with,
+            {"OPENMAILER_MIGRATION_LOCK_TIMEOUT": "1"},
+            "migrate",
+            database_url=empty_database_url,
+        )
+        assert result.returncode == 1, result.stderr
+        assert "waited more than 1 s for a table lock" in result.stdout
+        assert "OPENMAILER_MIGRATION_LOCK_TIMEOUT" in result.stdout
+        assert result.stdout.strip().endswith("schema revision: 037")
+        assert "Traceback" not in result.stderr
+        await reading.rollback()
+    finally:
+        await holder.close()
+    result = await asyncio.to_thread(openmailer, "migrate", database_url=empty_database_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("037 -> 038")
+
+
+def test_a_bad_lock_timeout_is_a_clear_error(empty_database_url: str) -> None:
+    result = openmailer_with(
+        {"OPENMAILER_MIGRATION_LOCK_TIMEOUT": "soon"}, "migrate", database_url=empty_database_url
+    )
+    assert result.returncode == 1
+    assert "OPENMAILER_MIGRATION_LOCK_TIMEOUT: must be a number of seconds" in result.stdout
+    assert table_names(empty_database_url) == set()
