@@ -1,8 +1,9 @@
 """The send path with real `openmailer worker` processes, PostgreSQL, Redis and an SMTP sink
 that records every Message-ID it accepts: exactly once on a clean run with 20% of first
 attempts refused (451) and retried; a kill -9 mid-send loses nobody and duplicates at most the
-batches in flight, each recorded as a possible duplicate; SIGTERM and pause/resume give exactly
-once."""
+batches in flight, each recorded as a possible duplicate; five pauses and resumes, then SIGTERM,
+give exactly once. OPENMAILER_TEST_RELIABILITY_RECIPIENTS sizes the campaigns
+(reliability_helpers)."""
 
 from __future__ import annotations
 
@@ -19,12 +20,15 @@ from openmailer.core.campaigns.sending_service import CampaignSendingService
 from tests.integration.campaign_sending.reliability_helpers import (
     BATCH,
     LEASE_SECONDS,
+    RECIPIENTS,
     Sink,
     campaign,
     expected_message_ids,
     finished,
+    patience,
     send,
     sent_tracking_ids,
+    share,
     smtp_campaign,
 )
 from tests.integration.campaign_sending.worker_helpers import (
@@ -59,16 +63,17 @@ def env(accounts_settings: Settings) -> dict[str, str]:
 async def test_every_recipient_once_though_one_in_five_first_attempts_is_refused(
     world: World, sink: Sink, env: dict[str, str]
 ) -> None:
-    campaign_id = await smtp_campaign(world, sink, 1000)
+    size = share(2 / 3)
+    campaign_id = await smtp_campaign(world, sink, size)
     worker = Worker(env)
     try:
         await send(world, campaign_id)
-        await wait_until(lambda: finished(world, campaign_id), within=120)
+        await wait_until(lambda: finished(world, campaign_id), within=patience(120))
     finally:
         worker.stop()
     body = await campaign(world, campaign_id)
-    assert (body["total_recipients"], body["sent_count"], body["failed_count"]) == (1000, 1000, 0)
-    assert sink.handler.refused >= 190  # one in five first attempts
+    assert (body["total_recipients"], body["sent_count"], body["failed_count"]) == (size, size, 0)
+    assert sink.handler.refused >= size * 0.19  # one in five first attempts
     sent = sent_tracking_ids(sink.handler, campaign_id)
     assert set(sent) == await expected_message_ids(world, campaign_id)
     assert set(sent.values()) == {1}
@@ -87,19 +92,21 @@ async def test_every_recipient_once_though_one_in_five_first_attempts_is_refused
             ),
             {"c": campaign_id},
         )
-    assert retried == sink.handler.refused and logs == 1000
+    assert retried == sink.handler.refused and logs == size
 
 
 async def test_a_worker_killed_mid_send_loses_nobody_and_records_its_possible_duplicates(
     app: Litestar, world: World, sink: Sink, env: dict[str, str]
 ) -> None:
     service: CampaignSendingService = app.state.services["campaign_sending"]
-    campaign_id = await smtp_campaign(world, sink, 1500)
+    campaign_id = await smtp_campaign(world, sink, RECIPIENTS)
     threads = 4
     first = Worker(env, threads=threads)
     try:
         await send(world, campaign_id)
-        await wait_until(lambda: _sent_at_least(world, campaign_id, 300), within=120, step=0.05)
+        await wait_until(
+            lambda: _sent_at_least(world, campaign_id, share(0.2)), within=patience(120), step=0.05
+        )
     finally:
         first.stop(signal.SIGKILL)
     assert not await finished(world, campaign_id)
@@ -110,7 +117,7 @@ async def test_a_worker_killed_mid_send_loses_nobody_and_records_its_possible_du
             await service.reconcile()
             return await finished(world, campaign_id)
 
-        await wait_until(reconciled_and_finished, within=120, step=1.0)
+        await wait_until(reconciled_and_finished, within=patience(120), step=1.0)
     finally:
         second.stop()
     sent = sent_tracking_ids(sink.handler, campaign_id)
@@ -153,14 +160,16 @@ async def _sent_at_least(world: World, campaign_id: int, count: int) -> bool:
 async def test_sigterm_and_pause_resume_give_exactly_once(
     world: World, sink: Sink, env: dict[str, str]
 ) -> None:
-    campaign_id = await smtp_campaign(world, sink, 1500)
+    campaign_id = await smtp_campaign(world, sink, RECIPIENTS)
     headers = world.owner.caller.headers
     worker = Worker(env)
     try:
         await send(world, campaign_id)
-        for threshold in (150, 300, 450):
+        for threshold in (share(0.1 * step) for step in range(1, 6)):  # five pauses
             await wait_until(
-                lambda t=threshold: _sent_at_least(world, campaign_id, t), within=60, step=0.05
+                lambda t=threshold: _sent_at_least(world, campaign_id, t),
+                within=patience(60),
+                step=0.05,
             )
             paused = await world.client.post(
                 f"/api/v1/campaigns/{campaign_id}/pause", headers=headers
@@ -176,7 +185,9 @@ async def test_sigterm_and_pause_resume_give_exactly_once(
                 f"/api/v1/campaigns/{campaign_id}/resume", headers=headers
             )
             assert resumed.status_code == 200, resumed.text
-        await wait_until(lambda: _sent_at_least(world, campaign_id, 700), within=60, step=0.05)
+        await wait_until(
+            lambda: _sent_at_least(world, campaign_id, share(0.6)), within=patience(60), step=0.05
+        )
     finally:
         worker.stop(signal.SIGTERM)
     # it stopped by itself: its batches in flight finished (no kill was needed)
@@ -184,7 +195,7 @@ async def test_sigterm_and_pause_resume_give_exactly_once(
     # no reconciler: the graceful stop left every lane's message in the queue
     restarted = Worker(env)
     try:
-        await wait_until(lambda: finished(world, campaign_id), within=120)
+        await wait_until(lambda: finished(world, campaign_id), within=patience(120))
     finally:
         restarted.stop()
     sent = sent_tracking_ids(sink.handler, campaign_id)
