@@ -8,7 +8,7 @@ the worker and the scheduler then read the registries; none of them lists areas 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,12 +20,34 @@ from openmailer.core.tracking.model import TrackingHandler
 
 
 @dataclass(frozen=True, slots=True)
+class FastRoute:
+    """A public route answered at the ASGI layer, before Litestar routes the request.
+
+    For the few endpoints every recipient hits (the open pixel, the click redirect, one-click
+    unsubscribe), where Litestar's routing, dependency injection and layers cost more than the
+    work itself. A request whose method is `method` and whose path starts with `path_prefix` is
+    offered to `answer(service, scope, receive, send)`, `service` being what the area's
+    `ServiceBinding` named `service` built; `answer` returns False, having sent nothing, to hand
+    the request on to Litestar (whose route for the same path stays the documented one).
+    `template` is the route's path template, the label its latency is recorded under.
+    """
+
+    method: str
+    path_prefix: str
+    template: str
+    service: str
+    answer: Callable[[Any, Any, Any, Any], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
 class HttpRoutes:
     """Litestar controllers or route handlers of an area, mounted under `/api/v1` (where every
-    route must declare its access), or at the root for public pages (`at_root=True`)."""
+    route must declare its access), or at the root for public pages (`at_root=True`), with any
+    fast routes answering some of the same paths first."""
 
     handlers: tuple[Any, ...]
     at_root: bool = False
+    fast_routes: tuple[FastRoute, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

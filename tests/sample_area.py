@@ -7,6 +7,7 @@ module to `load_areas(extra=[...])`, as an entry point would for an installed pa
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import msgspec
 from litestar import Controller, get
@@ -15,7 +16,14 @@ from litestar.di import NamedDependency
 from openmailer.adapters.http.security import CurrentPrincipal, access
 from openmailer.adapters.http.services import service_dependency
 from openmailer.core.accounts.scopes import Scope
-from openmailer.core.areas import ActorSpec, CliCommand, HttpRoutes, PeriodicJob, ServiceBinding
+from openmailer.core.areas import (
+    ActorSpec,
+    CliCommand,
+    FastRoute,
+    HttpRoutes,
+    PeriodicJob,
+    ServiceBinding,
+)
 from openmailer.core.registry import Registrar
 from openmailer.plugins import hookimpl
 
@@ -59,9 +67,30 @@ def sample_tick(number: int) -> None:
     TICKS.append(number)
 
 
+async def answer_fast(notes: SampleNotes, scope: Any, receive: Any, send: Any) -> bool:
+    """Answers `/sample-fast/yes` itself; any other path under the prefix goes on to Litestar."""
+    if scope["path"] != "/sample-fast/yes":
+        return False
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"fast from the sample area"})
+    return True
+
+
 @hookimpl
 def register_http_routes(routes: Registrar[HttpRoutes]) -> None:
     routes.add("sample", HttpRoutes(handlers=(SampleNoteController,)))
+    routes.add(
+        "sample-fast",
+        HttpRoutes(
+            handlers=(),
+            at_root=True,
+            fast_routes=(
+                FastRoute(
+                    "GET", "/sample-fast/", "/sample-fast/{word:str}", "sample-notes", answer_fast
+                ),
+            ),
+        ),
+    )
 
 
 @hookimpl

@@ -23,6 +23,7 @@ from openmailer.adapters.crypto.passwords import DEFAULT_ROUNDS
 from openmailer.adapters.db.migrate import head_revision
 from openmailer.adapters.http.docs_ui import swagger_ui_assets, swagger_ui_plugin
 from openmailer.adapters.http.errors import EXCEPTION_HANDLERS
+from openmailer.adapters.http.fast_routes import with_fast_routes
 from openmailer.adapters.http.json_logs import configure_json_logging
 from openmailer.adapters.http.pagination import provide_pagination
 from openmailer.adapters.http.request_context import with_request_context
@@ -139,7 +140,9 @@ def create_app(
     strict_input.learn(app)
     app.before_send.append(_allow_every_method(app))
     app.asgi_handler = with_request_metrics(
-        with_request_context(app.asgi_handler, trusted_proxies=settings.trusted_proxies)
+        with_request_context(
+            with_fast_routes(app.asgi_handler, app), trusted_proxies=settings.trusted_proxies
+        )
     )
     return app
 

@@ -10,6 +10,7 @@ from dramatiq.brokers.stub import StubBroker
 from litestar import Litestar
 
 from openmailer.adapters.cli import build_parser, main
+from openmailer.adapters.metrics.http_latency import observation_of
 from openmailer.adapters.workers.actors import declare_actors
 from openmailer.adapters.workers.scheduler import enqueue_due, scheduled_jobs
 from openmailer.core.accounts.service import AccountsPorts
@@ -69,3 +70,19 @@ def test_its_job_is_scheduled_and_its_actor_runs(redis_url: str) -> None:
     sample_area.TICKS.clear()
     actors["sample_tick"].fn(*areas.periodic_jobs["sample-tick"].arguments())
     assert sample_area.TICKS == [7]
+
+
+async def test_its_fast_route_answers_before_litestar_and_declines_to_it(
+    client: httpx.AsyncClient,
+) -> None:
+    answered = await client.get("/sample-fast/yes", headers={"x-request-id": "sample-fast-1"})
+    assert answered.status_code == 200 and answered.text == "fast from the sample area"
+    assert answered.headers["x-request-id"] == "sample-fast-1"  # inside the request context
+    assert observation_of("/sample-fast/{word:str}", "GET", 200)._sum.get() > 0  # and the metrics
+
+    declined = await client.get("/sample-fast/no")  # handed on: Litestar has no such route
+    assert declined.status_code == 404
+    assert declined.headers["content-type"].startswith("application/problem+json")
+    assert declined.headers["x-request-id"]
+    other_method = await client.post("/sample-fast/yes")
+    assert other_method.status_code in (404, 405)
