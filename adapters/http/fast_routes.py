@@ -8,6 +8,7 @@ request it declines) Litestar answers as it would without it.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from litestar import Litestar
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -28,17 +29,18 @@ def with_fast_routes(handler: ASGIApp, app: Litestar) -> ASGIApp:
     state = app.state
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path = scope["path"]
-            for route in routes.get(scope["method"], ()):
+        http: dict[str, Any] = scope  # type: ignore[assignment]  # a plain dict at run time
+        if http["type"] == "http":
+            path = http["path"]
+            for route in routes.get(http["method"], ()):
                 if not path.startswith(route.path_prefix):
                     continue
                 service = state.get("services", {}).get(route.service)
                 if service is not None:
-                    scope["path_template"] = route.template
+                    http["path_template"] = route.template
                     if await route.answer(service, scope, receive, send):
                         return
-                    del scope["path_template"]
+                    del http["path_template"]
                 break
         await handler(scope, receive, send)
 
