@@ -17,7 +17,7 @@ import pytest
 
 from openmailer.adapters import embedded
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_servers]
 
 
 @pytest.fixture

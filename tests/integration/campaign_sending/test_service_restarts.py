@@ -57,7 +57,7 @@ from tests.integration.campaign_sending.worker_helpers import (
 from tests.integration.campaigns.conftest import World, make_tenant
 from tests.integration.sending.smtp_sink import free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_servers]
 RECIPIENTS = 800
 # Slow enough that the restart lands mid-send, fast enough for a short test.
 SEND_SPEED = 250
