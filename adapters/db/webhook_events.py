@@ -176,7 +176,9 @@ class SqlAlchemyEventUnitOfWork(SqlAlchemyUnitOfWork):
             ClaimedEvent(row.id, row.user_id, row.provider_id, dict(row.payload)) for row in rows
         ]
 
-    async def message_states(self, keys: Collection[MessageKey]) -> dict[MessageKey, MessageState]:
+    async def message_states(
+        self, keys: Collection[MessageKey], *, audience: bool
+    ) -> dict[MessageKey, MessageState]:
         conn = self._conn()
         ordered = sorted(keys, key=lambda key: (key.user_id, key.message_id, key.recipient))
         latest: dict[MessageKey, Any] = {}
@@ -210,6 +212,11 @@ class SqlAlchemyEventUnitOfWork(SqlAlchemyUnitOfWork):
                 .with_for_update(key_share=True)
             )
         }
+        if not audience:
+            return {
+                key: _message_state(log, recipients.get(log.recipient_id), None, None)
+                for key, log in latest.items()
+            }
         contacts = await self._contacts(latest, recipients)
         campaign_ids = {
             recipients[log.recipient_id].campaign_id

@@ -27,6 +27,7 @@ from openmailer.core.events.model import (
     RecipientEvent,
     WebhookSource,
 )
+from openmailer.core.events.policy import LOG_ONLY_KINDS
 from openmailer.core.ports.accounts import Clock, RateLimiter
 from openmailer.core.ports.events import (
     EventQueue,
@@ -240,7 +241,13 @@ class EventsService:
                 for user_id, events in readable.values()
                 for named in events
             }
-            batch = EffectsBatch(await unit.message_states(keys) if keys else {})
+            audience = any(
+                named.kind not in LOG_ONLY_KINDS
+                for _, events in readable.values()
+                for named in events
+            )
+            states = await unit.message_states(keys, audience=audience) if keys else {}
+            batch = EffectsBatch(states)
             notes: dict[int, str | None] = {}
             for event_id, (user_id, events) in readable.items():
                 try:

@@ -84,9 +84,12 @@ class EventUnitOfWork(UnitOfWork, Protocol):
         in id order."""
         ...
 
-    async def message_states(self, keys: Collection[MessageKey]) -> dict[MessageKey, MessageState]:
+    async def message_states(
+        self, keys: Collection[MessageKey], *, audience: bool
+    ) -> dict[MessageKey, MessageState]:
         """For each key that names an email log (the latest, if several do), its state: the
-        log locked, with its campaign recipient, contact and campaign."""
+        log locked, with its campaign recipient, and (`audience`) its contact and campaign,
+        else none (LOG_ONLY_KINDS need neither)."""
         ...
 
     async def write(self, writes: RowWrites) -> None:
