@@ -4,9 +4,11 @@ and the unit of work that applies a batch of events' effects.
 
 The unit reads set-based, a statement per table, and locks in this order: the events (skipping
 those another worker holds), the email logs, the campaign recipients, the contacts and the
-campaigns, each table's rows in id order, then writes in the same order: two workers' batches
-wait for each other on shared rows and never deadlock (contacts and their lists are locked as
-the audience area does, list_counts.py).
+campaigns, each table's rows in id order (the logs FOR UPDATE, the others FOR NO KEY UPDATE),
+then writes in the same order: two workers' batches of one campaign wait for each other on its
+row, the second reading the counts the first left, and never deadlock (contacts and their
+lists are locked as the audience area does, list_counts.py). A batch of deliveries reads and
+locks no contacts or campaigns (core's LOG_ONLY_KINDS).
 """
 
 from __future__ import annotations
