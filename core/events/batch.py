@@ -2,8 +2,8 @@
 event is decided from the state as the events before it in the batch left it (a campaign's
 second bounce counts from the first), and the rows' final values are written once, set-based.
 
-An event whose decision fails (a payload the formats cannot read, say) leaves the state and
-the writes as they were before it, and the batch goes on without it.
+An event whose decision fails leaves the state and the writes as they were before it, and the
+batch goes on without it (the service records its failure).
 """
 
 from __future__ import annotations
