@@ -1,10 +1,10 @@
 """Provider events: `POST /webhooks/{token}` (SES through SNS, SendGrid), the worker's
 `process_webhook_events` woken per stored batch, and the periodic `retry_webhook_events` that
-picks up what a lost message, a crash or a failure left unprocessed."""
+picks up what a lost message, a crash or a failure left unprocessed; both run on the worker
+process's one events loop (adapters/workers/events_worker.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from openmailer.adapters.http.webhooks.receive import receive_provider_events
@@ -40,25 +40,17 @@ def register_services(services: Registrar[ServiceBinding]) -> None:
 
 
 def process_webhook_events(event_ids: list[int]) -> None:
-    from openmailer.adapters.bootstrap import build_events, open_database
+    from openmailer.adapters.workers.events_worker import run_on_events_loop
 
-    async def run() -> int:
-        async with open_database() as database:
-            return await build_events(database).process_many(event_ids)
-
-    processed = asyncio.run(run())
+    processed = run_on_events_loop(lambda events: events.process_many(event_ids))
     count_webhook_events_processed(taken=len(event_ids), applied=processed)
     log.info("webhook_events_processed", extra={"count": processed})
 
 
 def retry_webhook_events() -> None:
-    from openmailer.adapters.bootstrap import build_events, open_database
+    from openmailer.adapters.workers.events_worker import run_on_events_loop
 
-    async def run() -> int:
-        async with open_database() as database:
-            return await build_events(database).retry_pending()
-
-    processed = asyncio.run(run())
+    processed = run_on_events_loop(lambda events: events.retry_pending())
     count_webhook_events_processed(taken=processed, applied=processed)
     if processed:
         log.info("webhook_events_retried", extra={"count": processed})

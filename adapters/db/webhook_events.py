@@ -1,22 +1,37 @@
 """Provider events in PostgreSQL: the webhook sources (providers by token), `webhook_events`
 (stored once by (provider_id, provider_event_id), retried from `idx_webhook_events_pending`),
-and the unit of work that applies one event's effects.
+and the unit of work that applies a batch of events' effects.
 
-The unit locks, in this order, the event, the email log, the campaign recipient, the contact
-and the campaign: two events of one campaign wait for each other on the campaign row and never
-deadlock (contacts and their lists are locked as the audience area does, list_counts.py).
+The unit reads set-based, a statement per table, and locks in this order: the events (skipping
+those another worker holds), the email logs, the campaign recipients, the contacts and the
+campaigns, each table's rows in id order (the logs FOR UPDATE, the others FOR NO KEY UPDATE),
+then writes in the same order: two workers' batches of one campaign wait for each other on its
+row, the second reading the counts the first left, and never deadlock (contacts and their
+lists are locked as the audience area does, list_counts.py). A batch of deliveries reads and
+locks no contacts or campaigns (core's LOG_ONLY_KINDS).
 """
 
 from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    BigInteger,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openmailer.adapters.db.list_counts import CONTACTS, recount_lists_of
@@ -30,8 +45,9 @@ from openmailer.core.events.model import (
     EVENT_SOURCES,
     CampaignState,
     ContactState,
-    Effects,
+    MessageKey,
     MessageState,
+    RowWrites,
     StoredEvent,
     WebhookSource,
 )
@@ -116,8 +132,31 @@ class SqlAlchemyWebhookEventStore:
             )
 
 
-def _db_values(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: to_db_time(v) if isinstance(v, datetime) else v for k, v in values.items()}
+def _db_value(value: Any) -> Any:
+    return to_db_time(value) if isinstance(value, datetime) else value
+
+
+def _ids(name: str, values: Iterable[int]) -> Any:
+    """`= ANY(:name)` over a bigint array: one statement text (and one prepared statement)
+    however many ids a batch has."""
+    return any_(bindparam(name, sorted(set(values)), type_=ARRAY(BigInteger)))
+
+
+# The logs the batch's events name, joined to their keys (user, provider message id, lower-cased
+# recipient) in one statement, and locked in id order: two workers' batches lock shared logs
+# in the same order and cannot deadlock on them.
+LOGS_OF_KEYS = text(
+    """
+    SELECT l.id, l.status, l.recipient_id, l.campaign_id, k.user_id, k.message_id, k.recipient
+    FROM email_logs AS l
+    JOIN unnest(CAST(:user_ids AS bigint[]), CAST(:message_ids AS text[]),
+                CAST(:recipients AS text[])) AS k (user_id, message_id, recipient)
+      ON l.user_id = k.user_id AND l.provider_message_id = k.message_id
+     AND lower(l.recipient_email) = k.recipient
+    ORDER BY l.id
+    FOR UPDATE OF l
+    """
+)
 
 
 class SqlAlchemyEventUnitOfWork(SqlAlchemyUnitOfWork):
@@ -128,134 +167,202 @@ class SqlAlchemyEventUnitOfWork(SqlAlchemyUnitOfWork):
         assert self._connection is not None, "enter the unit of work first"
         return self._connection
 
-    async def claim(self, event_id: int) -> ClaimedEvent | None:
-        conn = self._conn()
-        row = (
-            await conn.execute(
-                select(EVENTS.c.id, EVENTS.c.user_id, EVENTS.c.provider_id, EVENTS.c.payload)
-                .where(EVENTS.c.id == event_id, EVENTS.c.processed.is_(False))
-                .with_for_update(skip_locked=True)
-            )
-        ).first()
-        if row is None:
-            return None
-        return ClaimedEvent(row.id, row.user_id, row.provider_id, dict(row.payload))
-
-    async def message_state(
-        self, user_id: int, message_id: str, recipient: str
-    ) -> MessageState | None:
-        conn = self._conn()
-        log = (
-            await conn.execute(
-                select(LOGS.c.id, LOGS.c.status, LOGS.c.recipient_id, LOGS.c.campaign_id)
-                .where(
-                    LOGS.c.user_id == user_id,
-                    LOGS.c.provider_message_id == message_id,
-                    func.lower(LOGS.c.recipient_email) == recipient.lower(),
-                )
-                .order_by(LOGS.c.id.desc())
-                .limit(1)
-                .with_for_update()
-            )
-        ).first()
-        if log is None:
-            return None
-        recipient_row = None
-        if log.recipient_id is not None:
-            recipient_row = (
-                await conn.execute(
-                    select(RECIPIENTS)
-                    .where(RECIPIENTS.c.id == log.recipient_id)
-                    .with_for_update(key_share=True)
-                )
-            ).first()
-        if recipient_row is not None:
-            contact_where = CONTACTS.c.id == recipient_row.contact_id
-        else:
-            contact_where = (CONTACTS.c.user_id == user_id) & (
-                func.lower(CONTACTS.c.email) == recipient.lower()
-            )
-        contact = (
-            await conn.execute(
-                select(CONTACTS).where(contact_where).with_for_update(key_share=True)
-            )
-        ).first()
-        campaign_id = recipient_row.campaign_id if recipient_row is not None else log.campaign_id
-        campaign = None
-        if campaign_id is not None:
-            campaign = (
-                await conn.execute(
-                    select(CAMPAIGNS)
-                    .where(CAMPAIGNS.c.id == campaign_id)
-                    .with_for_update(key_share=True)
-                )
-            ).first()
-        return MessageState(
-            log_id=log.id,
-            log_status=log.status,
-            recipient_id=None if recipient_row is None else recipient_row.id,
-            recipient_status=None if recipient_row is None else recipient_row.status,
-            recipient_bounced=recipient_row is not None and recipient_row.bounced_at is not None,
-            recipient_complained=(
-                recipient_row is not None and recipient_row.complained_at is not None
-            ),
-            contact=None
-            if contact is None
-            else ContactState(
-                id=contact.id,
-                status=ContactStatus(contact.status),
-                bounce_count=contact.bounce_count or 0,
-                last_bounce_at=from_db_time(contact.last_bounce_at),
-                complaint_count=contact.complaint_count or 0,
-            ),
-            campaign=None
-            if campaign is None
-            else CampaignState(
-                id=campaign.id,
-                status=campaign.status,
-                sent_count=campaign.sent_count or 0,
-                bounce_count=campaign.bounce_count or 0,
-                complaint_count=campaign.complaint_count or 0,
-                unsubscribe_count=campaign.unsubscribe_count or 0,
-            ),
+    async def claim(self, event_ids: Sequence[int]) -> list[ClaimedEvent]:
+        rows = await self._conn().execute(
+            select(EVENTS.c.id, EVENTS.c.user_id, EVENTS.c.provider_id, EVENTS.c.payload)
+            .where(EVENTS.c.id == _ids("event_ids", event_ids), EVENTS.c.processed.is_(False))
+            .order_by(EVENTS.c.id)
+            .with_for_update(skip_locked=True)
         )
+        return [
+            ClaimedEvent(row.id, row.user_id, row.provider_id, dict(row.payload)) for row in rows
+        ]
 
-    async def apply(self, state: MessageState, effects: Effects) -> None:
+    async def message_states(
+        self, keys: Collection[MessageKey], *, audience: bool
+    ) -> dict[MessageKey, MessageState]:
         conn = self._conn()
-        now = func.timezone("UTC", func.now())
-        if effects.log:
-            await conn.execute(
-                update(LOGS).where(LOGS.c.id == state.log_id).values(_db_values(effects.log))
+        ordered = sorted(keys, key=lambda key: (key.user_id, key.message_id, key.recipient))
+        latest: dict[MessageKey, Any] = {}
+        for log in await conn.execute(
+            LOGS_OF_KEYS,
+            {
+                "user_ids": [key.user_id for key in ordered],
+                "message_ids": [key.message_id for key in ordered],
+                "recipients": [key.recipient for key in ordered],
+            },
+        ):
+            latest[MessageKey(log.user_id, log.message_id, log.recipient)] = log  # id order
+        if not latest:
+            return {}
+        recipients = {
+            row.id: row
+            for row in await conn.execute(
+                select(
+                    RECIPIENTS.c.id,
+                    RECIPIENTS.c.contact_id,
+                    RECIPIENTS.c.campaign_id,
+                    RECIPIENTS.c.status,
+                    RECIPIENTS.c.bounced_at,
+                    RECIPIENTS.c.complained_at,
+                )
+                .where(
+                    RECIPIENTS.c.id
+                    == _ids("recipient_ids", (log.recipient_id for log in latest.values()))
+                )
+                .order_by(RECIPIENTS.c.id)
+                .with_for_update(key_share=True)
             )
-        if effects.recipient and state.recipient_id is not None:
-            await conn.execute(
-                update(RECIPIENTS)
-                .where(RECIPIENTS.c.id == state.recipient_id)
-                .values({**_db_values(effects.recipient), "updated_at": now})
+        }
+        if not audience:
+            return {
+                key: _message_state(log, recipients.get(log.recipient_id), None, None)
+                for key, log in latest.items()
+            }
+        contacts = await self._contacts(latest, recipients)
+        campaign_ids = {
+            recipients[log.recipient_id].campaign_id
+            if log.recipient_id in recipients
+            else log.campaign_id
+            for log in latest.values()
+        }
+        campaigns = {
+            row.id: row
+            for row in await conn.execute(
+                select(
+                    CAMPAIGNS.c.id,
+                    CAMPAIGNS.c.status,
+                    CAMPAIGNS.c.sent_count,
+                    CAMPAIGNS.c.bounce_count,
+                    CAMPAIGNS.c.complaint_count,
+                    CAMPAIGNS.c.unsubscribe_count,
+                )
+                .where(CAMPAIGNS.c.id == _ids("campaign_ids", campaign_ids - {None}))
+                .order_by(CAMPAIGNS.c.id)
+                .with_for_update(key_share=True)
             )
-        if effects.contact and state.contact is not None:
-            await conn.execute(
-                update(CONTACTS)
-                .where(CONTACTS.c.id == state.contact.id)
-                .values({**_db_values(effects.contact), "updated_at": now})
-            )
-            if effects.contact_status_changed:
-                await recount_lists_of(conn, [state.contact.id])
-        if effects.campaign and state.campaign is not None:
-            await conn.execute(
-                update(CAMPAIGNS)
-                .where(CAMPAIGNS.c.id == state.campaign.id)
-                .values({**_db_values(effects.campaign), "updated_at": now})
-            )
+        }
+        states = {}
+        for key, log in latest.items():
+            recipient = recipients.get(log.recipient_id)
+            if recipient is not None:
+                contact = contacts.get(recipient.contact_id)
+                campaign = campaigns.get(recipient.campaign_id)
+            else:
+                contact = contacts.get((key.user_id, key.recipient))
+                campaign = campaigns.get(log.campaign_id)
+            states[key] = _message_state(log, recipient, contact, campaign)
+        return states
 
-    async def finish(self, event_id: int, *, note: str | None) -> None:
+    async def _contacts(
+        self, latest: dict[MessageKey, Any], recipients: dict[int, Any]
+    ) -> dict[Any, Any]:
+        """The contacts the messages went to, by id for a campaign's recipients and by
+        (user, lower-cased address) for the others."""
+        by_address = [key for key, log in latest.items() if log.recipient_id not in recipients]
+        wanted = CONTACTS.c.id == _ids("contact_ids", (r.contact_id for r in recipients.values()))
+        if by_address:
+            wanted = or_(
+                wanted,
+                *[
+                    and_(
+                        CONTACTS.c.user_id == key.user_id,
+                        func.lower(CONTACTS.c.email) == key.recipient,
+                    )
+                    for key in by_address
+                ],
+            )
+        contacts: dict[Any, Any] = {}
+        for row in await self._conn().execute(
+            select(
+                CONTACTS.c.id,
+                CONTACTS.c.user_id,
+                func.lower(CONTACTS.c.email).label("address"),
+                CONTACTS.c.status,
+                CONTACTS.c.bounce_count,
+                CONTACTS.c.last_bounce_at,
+                CONTACTS.c.complaint_count,
+            )
+            .where(wanted)
+            .order_by(CONTACTS.c.id)
+            .with_for_update(key_share=True)
+        ):
+            contacts[row.id] = row
+            contacts.setdefault((row.user_id, row.address), row)
+        return contacts
+
+    async def write(self, writes: RowWrites) -> None:
         conn = self._conn()
-        await conn.execute(
+        # Tables in the order their rows were locked, rows in id order (no deadlock).
+        for table, rows in (
+            (LOGS, writes.logs),
+            (RECIPIENTS, writes.recipients),
+            (CONTACTS, writes.contacts),
+            (CAMPAIGNS, writes.campaigns),
+        ):
+            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for row_id in sorted(rows):
+                values = rows[row_id]
+                by_columns.setdefault(tuple(sorted(values)), []).append(
+                    {"row_id": row_id, **{f"new_{k}": _db_value(v) for k, v in values.items()}}
+                )
+            for columns, parameters in by_columns.items():
+                assignments: dict[str, Any] = {name: bindparam(f"new_{name}") for name in columns}
+                if table is not LOGS:
+                    assignments["updated_at"] = func.timezone("UTC", func.now())
+                await conn.execute(
+                    update(table).where(table.c.id == bindparam("row_id")).values(assignments),
+                    parameters,
+                )
+        if writes.status_changed:
+            await recount_lists_of(conn, sorted(writes.status_changed))
+
+    async def finish(self, notes: Mapping[int, str | None]) -> None:
+        await self._conn().execute(
             update(EVENTS)
-            .where(EVENTS.c.id == event_id)
+            .where(EVENTS.c.id == bindparam("event_id"))
             .values(
                 processed=True,
                 processed_at=func.timezone("UTC", func.now()),
-                error_message=note,
-            )
+                error_message=bindparam("note"),
+            ),
+            [{"event_id": event_id, "note": note} for event_id, note in sorted(notes.items())],
         )
+
+    async def fail(self, errors: Mapping[int, str]) -> None:
+        await self._conn().execute(
+            update(EVENTS)
+            .where(EVENTS.c.id == bindparam("event_id"))
+            .values(attempts=EVENTS.c.attempts + 1, error_message=bindparam("error")),
+            [{"event_id": event_id, "error": error} for event_id, error in sorted(errors.items())],
+        )
+
+
+def _message_state(log: Any, recipient: Any, contact: Any, campaign: Any) -> MessageState:
+    return MessageState(
+        log_id=log.id,
+        log_status=log.status,
+        recipient_id=None if recipient is None else recipient.id,
+        recipient_status=None if recipient is None else recipient.status,
+        recipient_bounced=recipient is not None and recipient.bounced_at is not None,
+        recipient_complained=recipient is not None and recipient.complained_at is not None,
+        contact=None
+        if contact is None
+        else ContactState(
+            id=contact.id,
+            status=ContactStatus(contact.status),
+            bounce_count=contact.bounce_count or 0,
+            last_bounce_at=from_db_time(contact.last_bounce_at),
+            complaint_count=contact.complaint_count or 0,
+        ),
+        campaign=None
+        if campaign is None
+        else CampaignState(
+            id=campaign.id,
+            status=campaign.status,
+            sent_count=campaign.sent_count or 0,
+            bounce_count=campaign.bounce_count or 0,
+            complaint_count=campaign.complaint_count or 0,
+            unsubscribe_count=campaign.unsubscribe_count or 0,
+        ),
+    )

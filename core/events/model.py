@@ -3,7 +3,7 @@ one recipient, and the state of that message, its recipient, contact and campaig
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -85,6 +85,32 @@ class MessageState:
     recipient_complained: bool
     contact: ContactState | None
     campaign: CampaignState | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageKey:
+    """What names a message's email log for an event: the user, the provider's message id and
+    the recipient (lower-cased: addresses compare case-insensitively)."""
+
+    user_id: int
+    message_id: str
+    recipient: str
+
+    @classmethod
+    def of(cls, user_id: int, message_id: str, recipient: str) -> MessageKey:
+        return cls(user_id, message_id, recipient.lower())
+
+
+@dataclass(slots=True)
+class RowWrites:
+    """A batch's writes: per table, each row's id and the final values of the columns it
+    changes; `status_changed`: the contacts whose status changed (their lists' counts move)."""
+
+    logs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    recipients: dict[int, dict[str, Any]] = field(default_factory=dict)
+    contacts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    campaigns: dict[int, dict[str, Any]] = field(default_factory=dict)
+    status_changed: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,9 @@ UNKNOWN_MESSAGE = "no email log has this provider message id and recipient"
 # Recipient statuses a delivery report moves on; later ones (opened, clicked, bounced) stay.
 DELIVERABLE_RECIPIENT_STATUSES = frozenset({"PENDING", "SENDING", "SENT", "FAILED"})
 DELIVERABLE_LOG_STATUSES = frozenset({"QUEUED", "SENT", "FAILED"})
+# Kinds decided from the email log and the campaign recipient alone (a delivery changes no
+# contact or campaign): a batch of only these need not read, nor lock, contacts and campaigns.
+LOG_ONLY_KINDS = frozenset({EventKind.DELIVERED})
 CAMPAIGN_SENDING = "SENDING"
 CAMPAIGN_PAUSED = "PAUSED"
 

@@ -6,20 +6,28 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from openmailer.core.errors import DomainError, Forbidden, NotFound, RateLimited
+from openmailer.core.events.batch import EffectsBatch
 from openmailer.core.events.formats import (
     malformed,
     recipient_events,
     sendgrid_stored_events,
     ses_stored_events,
 )
-from openmailer.core.events.model import SENDGRID_SOURCE, SES_SOURCE, Receipt, WebhookSource
-from openmailer.core.events.policy import decide
+from openmailer.core.events.model import (
+    SENDGRID_SOURCE,
+    SES_SOURCE,
+    MessageKey,
+    Receipt,
+    RecipientEvent,
+    WebhookSource,
+)
+from openmailer.core.events.policy import LOG_ONLY_KINDS
 from openmailer.core.ports.accounts import Clock, RateLimiter
 from openmailer.core.ports.events import (
     EventQueue,
@@ -39,6 +47,9 @@ MAX_ATTEMPTS = 5
 # The periodic retry leaves fresh events to the worker their request woke.
 RETRY_AFTER = timedelta(seconds=60)
 RETRY_BATCH = 500
+# A batch's transaction holds its events' logs locked: short enough not to keep a send or
+# another worker waiting long, long enough that its fixed costs are shared.
+EVENTS_PER_TRANSACTION = 100
 MAX_ERROR_CHARS = 2000
 UNKNOWN_TOKEN = NotFound("no such webhook", code="webhook_not_found")
 # A client whose requests were refused this often in a minute (unknown tokens, bad signatures,
@@ -180,39 +191,77 @@ class EventsService:
     # --- processing --------------------------------------------------------------------------
 
     async def process(self, event_id: int) -> bool:
-        """Apply one stored event's effects once; False if it was processed already or another
-        worker holds it. A failure is recorded (and retried later, up to MAX_ATTEMPTS)."""
-        try:
-            async with self.ports.units() as unit:
-                claimed = await unit.claim(event_id)
-                if claimed is None:
-                    return False
-                notes = []
-                recipients = recipient_events(claimed.payload)
-                for event in recipients:
-                    state = await unit.message_state(
-                        claimed.user_id, event.message_id, event.recipient
-                    )
-                    effects = decide(event, state)
-                    if state is not None and not effects.empty:
-                        await unit.apply(state, effects)
-                    if effects.note:
-                        notes.append(f"{event.recipient}: {effects.note}")
-                if not recipients:
-                    notes.append("the event names no recipient of a message")
-                await unit.finish(event_id, note="; ".join(notes)[:MAX_ERROR_CHARS] or None)
-            return True
-        except Exception as error:
-            detail = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
-            await self.ports.events.record_failure(event_id, detail)
-            log.warning("webhook_event_failed", extra={"event_id": event_id}, exc_info=True)
-            return False
+        """Apply one stored event's effects once; False if it was processed already, another
+        worker holds it, or it failed (recorded, and retried later up to MAX_ATTEMPTS)."""
+        return await self._process_alone(event_id) == 1
 
-    async def process_many(self, event_ids: list[int]) -> int:
+    async def process_many(self, event_ids: Sequence[int]) -> int:
+        """Apply the events' effects once each, in one transaction (the events processed; the
+        others were processed already, are held by another worker, or failed). An event that
+        cannot be decided fails alone; if the batch's transaction fails, each event is
+        processed alone, so a bad one still fails by itself and loses no other."""
         done = 0
-        for event_id in event_ids:
-            done += await self.process(event_id)
+        for start in range(0, len(event_ids), EVENTS_PER_TRANSACTION):
+            done += await self._process_chunk(event_ids[start : start + EVENTS_PER_TRANSACTION])
         return done
+
+    async def _process_chunk(self, event_ids: Sequence[int]) -> int:
+        if len(event_ids) == 1:
+            return await self._process_alone(event_ids[0])
+        try:
+            return await self._process_batch(event_ids)
+        except Exception:
+            log.warning(
+                "webhook_event_batch_failed", extra={"events": len(event_ids)}, exc_info=True
+            )
+            return sum([await self._process_alone(event_id) for event_id in event_ids])
+
+    async def _process_alone(self, event_id: int) -> int:
+        try:
+            return await self._process_batch([event_id])
+        except Exception as error:
+            await self.ports.events.record_failure(event_id, _failure(error))
+            log.warning("webhook_event_failed", extra={"event_id": event_id}, exc_info=True)
+            return 0
+
+    async def _process_batch(self, event_ids: Sequence[int]) -> int:
+        async with self.ports.units() as unit:
+            claimed = await unit.claim(event_ids)
+            if not claimed:
+                return 0
+            readable: dict[int, tuple[int, list[RecipientEvent]]] = {}
+            errors: dict[int, str] = {}
+            for event in claimed:
+                try:
+                    readable[event.id] = (event.user_id, recipient_events(event.payload))
+                except Exception as error:
+                    errors[event.id] = _failed(event.id, error)
+            keys = {
+                MessageKey.of(user_id, named.message_id, named.recipient)
+                for user_id, events in readable.values()
+                for named in events
+            }
+            audience = any(
+                named.kind not in LOG_ONLY_KINDS
+                for _, events in readable.values()
+                for named in events
+            )
+            states = await unit.message_states(keys, audience=audience) if keys else {}
+            batch = EffectsBatch(states)
+            notes: dict[int, str | None] = {}
+            for event_id, (user_id, events) in readable.items():
+                try:
+                    note = batch.decide_event(user_id, events)
+                except Exception as error:
+                    errors[event_id] = _failed(event_id, error)
+                else:
+                    notes[event_id] = None if note is None else note[:MAX_ERROR_CHARS]
+            await unit.write(batch.writes)
+            if notes:
+                await unit.finish(notes)
+            if errors:
+                await unit.fail(errors)
+        return len(notes)
 
     async def retry_pending(self) -> int:
         """Events a lost message, a crash or a failure left unprocessed."""
@@ -222,6 +271,15 @@ class EventsService:
             older_than=self.ports.clock.now() - RETRY_AFTER,
         )
         return await self.process_many(ids)
+
+
+def _failure(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
+
+
+def _failed(event_id: int, error: Exception) -> str:
+    log.warning("webhook_event_failed", extra={"event_id": event_id}, exc_info=error)
+    return _failure(error)
 
 
 def _json(body: bytes) -> Any:

@@ -1,16 +1,17 @@
 """Ports of provider events: the webhook sources, the signature checks, the stored events, the
-queue that wakes a worker, and the transaction that applies an event's effects."""
+queue that wakes a worker, and the transaction that applies a batch of events' effects."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from openmailer.core.events.model import (
-    Effects,
+    MessageKey,
     MessageState,
+    RowWrites,
     StoredEvent,
     WebhookSource,
 )
@@ -75,23 +76,34 @@ class EventQueue(Protocol):
 
 
 class EventUnitOfWork(UnitOfWork, Protocol):
-    """One event's processing, in one transaction: claimed, applied and marked together."""
+    """A batch of events' processing, in one transaction: claimed, applied and marked together
+    (a batch of one is one event's)."""
 
-    async def claim(self, event_id: int) -> ClaimedEvent | None:
-        """The event, locked, if unprocessed and not held by another worker."""
+    async def claim(self, event_ids: Sequence[int]) -> list[ClaimedEvent]:
+        """Those of the events that are unprocessed and not held by another worker, locked,
+        in id order."""
         ...
 
-    async def message_state(
-        self, user_id: int, message_id: str, recipient: str
-    ) -> MessageState | None:
-        """The user's email log with this provider message id and recipient, locked with its
-        campaign recipient, contact and campaign."""
+    async def message_states(
+        self, keys: Collection[MessageKey], *, audience: bool
+    ) -> dict[MessageKey, MessageState]:
+        """For each key that names an email log (the latest, if several do), its state: the
+        log locked, with its campaign recipient, and (`audience`) its contact and campaign,
+        else none (LOG_ONLY_KINDS need neither)."""
         ...
 
-    async def apply(self, state: MessageState, effects: Effects) -> None: ...
+    async def write(self, writes: RowWrites) -> None:
+        """The rows' new values, set-based; the lists of contacts whose status changed
+        recounted."""
+        ...
 
-    async def finish(self, event_id: int, *, note: str | None) -> None:
-        """Mark the event processed (`note`: why it changed nothing, if so)."""
+    async def finish(self, notes: Mapping[int, str | None]) -> None:
+        """Mark these events processed, each with its note (why it changed nothing, if so)."""
+        ...
+
+    async def fail(self, errors: Mapping[int, str]) -> None:
+        """One more failed attempt for each of these events, with what failed; they stay
+        unprocessed."""
         ...
 
 
