@@ -11,6 +11,8 @@ from openmailer.adapters.settings import load_settings
 
 WORKER_MODULE = "openmailer.adapters.workers.main"
 WORKER_METRICS_SERVER = "openmailer.adapters.metrics.worker:serve_worker_metrics"
+# dramatiq's own name for it, lower case as dramatiq spells it.
+PREFETCH_VARIABLE = "dramatiq_queue_prefetch"
 
 
 def register_api(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,6 +27,13 @@ def register_worker(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     worker = subparsers.add_parser("worker", help="run a dramatiq worker (any number may run)")
     worker.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     worker.add_argument("--threads", type=int, default=8)
+    worker.add_argument(
+        "--prefetch",
+        type=int,
+        metavar="N",
+        help="messages of a queue one process holds at once, running ones included (default: "
+        "dramatiq_queue_prefetch from the environment, else half the threads)",
+    )
     worker.add_argument(
         "--shutdown-timeout",
         type=float,
@@ -84,6 +93,11 @@ def run_worker(args: argparse.Namespace) -> int:
         "--worker-shutdown-timeout",
         str(int(args.shutdown_timeout * 1000)),
     ]
+    # dramatiq's own default, twice the threads, lets the first process to poll take every lane
+    # of a campaign (a batch runs for hundreds of milliseconds) while the other, finding the
+    # queue empty, backs off for seconds: one process's event loop and GIL did most of the work
+    # in the campaign benchmark. dramatiq reads the variable when the exec'd process imports it.
+    os.environ[PREFETCH_VARIABLE] = str(worker_prefetch(args.prefetch, args.threads))
     port = settings.worker_metrics_port
     if port is not None:
         from openmailer.adapters.metrics.exposure import use_fresh_directory
@@ -94,6 +108,17 @@ def run_worker(args: argparse.Namespace) -> int:
         command += ["--fork-function", WORKER_METRICS_SERVER]
     # dramatiq's own CLI supervises the worker processes and handles SIGTERM gracefully.
     os.execv(sys.executable, command)  # does not return
+
+
+def worker_prefetch(given: int | None, threads: int) -> int:
+    if given is not None:
+        if given < 1:
+            raise SystemExit("--prefetch must be at least 1")
+        return given
+    inherited = os.environ.get(PREFETCH_VARIABLE, "")
+    if inherited.isdigit() and int(inherited) > 0:
+        return int(inherited)
+    return max(1, threads // 2)
 
 
 def run_scheduler(args: argparse.Namespace) -> int:

@@ -102,7 +102,7 @@ def _to_port(
     res: sender_rs.RenderedMessage | sender_rs.RenderedParts | sender_rs.RenderFailure,
 ) -> RenderOutcome:
     if isinstance(res, sender_rs.RenderedMessage):
-        return RenderedMessage(res.tracking_id, res.message_id, res.data)
+        return RenderedMessage(res.tracking_id, res.message_id, res.data, res.subject)
     if isinstance(res, sender_rs.RenderedParts):
         return RenderedParts(
             res.tracking_id, res.message_id, res.subject, res.html, res.text, tuple(res.headers)

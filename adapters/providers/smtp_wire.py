@@ -24,7 +24,8 @@ from collections import deque
 from typing import NamedTuple, cast
 
 import aiosmtplib
-from aiosmtplib.protocol import normalize_message_line_endings
+
+import sender_rs
 
 __all__ = [
     "ConnectionDropped",
@@ -189,14 +190,8 @@ def checked_address(address: str) -> str:
 
 
 def wire_form(raw: bytes) -> bytes:
-    """The DATA content as sent: CRLF line ends, a leading dot doubled (RFC 5321 4.5.2), and the
-    terminating `.` line. sender_rs writes CRLF only, so the usual case costs three byte scans;
-    a message with bare LFs is normalised as aiosmtplib would (a bare CR cannot end the data)."""
-    if raw.count(b"\n") != raw.count(b"\r\n"):
-        raw = normalize_message_line_endings(raw)
-    elif not raw.endswith(b"\r\n"):
-        raw += b"\r\n"
-    stuffed = raw.replace(b"\r\n.", b"\r\n..")
-    if stuffed.startswith(b"."):
-        stuffed = b"." + stuffed
-    return stuffed + b".\r\n"
+    """The DATA content as sent: CRLF line ends (a bare LF or CR ends a line, as aiosmtplib
+    normalises them), a leading dot doubled (RFC 5321 4.5.2), and the terminating `.` line. In
+    one pass in sender_rs: Python's byte scans and copies of a 25 KB message (three of each)
+    cost ten times as much, on the event loop that carries every lane's conversation."""
+    return sender_rs.smtp_data(raw)

@@ -68,11 +68,13 @@ class RecipientData:
 
 @dataclass(frozen=True, slots=True)
 class RenderedMessage:
-    """Signed RFC 5322 bytes for providers that take raw MIME (SMTP, SES raw)."""
+    """Signed RFC 5322 bytes for providers that take raw MIME (SMTP, SES raw). `subject`: the
+    rendered Subject as the renderer wrote it (None: read it back from `data`)."""
 
     tracking_id: str
     message_id: str
     data: bytes
+    subject: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,8 @@ pub struct Parts {
 pub struct Mime {
     pub data: Vec<u8>,
     pub start: usize,
+    /// The rendered Subject (before its header encoding), so no caller parses it back.
+    pub subject: String,
 }
 
 impl Mime {
@@ -386,11 +388,19 @@ fn build_mime(
     if signatures.len() > reserve {
         let mut data = signatures.into_bytes();
         data.extend_from_slice(&out[reserve..]);
-        return Ok(Mime { data, start: 0 });
+        return Ok(Mime {
+            data,
+            start: 0,
+            subject: subject.to_owned(),
+        });
     }
     let start = reserve - signatures.len();
     out[start..reserve].copy_from_slice(signatures.as_bytes());
-    Ok(Mime { data: out, start })
+    Ok(Mime {
+        data: out,
+        start,
+        subject: subject.to_owned(),
+    })
 }
 
 fn fnv1a(data: &[u8]) -> u64 {

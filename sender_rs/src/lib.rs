@@ -11,6 +11,7 @@ pub mod links;
 pub mod mime;
 pub mod render;
 pub mod small_rsa;
+pub mod smtp;
 pub mod text;
 pub mod unwind;
 

@@ -209,6 +209,8 @@ pub struct RenderedMessage {
     #[pyo3(get)]
     message_id: String,
     #[pyo3(get)]
+    subject: String,
+    #[pyo3(get)]
     data: Py<PyBytes>,
 }
 
@@ -316,6 +318,7 @@ fn render_batch(
                             tracking_id,
                             message_id: res.message_id,
                             data: PyBytes::new(py, data.bytes()).unbind(),
+                            subject: data.subject,
                         },
                     )?
                     .into_any(),
@@ -337,6 +340,12 @@ fn render_batch(
         }
         Ok(out)
     })
+}
+
+/// The message as SMTP DATA content (`smtp::data_content`). Microseconds: run with the GIL held.
+#[pyfunction]
+fn smtp_data<'py>(py: Python<'py>, raw: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    guarded(|| Ok(PyBytes::new(py, &crate::smtp::data_content(raw))))
 }
 
 #[pyfunction]
@@ -375,6 +384,7 @@ fn _sender_rs(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RenderFailure>()?;
     m.add_function(wrap_pyfunction!(compile_template, m)?)?;
     m.add_function(wrap_pyfunction!(render_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(smtp_data, m)?)?;
     m.add_function(wrap_pyfunction!(verify_click_token, m)?)?;
     m.add_function(wrap_pyfunction!(verify_open_token, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;

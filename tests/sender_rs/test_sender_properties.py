@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aiosmtplib.protocol import normalize_message_line_endings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -127,6 +128,7 @@ def check(
     assert b"\r" not in data.replace(b"\r\n", b"") and b"\n" not in data.replace(b"\r\n", b"")
     msg = parse(data)
     assert msg["Subject"] == subject + " " + first
+    assert out.subject == msg["Subject"]  # as rendered: no caller has to parse it back
     assert len(msg.get_all("From") or []) == 1
     assert "<script>" not in body_text(msg, "html")
     parts = render_parts(subject, first, last, custom)
@@ -175,3 +177,30 @@ def test_any_one_byte_change_in_the_body_fails(
         changed = b"B" if changed != b"B" else b"C"
     tampered = head + b"\r\n\r\n" + body[:i] + changed + body[i + 1 :]
     assert not verify(tampered, keys.dns())
+
+
+def smtp_data_by_the_book(raw: bytes) -> bytes:
+    """What sender_rs.smtp_data must equal: aiosmtplib's line-end normalisation, then dot
+    stuffing and the terminator (RFC 5321 4.5.2), in three passes of Python."""
+    normalised = normalize_message_line_endings(raw)
+    stuffed = normalised.replace(b"\r\n.", b"\r\n..")
+    return (b"." + stuffed if stuffed.startswith(b".") else stuffed) + b".\r\n"
+
+
+@PROFILE
+@given(
+    raw=st.one_of(
+        st.binary(max_size=200),
+        st.lists(st.sampled_from([b"a", b"bc", b".", b"..", b"\r", b"\n", b"\r\n", b"x" * 37])).map(
+            b"".join
+        ),
+    )
+)
+def test_smtp_data_is_the_message_normalised_and_dot_stuffed(raw: bytes) -> None:
+    assert sender_rs.smtp_data(raw) == smtp_data_by_the_book(raw)
+
+
+def test_smtp_data_of_a_signed_message_keeps_it_byte_for_byte(keys: Keys) -> None:
+    out = render([keys.ed25519, keys.rsa], "Hello", "Ada", "", {"long": "." * 300})
+    assert isinstance(out, sender_rs.RenderedMessage)
+    assert sender_rs.smtp_data(out.data) == out.data + b".\r\n"  # CRLF only, no line starts "."

@@ -120,7 +120,7 @@ def test_the_campaign_send_path_defaults_and_can_be_set(tmp_path: Path) -> None:
         defaults.campaign_batch_size,
         defaults.campaign_lease_seconds,
         defaults.campaign_retry_backoff,
-    ) == (100, 120.0, 10.0)
+    ) == (250, 120.0, 10.0)
     loaded = settings(
         {
             "OPENMAILER_CAMPAIGN_BATCH_SIZE": "25",

@@ -86,7 +86,7 @@ MAX_IDLE_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class SendSettings:
-    batch_size: int = 100
+    batch_size: int = 250
     lease_seconds: float = 120.0
     retry_backoff_seconds: float = 10.0
     lanes: int = 8

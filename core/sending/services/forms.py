@@ -111,7 +111,8 @@ def _message(
     if parts is not None:
         message_id, subject = parts.message_id, parts.subject
     elif mime is not None:
-        message_id, subject = mime.message_id, subject_of(mime.data)
+        message_id = mime.message_id
+        subject = subject_of(mime.data) if mime.subject is None else mime.subject
     else:
         raise ValueError("nothing was rendered")
     return OutgoingMessage(
@@ -133,6 +134,10 @@ def _message(
 
 
 def subject_of(raw: bytes) -> str:
-    """The rendered subject (variables filled in), read back from the signed MIME."""
-    encoded = BytesHeaderParser().parsebytes(raw).get("Subject")
+    """The rendered subject (variables filled in), read back from the signed MIME's header
+    block only: the parser would otherwise walk every line of the body (20 KB and more) for a
+    header it has already read, which cost more than the render of the message itself."""
+    end = raw.find(b"\r\n\r\n")
+    head = raw if end < 0 else raw[: end + 4]
+    encoded = BytesHeaderParser().parsebytes(head).get("Subject")
     return "" if encoded is None else str(make_header(decode_header(str(encoded))))

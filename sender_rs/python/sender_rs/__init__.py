@@ -17,6 +17,7 @@ from sender_rs._sender_rs import (
     __version__,
     compile_template,
     render_batch,
+    smtp_data,
     verify_click_token,
     verify_open_token,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "__version__",
     "compile_template",
     "render_batch",
+    "smtp_data",
     "verify_click_token",
     "verify_open_token",
 ]

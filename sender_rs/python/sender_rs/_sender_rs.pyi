@@ -120,6 +120,9 @@ class RenderedMessage:
     @property
     def message_id(self) -> str: ...
     @property
+    def subject(self) -> str:
+        """The rendered Subject, as it reads before its header encoding."""
+    @property
     def data(self) -> bytes: ...
 
 @final
@@ -169,6 +172,10 @@ def render_batch(
     default now) sets Date and the DKIM ``t=``. A recipient that trips a bug (a Rust panic) is a
     `RenderFailure` like any other bad recipient.
     """
+
+def smtp_data(raw: bytes) -> bytes:
+    """`raw` as the content of SMTP's DATA command: every line ended by CRLF (a bare LF or CR
+    ends one too), a line starting with ``.`` given one more, and the terminating ``.`` line."""
 
 def verify_click_token(secret: bytes, token: str) -> tuple[str, int] | None:
     """``(tracking_id, link_index)`` when the click token is authentic, else None."""

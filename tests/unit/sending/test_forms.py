@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from openmailer.core.sending.contract import MessageForm, ProviderType
-from openmailer.core.sending.services.forms import FormsNeeded, forms_needed
+from openmailer.core.sending.services.forms import FormsNeeded, forms_needed, subject_of
 
 pytestmark = pytest.mark.unit
 
@@ -41,3 +41,23 @@ SENDGRID = kind("SENDGRID", MessageForm.PARTS)
 )
 def test_forms_needed(chain: list[ProviderType], needed: FormsNeeded) -> None:
     assert forms_needed(chain) == needed
+
+
+@pytest.mark.parametrize(
+    ("raw", "subject"),
+    [
+        # An encoded, folded subject; the body's "Subject:" line is not a header.
+        (
+            b"From: a@example.com\r\nSubject: =?utf-8?q?Caf=C3=A9?=\r\n =?utf-8?q?_news?=\r\n"
+            b"To: b@example.com\r\n\r\nSubject: not this one\r\n" + b"x" * 30_000 + b"\r\n",
+            "Café news",
+        ),
+        (b"From: a@example.com\r\n\r\nSubject: a body line\r\n", ""),
+        # A message without a body (no blank line at all) is all headers.
+        (b"From: a@example.com\r\nSubject: Hello\r\n", "Hello"),
+        # Bare LF line ends: the parser finds the end of the headers itself.
+        (b"Subject: Plain\nFrom: a@example.com\n\nSubject: no\r\n\r\n", "Plain"),
+    ],
+)
+def test_subject_is_read_from_the_headers_only(raw: bytes, subject: str) -> None:
+    assert subject_of(raw) == subject
