@@ -3,8 +3,12 @@
 An upload is written in one transaction: the job's id is taken from its sequence first, the
 chunks follow as they stream in (their foreign key to the job is deferred to the commit), the
 job row last, once the whole form is known. A failed or refused upload leaves nothing.
-A batch commits with its merge (`import_merge`), its rejections, the job's counters and resume
-point, and only while the job is still the committing attempt's (`attempts` unchanged).
+A batch's first occurrences are found and remembered first (`import_seen`, its own short
+transaction, in file order); then the batch commits with its merge (`import_merge`), its
+rejections, the job's counters and resume point, and only while the job is still the
+committing attempt's (`attempts` unchanged) and the previous batch's resume point is the job's.
+Two batches merge at once on two connections: the later one merges, then waits for its turn
+(the earlier one committed) before it counts, locks the job row and commits.
 """
 
 from __future__ import annotations
@@ -19,7 +23,13 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from openmailer.adapters.db.import_merge import merge_batch, record_rejections
+from openmailer.adapters.db.import_merge import (
+    count_merged,
+    driver_of,
+    merge_batch,
+    record_rejections,
+)
+from openmailer.adapters.db.import_seen import first_occurrences
 from openmailer.adapters.db.list_counts import LISTS
 from openmailer.adapters.db.tables.imports import (
     ImportJob as ImportJobRow,
@@ -33,6 +43,7 @@ from openmailer.adapters.db.tables.users import User as UserRow
 from openmailer.adapters.db.users import from_db_time, to_db_time
 from openmailer.core.imports.model import (
     Batch,
+    BatchOrder,
     Counters,
     ImportJob,
     ImportMode,
@@ -40,8 +51,9 @@ from openmailer.core.imports.model import (
     MergeOutcome,
     NewImportJob,
     Rejection,
+    StagedContact,
 )
-from openmailer.core.imports.service import LeaseLost
+from openmailer.core.imports.service import BatchAbandoned, LeaseLost
 from openmailer.core.pages import Page
 
 JOBS = cast(Table, ImportJobRow.__table__)
@@ -51,8 +63,21 @@ SEEN = cast(Table, ImportSeenAddress.__table__)
 USERS = cast(Table, UserRow.__table__)
 CHUNK_BYTES = 1024 * 1024
 ASYNCHRONOUS_COMMIT = text("SET LOCAL synchronous_commit = off")
+# A batch's place: a session advisory lock keyed by the job and the batch's end offset, held
+# from before its merge until it is committed or given up. The next batch, merged, waits on it
+# (shared) before it commits: a wait PostgreSQL sees, so that a concurrent edit waiting on the
+# later batch and waited on by the earlier one is found a deadlock, not left hanging.
+_PLACE_KEY = "hashtextextended('import batch ' || CAST(:key AS text), 0)"
+HOLD_PLACE = text(f"SELECT pg_advisory_lock({_PLACE_KEY})")
+LEAVE_PLACE = text(f"SELECT pg_advisory_unlock({_PLACE_KEY})")
+WAIT_FOR_PLACE = text(f"SELECT pg_advisory_lock_shared({_PLACE_KEY})")
+LEAVE_SHARED_PLACE = text(f"SELECT pg_advisory_unlock_shared({_PLACE_KEY})")
 DEADLOCK_DETECTED = "40P01"
 DEADLOCK_ATTEMPTS = 3
+
+
+def _place(job_id: int, offset: int) -> str:
+    return f"{job_id} {offset}"
 
 
 def to_job(row: RowMapping) -> ImportJob:
@@ -266,6 +291,15 @@ class SqlAlchemyImportStore:
                 yield bytes(data)
                 seq += 1
 
+    async def first_occurrences(
+        self, job: ImportJob, contacts: list[StagedContact], *, earlier: bool, remember: bool
+    ) -> tuple[list[StagedContact], list[Rejection]]:
+        async with self._engine.begin() as conn:
+            await conn.execute(ASYNCHRONOUS_COMMIT)
+            return await first_occurrences(
+                await driver_of(conn), job.id, contacts, earlier=earlier, remember=remember
+            )
+
     async def commit_batch(
         self,
         job: ImportJob,
@@ -275,6 +309,37 @@ class SqlAlchemyImportStore:
         mode: ImportMode,
         now: datetime,
         lease_until: datetime,
+        order: BatchOrder | None = None,
+    ) -> tuple[ImportJob, MergeOutcome]:
+        # One connection for every attempt: it holds the batch's place (a session lock on its
+        # end offset, where the next batch starts) until the batch is committed or given up.
+        async with self._engine.connect() as conn:
+            await conn.execute(HOLD_PLACE, {"key": _place(job.id, batch.end_offset)})
+            await conn.commit()
+            try:
+                if order is not None and not order.placed.done():
+                    order.placed.set_result(None)
+                return await self._commit_batch_attempts(
+                    conn, job, batch, rejections, mode, now, lease_until, order
+                )
+            finally:
+                try:
+                    await conn.execute(LEAVE_PLACE, {"key": _place(job.id, batch.end_offset)})
+                    await conn.commit()
+                except Exception:
+                    await conn.invalidate()  # its session, and so the lock, ends with it
+                    raise
+
+    async def _commit_batch_attempts(
+        self,
+        conn: AsyncConnection,
+        job: ImportJob,
+        batch: Batch,
+        rejections: list[Rejection],
+        mode: ImportMode,
+        now: datetime,
+        lease_until: datetime,
+        order: BatchOrder | None,
     ) -> tuple[ImportJob, MergeOutcome]:
         # A batch locks its contacts in address order, the API in its own, so a concurrent edit
         # can deadlock with it; PostgreSQL then aborts one of the two whole, and a batch aborted
@@ -282,9 +347,10 @@ class SqlAlchemyImportStore:
         attempt = 1
         while True:
             try:
-                return await self._commit_batch_once(
-                    job, batch, rejections, mode=mode, now=now, lease_until=lease_until
-                )
+                async with conn.begin():
+                    return await self._commit_batch_once(
+                        conn, job, batch, rejections, mode, now, lease_until, order
+                    )
             except DBAPIError as error:
                 deadlock = getattr(error.orig, "sqlstate", None) == DEADLOCK_DETECTED
                 if not deadlock or attempt >= DEADLOCK_ATTEMPTS:
@@ -293,59 +359,70 @@ class SqlAlchemyImportStore:
 
     async def _commit_batch_once(
         self,
+        conn: AsyncConnection,
         job: ImportJob,
         batch: Batch,
         rejections: list[Rejection],
-        *,
         mode: ImportMode,
         now: datetime,
         lease_until: datetime,
+        order: BatchOrder | None,
     ) -> tuple[ImportJob, MergeOutcome]:
         ours = and_(
             JOBS.c.id == job.id,
             JOBS.c.attempts == job.attempts,
             JOBS.c.status == ImportStatus.RUNNING.value,
         )
-        async with self._engine.begin() as conn:
-            # The job row locked first: a worker that lost its lease waits, then finds it gone.
-            if await conn.scalar(select(JOBS.c.id).where(ours).with_for_update()) is None:
-                raise LeaseLost(f"import {job.id} was taken over by another worker")
-            # Not waiting for the WAL flush is safe here: a server crash may lose the last
-            # commits, never part of one, and never a later one without the earlier (the WAL is
-            # written in order). A lost batch takes its resume point and counters with it, so the
-            # next claim reads it again from the previous resume point and merges it once.
-            await conn.execute(ASYNCHRONOUS_COMMIT)
-            outcome = await merge_batch(
-                conn,
-                job_id=job.id,
-                user_id=job.user_id,
-                list_id=job.list_id,
-                mode=mode,
-                contacts=batch.contacts,
-                remember=not batch.last,
-                now=cast(datetime, to_db_time(now)),
-            )
-            refused = [*rejections, *outcome.duplicates]
-            await record_rejections(conn, job.id, refused)
-            row = (
-                await conn.execute(
-                    update(JOBS)
-                    .where(ours)
-                    .values(
-                        rows_read=JOBS.c.rows_read + batch.rows_read,
-                        inserted=JOBS.c.inserted + outcome.inserted,
-                        updated=JOBS.c.updated + outcome.updated,
-                        skipped=JOBS.c.skipped + outcome.skipped,
-                        rejected=JOBS.c.rejected + len(refused),
-                        committed_offset=batch.end_offset,
-                        committed_line=batch.end_line,
-                        delimiter=job.delimiter,
-                        lease_expires_at=to_db_time(lease_until),
-                        heartbeat_at=to_db_time(now),
-                    )
-                    .returning(JOBS)
+        # Not waiting for the WAL flush is safe here: a server crash may lose the last commits,
+        # never part of one, and never a later one without the earlier (the WAL is written in
+        # order). A lost batch takes its resume point and counters with it, so the next claim
+        # reads it again from the previous resume point and merges it once.
+        await conn.execute(ASYNCHRONOUS_COMMIT)
+        merged = await merge_batch(
+            conn,
+            user_id=job.user_id,
+            list_id=job.list_id,
+            mode=mode,
+            contacts=batch.contacts,
+            now=cast(datetime, to_db_time(now)),
+        )
+        if order is not None and order.follows is not None:
+            await order.follows  # the previous batch holds its place: wait where PG sees it
+            previous = {"key": _place(job.id, batch.start_offset)}
+            await conn.execute(WAIT_FOR_PLACE, previous)
+            await conn.execute(LEAVE_SHARED_PLACE, previous)
+        # The job row locked before the counts: a worker that lost its lease finds it gone.
+        found = (
+            await conn.execute(select(JOBS.c.committed_offset).where(ours).with_for_update())
+        ).first()
+        if found is None:
+            raise LeaseLost(f"import {job.id} was taken over by another worker")
+        if found.committed_offset != batch.start_offset:
+            raise BatchAbandoned(f"import {job.id}: the batch before this one did not commit")
+        if order is not None and order.turn is not None:
+            await order.turn  # … and was reported (an error there rolls this one back)
+        await count_merged(conn, job.list_id, mode, merged)
+        await record_rejections(conn, job.id, rejections)
+        row = (
+            await conn.execute(
+                update(JOBS)
+                .where(ours)
+                .values(
+                    rows_read=JOBS.c.rows_read + batch.rows_read,
+                    inserted=JOBS.c.inserted + merged.inserted,
+                    updated=JOBS.c.updated + merged.updated,
+                    skipped=JOBS.c.skipped + merged.skipped,
+                    rejected=JOBS.c.rejected + len(rejections),
+                    committed_offset=batch.end_offset,
+                    committed_line=batch.end_line,
+                    delimiter=job.delimiter,
+                    lease_expires_at=to_db_time(lease_until),
+                    heartbeat_at=to_db_time(now),
                 )
-            ).one()
+                .returning(JOBS)
+            )
+        ).one()
+        outcome = MergeOutcome(merged.inserted, merged.updated, merged.skipped, duplicates=[])
         return to_job(row._mapping), outcome
 
     async def finish(self, job: ImportJob, *, error: str | None, now: datetime) -> ImportJob:

@@ -9,6 +9,7 @@ offset, which is what a resumed run starts after. Nothing but one chunk and one 
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import csv
 import re
@@ -35,6 +36,9 @@ EXCERPT_CHARS = 200
 MAX_FIELD_CHARS = 1024 * 1024  # a longer field is a rejected row, not a reader that gives up
 TAG_SEPARATORS = re.compile(r"[,;|]")
 MAX_FLAT_CHARS = policies.MAX_CUSTOM_FIELDS_BYTES
+# The reader lets the batches being committed send their next statement this often: it runs
+# while they wait on the database, and would otherwise hold the event loop for a whole chunk.
+ROWS_BETWEEN_YIELDS = 2_000
 ADDRESS_HEADERS = {"email", "e-mail", "email address", "email_address", "mail"}
 
 
@@ -256,6 +260,7 @@ async def read_batches(
     contacts: list[StagedContact] = []
     rejections: list[Rejection] = []
     rows = 0
+    start = skip_to_offset
 
     def add_lines(data: bytes) -> bytes:
         *complete, tail = data.split(b"\n")
@@ -308,14 +313,16 @@ async def read_batches(
         if not record or offset <= skip_to_offset:
             continue
         rows += 1
+        if not rows % ROWS_BETWEEN_YIELDS:
+            await asyncio.sleep(0)
         try:
             contacts.append(stage(record, record_line, columns, addresses))
         except ValidationError as error:
             rejections.append(Rejection(record_line, error.detail, excerpt))
         if len(contacts) + len(rejections) >= batch_size:
-            yield Batch(contacts, rejections, rows, offset, line)
-            contacts, rejections, rows = [], [], 0
+            yield Batch(contacts, rejections, rows, offset, line, start_offset=start)
+            contacts, rejections, rows, start = [], [], 0, offset
     if columns is None:
         raise UnreadableFile("the file has no header row")
     if rows or offset > skip_to_offset:
-        yield Batch(contacts, rejections, rows, offset, line, last=True)
+        yield Batch(contacts, rejections, rows, offset, line, last=True, start_offset=start)
