@@ -60,6 +60,21 @@ _JOIN_LIST = (
     " unsubscribed_at = NULL, subscribed_at = excluded.subscribed_at"
     " WHERE contact_list_memberships.status <> 'ACTIVE' RETURNING contact_id)"
 )
+# A contact this statement inserted is seen by no other transaction until the commit, so no
+# membership of it can exist or appear meanwhile: those join with a plain INSERT, which skips
+# the speculative insertion ON CONFLICT costs per row; the contacts that were there already
+# join as above.
+_JOIN_LIST_NEW_OR_KNOWN = (
+    "joined_new AS (INSERT INTO contact_list_memberships"
+    " (contact_id, list_id, status, subscribed_at, created_at)"
+    " SELECT id, :list_id, 'ACTIVE', :now, :now FROM merged WHERE inserted ORDER BY id"
+    " RETURNING contact_id), "
+    + _JOIN_LIST.replace("joined AS", "joined_known AS").replace(
+        "FROM merged ORDER BY id", "FROM merged WHERE NOT inserted ORDER BY id"
+    )
+    + ", joined AS (SELECT contact_id FROM joined_new"
+    " UNION ALL SELECT contact_id FROM joined_known)"
+)
 SUBSCRIBE = text(
     "WITH merged AS (INSERT INTO contacts AS c (user_id, email, first_name, last_name, status,"
     " source, custom_fields, tags, created_at, updated_at)"
@@ -68,7 +83,7 @@ SUBSCRIBE = text(
     " ON CONFLICT (user_id, lower((email)::text)) DO UPDATE SET "
     f"{_MERGE_FIELDS} updated_at = excluded.updated_at"
     " RETURNING c.id, c.status, (c.xmax = 0) AS inserted), "
-    f"{_JOIN_LIST}"
+    f"{_JOIN_LIST_NEW_OR_KNOWN}"
     " SELECT count(*) FILTER (WHERE inserted) AS inserted,"
     f" count(*) FILTER (WHERE NOT inserted) AS updated, {_JOINED_COUNTS} FROM merged"
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import csv
+import functools
 import re
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
@@ -208,6 +209,14 @@ def _name(record: list[str], index: int | None, label: str) -> str | None:
     return value or None
 
 
+@functools.lru_cache(maxsize=4096)
+def _tags_of(field: str) -> tuple[str, ...]:
+    """A tags field's tags (ValidationError when one is not a tag). Files repeat the same few
+    combinations on most rows, so each is split and checked once."""
+    parts = (part.strip() for part in TAG_SEPARATORS.split(field))
+    return policies.clean_tags([part for part in parts if part])
+
+
 def stage(
     record: list[str], line: int, columns: Columns, addresses: EmailAddresses
 ) -> StagedContact:
@@ -227,8 +236,7 @@ def stage(
         policies.check_custom_fields(custom)
     tags: list[str] = []
     if columns.tags is not None and record[columns.tags]:
-        parts = (part.strip() for part in TAG_SEPARATORS.split(record[columns.tags]))
-        tags = sorted(set(policies.clean_tags([part for part in parts if part])))
+        tags = list(_tags_of(record[columns.tags]))
     return StagedContact(
         line=line,
         email=email,
@@ -264,6 +272,11 @@ async def read_batches(
 
     def add_lines(data: bytes) -> bytes:
         *complete, tail = data.split(b"\n")
+        if data.isascii():  # a character a byte: the chunk is decoded once
+            feed.pending.extend(
+                (line + "\n", len(line) + 1) for line in data.decode().split("\n")[:-1]
+            )
+            return tail
         for raw in complete:
             feed.pending.append((raw.decode() + "\n", len(raw) + 1))
         return tail
