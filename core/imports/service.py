@@ -40,7 +40,7 @@ from openmailer.core.ports.imports import ImportQueue, ImportStore
 LEASE = timedelta(minutes=2)
 LOST_MESSAGE_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
-BATCH_ROWS = 50_000
+BATCH_ROWS = 25_000  # two of them merge at once: smaller batches overlap sooner
 MERGING_AT_ONCE = 2  # the database's share of two cores, while the reader keeps a third busy
 ERASED_REASON = "this address was erased (GDPR) and is not added again"
 
