@@ -60,32 +60,56 @@ _JOIN_LIST = (
     " unsubscribed_at = NULL, subscribed_at = excluded.subscribed_at"
     " WHERE contact_list_memberships.status <> 'ACTIVE' RETURNING contact_id)"
 )
+# Subscribing: a known contact the file would change nothing of (names as stored or empty,
+# custom fields and tags already contained) is not written again, only locked (FOR SHARE: its
+# status cannot change before the commit, which the list's counts rely on); a rewrite would add
+# a version of the row to every index. A contact edited meanwhile is rechecked on its new
+# version and, if the file would change it now, merged like any other.
+_UNCHANGED = (
+    "unchanged AS (SELECT c.id, c.status, s.address"
+    f" FROM {STAGING} s JOIN contacts c"
+    " ON c.user_id = :user_id AND lower((c.email)::text) = s.address"
+    " WHERE (s.first_name IS NULL OR s.first_name = c.first_name)"
+    " AND (s.last_name IS NULL OR s.last_name = c.last_name)"
+    " AND c.custom_fields @> s.custom_fields"
+    " AND (cardinality(s.tags) = 0 OR c.tags @> s.tags)"
+    " ORDER BY s.address FOR SHARE OF c)"
+)
 # A contact this statement inserted is seen by no other transaction until the commit, so no
 # membership of it can exist or appear meanwhile: those join with a plain INSERT, which skips
-# the speculative insertion ON CONFLICT costs per row; the contacts that were there already
-# join as above.
+# the speculative insertion ON CONFLICT costs per row. The known contacts join as above, but
+# for those already ACTIVE members (as of the statement's start: a removal committed since
+# then is as if it followed the import, and counts itself).
 _JOIN_LIST_NEW_OR_KNOWN = (
     "joined_new AS (INSERT INTO contact_list_memberships"
     " (contact_id, list_id, status, subscribed_at, created_at)"
     " SELECT id, :list_id, 'ACTIVE', :now, :now FROM merged WHERE inserted ORDER BY id"
     " RETURNING contact_id), "
     + _JOIN_LIST.replace("joined AS", "joined_known AS").replace(
-        "FROM merged ORDER BY id", "FROM merged WHERE NOT inserted ORDER BY id"
+        "FROM merged ORDER BY id",
+        "FROM touched t WHERE NOT inserted AND NOT EXISTS (SELECT 1"
+        " FROM contact_list_memberships m WHERE m.contact_id = t.id"
+        " AND m.list_id = :list_id AND m.status = 'ACTIVE') ORDER BY id",
     )
     + ", joined AS (SELECT contact_id FROM joined_new"
     " UNION ALL SELECT contact_id FROM joined_known)"
 )
 SUBSCRIBE = text(
-    "WITH merged AS (INSERT INTO contacts AS c (user_id, email, first_name, last_name, status,"
-    " source, custom_fields, tags, created_at, updated_at)"
+    f"WITH {_UNCHANGED}, merged AS (INSERT INTO contacts AS c (user_id, email, first_name,"
+    " last_name, status, source, custom_fields, tags, created_at, updated_at)"
     " SELECT :user_id, email, first_name, last_name, 'SUBSCRIBED', 'CSV_IMPORT', custom_fields,"
-    f" tags, :now, :now FROM {STAGING} ORDER BY address"
+    f" tags, :now, :now FROM {STAGING} s"
+    " WHERE NOT EXISTS (SELECT 1 FROM unchanged u WHERE u.address = s.address) ORDER BY address"
     " ON CONFLICT (user_id, lower((email)::text)) DO UPDATE SET "
     f"{_MERGE_FIELDS} updated_at = excluded.updated_at"
-    " RETURNING c.id, c.status, (c.xmax = 0) AS inserted), "
+    " RETURNING c.id, c.status, (c.xmax = 0) AS inserted),"
+    " touched AS (SELECT id, status, inserted FROM merged"
+    " UNION ALL SELECT id, status, false FROM unchanged), "
     f"{_JOIN_LIST_NEW_OR_KNOWN}"
     " SELECT count(*) FILTER (WHERE inserted) AS inserted,"
-    f" count(*) FILTER (WHERE NOT inserted) AS updated, {_JOINED_COUNTS} FROM merged"
+    " count(*) FILTER (WHERE NOT inserted) AS updated,"
+    + _JOINED_COUNTS.replace("merged", "touched")
+    + " FROM touched"
 )
 UPDATE_ONLY = text(
     "WITH merged AS (UPDATE contacts c SET "
