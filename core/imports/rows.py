@@ -39,7 +39,7 @@ TAG_SEPARATORS = re.compile(r"[,;|]")
 MAX_FLAT_CHARS = policies.MAX_CUSTOM_FIELDS_BYTES
 # The reader lets the batches being committed send their next statement this often: it runs
 # while they wait on the database, and would otherwise hold the event loop for a whole chunk.
-ROWS_BETWEEN_YIELDS = 2_000
+ROWS_BETWEEN_YIELDS = 500
 ADDRESS_HEADERS = {"email", "e-mail", "email address", "email_address", "mail"}
 
 
