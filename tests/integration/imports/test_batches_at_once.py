@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openmailer.adapters.db import imports as import_store
+from openmailer.adapters.db import import_batches
 from openmailer.core.accounts.service import AccountsPorts as Accounts
 from openmailer.core.imports.service import ImportsService
 from tests.integration.accounts.accounts_helpers import Caller, engine_of
@@ -48,7 +48,7 @@ async def test_the_next_batch_merges_while_the_first_is_held_and_commits_after_i
         *(f"p{n}@example.com" for n in range(4, 7)),
     )
     job_id = (await upload(client, caller, body, list_id)).json()["id"]
-    merge = import_store.merge_batch
+    merge = import_batches.merge_batch
     events: list[str] = []
     second_merged = asyncio.Event()
 
@@ -64,7 +64,7 @@ async def test_the_next_batch_merges_while_the_first_is_held_and_commits_after_i
             second_merged.set()
         return merged
 
-    monkeypatch.setattr(import_store, "merge_batch", merge_and_log)
+    monkeypatch.setattr(import_batches, "merge_batch", merge_and_log)
     progress: list[tuple[int, int]] = []
     finished = await imports.run(
         job_id,
@@ -95,8 +95,8 @@ async def test_a_batch_merged_after_a_failed_one_rolls_back_and_the_resume_redoe
         *(f"q{n}@example.com" for n in range(3, 8)),
     )
     job_id = (await upload(client, caller, body, list_id)).json()["id"]
-    record = import_store.record_rejections
-    merge = import_store.merge_batch
+    record = import_batches.record_rejections
+    merge = import_batches.merge_batch
     second_merged = asyncio.Event()
 
     async def merge_and_signal(conn: AsyncConnection, **arguments: Any) -> Any:
@@ -109,8 +109,8 @@ async def test_a_batch_merged_after_a_failed_one_rolls_back_and_the_resume_redoe
         await asyncio.wait_for(second_merged.wait(), 10)
         raise WorkerKilled
 
-    monkeypatch.setattr(import_store, "merge_batch", merge_and_signal)
-    monkeypatch.setattr(import_store, "record_rejections", first_batch_dies)
+    monkeypatch.setattr(import_batches, "merge_batch", merge_and_signal)
+    monkeypatch.setattr(import_batches, "record_rejections", first_batch_dies)
     with pytest.raises(WorkerKilled):
         await imports.run(job_id, batch_rows=4)
     engine = engine_of(accounts)
@@ -125,7 +125,7 @@ async def test_a_batch_merged_after_a_failed_one_rolls_back_and_the_resume_redoe
             {"id": job_id},
         )
         await conn.commit()
-    monkeypatch.setattr(import_store, "record_rejections", record)
+    monkeypatch.setattr(import_batches, "record_rejections", record)
     finished = await imports.run(job_id, batch_rows=4)
     assert finished is not None and finished.status.value == "COMPLETED"
     assert (finished.counters.inserted, finished.counters.rejected) == (8, 1)
