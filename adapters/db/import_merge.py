@@ -65,15 +65,18 @@ _JOIN_LIST = (
 # status cannot change before the commit, which the list's counts rely on); a rewrite would add
 # a version of the row to every index. A contact edited meanwhile is rechecked on its new
 # version and, if the file would change it now, merged like any other.
+# Both lookups are one index probe per staged row (a LATERAL subquery, and a scalar one the
+# planner keeps per row): as joins they were planned as hashes over all the user's contacts
+# and the list's memberships, whose cost grows with the account, batch after batch.
 _UNCHANGED = (
     "unchanged AS (SELECT c.id, c.status, s.address"
-    f" FROM {STAGING} s JOIN contacts c"
-    " ON c.user_id = :user_id AND lower((c.email)::text) = s.address"
-    " WHERE (s.first_name IS NULL OR s.first_name = c.first_name)"
-    " AND (s.last_name IS NULL OR s.last_name = c.last_name)"
-    " AND c.custom_fields @> s.custom_fields"
-    " AND (cardinality(s.tags) = 0 OR c.tags @> s.tags)"
-    " ORDER BY s.address FOR SHARE OF c)"
+    f" FROM (SELECT * FROM {STAGING} ORDER BY address) s CROSS JOIN LATERAL"
+    " (SELECT k.id, k.status FROM contacts k"
+    " WHERE k.user_id = :user_id AND lower((k.email)::text) = s.address"
+    " AND (s.first_name IS NULL OR s.first_name = k.first_name)"
+    " AND (s.last_name IS NULL OR s.last_name = k.last_name)"
+    " AND k.custom_fields @> s.custom_fields"
+    " AND (cardinality(s.tags) = 0 OR k.tags @> s.tags) FOR SHARE) c)"
 )
 # A contact this statement inserted is seen by no other transaction until the commit, so no
 # membership of it can exist or appear meanwhile: those join with a plain INSERT, which skips
@@ -87,9 +90,9 @@ _JOIN_LIST_NEW_OR_KNOWN = (
     " RETURNING contact_id), "
     + _JOIN_LIST.replace("joined AS", "joined_known AS").replace(
         "FROM merged ORDER BY id",
-        "FROM touched t WHERE NOT inserted AND NOT EXISTS (SELECT 1"
+        "FROM touched t WHERE NOT inserted AND (SELECT m.status"
         " FROM contact_list_memberships m WHERE m.contact_id = t.id"
-        " AND m.list_id = :list_id AND m.status = 'ACTIVE') ORDER BY id",
+        " AND m.list_id = :list_id) IS DISTINCT FROM 'ACTIVE' ORDER BY id",
     )
     + ", joined AS (SELECT contact_id FROM joined_new"
     " UNION ALL SELECT contact_id FROM joined_known)"
