@@ -1,23 +1,23 @@
 """One batch of an import merged into the contacts, set-based, in the batch's transaction.
 
-The batch is COPied (asyncpg's binary COPY on the transaction's own connection) into a staging
-table that lives until the commit. Duplicates inside the file (the first line of an address
-wins) are dropped before the COPY when they are in the same batch (a dict), then in the staging
-table against `import_seen_addresses`, the addresses of this job's earlier batches, which the
-batch's addresses join afterwards in index order (the file's last batch has no later one to
-warn, so it skips that). Then one statement per mode merges the staged rows and moves the
-memberships (an INSERT … SELECT … ON CONFLICT with a data-modifying CTE, or an UPDATE … FROM):
-tags are unioned, custom fields merged with `||`, names kept where the file has none.
+The batch arrives without duplicates (`import_seen` dropped the later lines of an address,
+inside the batch and against the job's earlier batches). It is COPied (asyncpg's binary COPY
+on the transaction's own connection) into a staging table that lives until the commit. Then
+one statement per mode merges the staged rows and moves the memberships (an INSERT … SELECT …
+ON CONFLICT with a data-modifying CTE, or an UPDATE … FROM): tags are unioned, custom fields
+merged with `||`, names kept where the file has none.
 
-The list's counts then move by what that statement changed (`list_counts.add_members`), not by
-a recount of the whole list, which would grow with it: subscribing and updating only add ACTIVE
-memberships to the one list and change no contact's status. Unsubscribing changes statuses, so
-every list of those contacts is recounted (`list_counts.recount`, which locks them in id order).
+The list's counts then move by what that statement changed (`count_merged`, after the batch's
+turn: the previous batch committed), not by a recount of the whole list, which would grow
+with it: subscribing and updating only add ACTIVE memberships to the one list and change no
+contact's status. Unsubscribing changes statuses, so every list of those contacts is
+recounted (`list_counts.recount`, which locks them in id order).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openmailer.adapters.db.address_clash import execute_through_address_clashes
 from openmailer.adapters.db.list_counts import add_members, lists_of, recount
-from openmailer.core.imports.model import ImportMode, MergeOutcome, Rejection, StagedContact
+from openmailer.core.imports.model import ImportMode, Rejection, StagedContact
 
 STAGING = "import_staging"
 STAGING_COLUMNS = ("line", "address", "email", "first_name", "last_name", "custom_fields", "tags")
@@ -38,15 +38,6 @@ CREATE_STAGING = text(
     " tags text[] NOT NULL) ON COMMIT DROP"
 )
 # The statements below are put together from this module's constants only (no input).
-DROP_EARLIER_DUPLICATES = text(
-    f"DELETE FROM {STAGING} s USING import_seen_addresses seen"
-    " WHERE seen.job_id = :job_id AND seen.address = s.address AND seen.line_number <> s.line"
-    " RETURNING s.line, s.address, seen.line_number AS first_line, s.email"
-)
-REMEMBER_ADDRESSES = text(
-    "INSERT INTO import_seen_addresses (job_id, address, line_number)"
-    f" SELECT :job_id, address, line FROM {STAGING} ORDER BY address ON CONFLICT DO NOTHING"
-)
 # The ON CONFLICT target is idx_contacts_user_email_lower (migration 024).
 _MERGE_FIELDS = (
     "first_name = coalesce(excluded.first_name, c.first_name),"
@@ -69,17 +60,59 @@ _JOIN_LIST = (
     " unsubscribed_at = NULL, subscribed_at = excluded.subscribed_at"
     " WHERE contact_list_memberships.status <> 'ACTIVE' RETURNING contact_id)"
 )
+# Subscribing: a known contact the file would change nothing of (names as stored or empty,
+# custom fields and tags already contained) is not written again, only locked (FOR SHARE: its
+# status cannot change before the commit, which the list's counts rely on); a rewrite would add
+# a version of the row to every index. A contact edited meanwhile is rechecked on its new
+# version and, if the file would change it now, merged like any other.
+# Both lookups are one index probe per staged row (a LATERAL subquery, and a scalar one the
+# planner keeps per row): as joins they were planned as hashes over all the user's contacts
+# and the list's memberships, whose cost grows with the account, batch after batch.
+_UNCHANGED = (
+    "unchanged AS (SELECT c.id, c.status, s.address"
+    f" FROM (SELECT * FROM {STAGING} ORDER BY address) s CROSS JOIN LATERAL"
+    " (SELECT k.id, k.status FROM contacts k"
+    " WHERE k.user_id = :user_id AND lower((k.email)::text) = s.address"
+    " AND (s.first_name IS NULL OR s.first_name = k.first_name)"
+    " AND (s.last_name IS NULL OR s.last_name = k.last_name)"
+    " AND k.custom_fields @> s.custom_fields"
+    " AND (cardinality(s.tags) = 0 OR k.tags @> s.tags) FOR SHARE) c)"
+)
+# A contact this statement inserted is seen by no other transaction until the commit, so no
+# membership of it can exist or appear meanwhile: those join with a plain INSERT, which skips
+# the speculative insertion ON CONFLICT costs per row. The known contacts join as above, but
+# for those already ACTIVE members (as of the statement's start: a removal committed since
+# then is as if it followed the import, and counts itself).
+_JOIN_LIST_NEW_OR_KNOWN = (
+    "joined_new AS (INSERT INTO contact_list_memberships"
+    " (contact_id, list_id, status, subscribed_at, created_at)"
+    " SELECT id, :list_id, 'ACTIVE', :now, :now FROM merged WHERE inserted ORDER BY id"
+    " RETURNING contact_id), "
+    + _JOIN_LIST.replace("joined AS", "joined_known AS").replace(
+        "FROM merged ORDER BY id",
+        "FROM touched t WHERE NOT inserted AND (SELECT m.status"
+        " FROM contact_list_memberships m WHERE m.contact_id = t.id"
+        " AND m.list_id = :list_id) IS DISTINCT FROM 'ACTIVE' ORDER BY id",
+    )
+    + ", joined AS (SELECT contact_id FROM joined_new"
+    " UNION ALL SELECT contact_id FROM joined_known)"
+)
 SUBSCRIBE = text(
-    "WITH merged AS (INSERT INTO contacts AS c (user_id, email, first_name, last_name, status,"
-    " source, custom_fields, tags, created_at, updated_at)"
+    f"WITH {_UNCHANGED}, merged AS (INSERT INTO contacts AS c (user_id, email, first_name,"
+    " last_name, status, source, custom_fields, tags, created_at, updated_at)"
     " SELECT :user_id, email, first_name, last_name, 'SUBSCRIBED', 'CSV_IMPORT', custom_fields,"
-    f" tags, :now, :now FROM {STAGING} ORDER BY address"
+    f" tags, :now, :now FROM {STAGING} s"
+    " WHERE NOT EXISTS (SELECT 1 FROM unchanged u WHERE u.address = s.address) ORDER BY address"
     " ON CONFLICT (user_id, lower((email)::text)) DO UPDATE SET "
     f"{_MERGE_FIELDS} updated_at = excluded.updated_at"
-    " RETURNING c.id, c.status, (c.xmax = 0) AS inserted), "
-    f"{_JOIN_LIST}"
+    " RETURNING c.id, c.status, (c.xmax = 0) AS inserted),"
+    " touched AS (SELECT id, status, inserted FROM merged"
+    " UNION ALL SELECT id, status, false FROM unchanged), "
+    f"{_JOIN_LIST_NEW_OR_KNOWN}"
     " SELECT count(*) FILTER (WHERE inserted) AS inserted,"
-    f" count(*) FILTER (WHERE NOT inserted) AS updated, {_JOINED_COUNTS} FROM merged"
+    " count(*) FILTER (WHERE NOT inserted) AS updated,"
+    + _JOINED_COUNTS.replace("merged", "touched")
+    + " FROM touched"
 )
 UPDATE_ONLY = text(
     "WITH merged AS (UPDATE contacts c SET "
@@ -133,80 +166,65 @@ def staged_record(contact: StagedContact) -> tuple[Any, ...]:
     )
 
 
-def first_of_each_address(
-    contacts: list[StagedContact],
-) -> tuple[list[StagedContact], dict[str, int], list[StagedContact]]:
-    """The batch's first contact of each address, the line of each, and the later ones."""
-    first_line: dict[str, int] = {}
-    kept: list[StagedContact] = []
-    later: list[StagedContact] = []
-    for contact in contacts:
-        address = contact.email.lower()
-        if address in first_line:
-            later.append(contact)
-        else:
-            first_line[address] = contact.line
-            kept.append(contact)
-    return kept, first_line, later
+@dataclass(frozen=True, slots=True)
+class Merged:
+    """What a batch's merge statement did, for its counters and the list's counts."""
 
-
-def duplicate(line: int, first_line: int, email: str) -> Rejection:
-    return Rejection(line, f"duplicate of line {first_line} (same address)", email)
+    inserted: int
+    updated: int
+    skipped: int
+    joined: int = 0  # memberships made ACTIVE
+    joined_subscribed: int = 0  # … of them of SUBSCRIBED contacts
+    existing: tuple[int, ...] = ()  # unsubscribing: the contacts that were there already
 
 
 async def merge_batch(
     conn: AsyncConnection,
     *,
-    job_id: int,
     user_id: int,
     list_id: int,
     mode: ImportMode,
     contacts: list[StagedContact],
     now: datetime,
-    remember: bool = True,
-) -> MergeOutcome:
+) -> Merged:
     if not contacts:
-        return MergeOutcome(inserted=0, updated=0, skipped=0, duplicates=[])
-    kept, first_line, later = first_of_each_address(contacts)
+        return Merged(inserted=0, updated=0, skipped=0)
     await conn.execute(CREATE_STAGING)
     driver = await driver_of(conn)
     await driver.copy_records_to_table(
-        STAGING, records=map(staged_record, kept), columns=STAGING_COLUMNS
+        STAGING, records=map(staged_record, contacts), columns=STAGING_COLUMNS
     )
     if mode is ImportMode.UPDATE_ONLY:
         # its UPDATE … FROM joins the staging rows: the planner needs to know how many
         await conn.execute(text(f"ANALYZE {STAGING}"))
-    earlier = {
-        row.address: (row.line, row.first_line, row.email)
-        for row in await conn.execute(DROP_EARLIER_DUPLICATES, {"job_id": job_id})
-    }
-    if remember:
-        await conn.execute(REMEMBER_ADDRESSES, {"job_id": job_id})
-    duplicates = [duplicate(*found) for found in earlier.values()]
-    for contact in later:  # a duplicate of the first line of the whole file
-        address = contact.email.lower()
-        first = earlier[address][1] if address in earlier else first_line[address]
-        duplicates.append(duplicate(contact.line, first, contact.email))
-    staged = len(contacts) - len(duplicates)
     parameters = {"user_id": user_id, "list_id": list_id, "now": now}
     merging = await execute_through_address_clashes(conn, STATEMENT_OF[mode], parameters)
     result = merging.one()
+    await conn.execute(text(f"DROP TABLE {STAGING}"))
+    inserted, updated = int(result.inserted), int(result.updated)
+    if mode is ImportMode.UNSUBSCRIBE:
+        return Merged(
+            inserted, updated, len(contacts) - inserted - updated, existing=tuple(result.existing)
+        )
+    return Merged(
+        inserted,
+        updated,
+        len(contacts) - inserted - updated,
+        joined=int(result.joined),
+        joined_subscribed=int(result.joined_subscribed),
+    )
+
+
+async def count_merged(
+    conn: AsyncConnection, list_id: int, mode: ImportMode, merged: Merged
+) -> None:
     if mode is ImportMode.UNSUBSCRIBE:
         # their status changed: every list they are a member of counts them differently (one
         # recount, so that all of them are locked in id order)
-        await recount(conn, [list_id, *await lists_of(conn, list(result.existing))])
+        if merged.inserted or merged.updated:
+            await recount(conn, [list_id, *await lists_of(conn, list(merged.existing))])
     else:
-        await add_members(
-            conn, list_id, total=int(result.joined), subscribed=int(result.joined_subscribed)
-        )
-    await conn.execute(text(f"DROP TABLE {STAGING}"))
-    merged = int(result.inserted) + int(result.updated)
-    return MergeOutcome(
-        inserted=int(result.inserted),
-        updated=int(result.updated),
-        skipped=staged - merged,
-        duplicates=duplicates,
-    )
+        await add_members(conn, list_id, total=merged.joined, subscribed=merged.joined_subscribed)
 
 
 async def record_rejections(

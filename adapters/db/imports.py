@@ -3,8 +3,9 @@
 An upload is written in one transaction: the job's id is taken from its sequence first, the
 chunks follow as they stream in (their foreign key to the job is deferred to the commit), the
 job row last, once the whole form is known. A failed or refused upload leaves nothing.
-A batch commits with its merge (`import_merge`), its rejections, the job's counters and resume
-point, and only while the job is still the committing attempt's (`attempts` unchanged).
+A batch's first occurrences are found and remembered first (`import_seen`, its own short
+transaction, in file order); then the batch commits (`import_batches`: its merge, counts,
+rejections, counters and resume point, in file order with the batch merging beside it).
 """
 
 from __future__ import annotations
@@ -15,72 +16,39 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, delete, func, or_, select, text, update
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from openmailer.adapters.db.import_merge import merge_batch, record_rejections
+from openmailer.adapters.db.import_batches import ASYNCHRONOUS_COMMIT, commit_batch
+from openmailer.adapters.db.import_jobs import JOBS, to_job
+from openmailer.adapters.db.import_merge import driver_of
+from openmailer.adapters.db.import_seen import first_occurrences
 from openmailer.adapters.db.list_counts import LISTS
-from openmailer.adapters.db.tables.imports import (
-    ImportJob as ImportJobRow,
-)
 from openmailer.adapters.db.tables.imports import (
     ImportRejection,
     ImportSeenAddress,
     ImportUpload,
 )
 from openmailer.adapters.db.tables.users import User as UserRow
-from openmailer.adapters.db.users import from_db_time, to_db_time
+from openmailer.adapters.db.users import to_db_time
 from openmailer.core.imports.model import (
     Batch,
-    Counters,
+    BatchOrder,
     ImportJob,
     ImportMode,
     ImportStatus,
     MergeOutcome,
     NewImportJob,
     Rejection,
+    StagedContact,
 )
 from openmailer.core.imports.service import LeaseLost
 from openmailer.core.pages import Page
 
-JOBS = cast(Table, ImportJobRow.__table__)
 UPLOADS = cast(Table, ImportUpload.__table__)
 REJECTIONS = cast(Table, ImportRejection.__table__)
 SEEN = cast(Table, ImportSeenAddress.__table__)
 USERS = cast(Table, UserRow.__table__)
 CHUNK_BYTES = 1024 * 1024
-ASYNCHRONOUS_COMMIT = text("SET LOCAL synchronous_commit = off")
-DEADLOCK_DETECTED = "40P01"
-DEADLOCK_ATTEMPTS = 3
-
-
-def to_job(row: RowMapping) -> ImportJob:
-    return ImportJob(
-        id=row["id"],
-        user_id=row["user_id"],
-        list_id=row["list_id"],
-        status=ImportStatus(row["status"]),
-        mode=ImportMode(row["mode"]),
-        mapping=dict(row["mapping"]),
-        delimiter=row["delimiter"],
-        file_name=row["file_name"],
-        upload_bytes=row["upload_bytes"],
-        counters=Counters(
-            rows_read=row["rows_read"],
-            inserted=row["inserted"],
-            updated=row["updated"],
-            skipped=row["skipped"],
-            rejected=row["rejected"],
-        ),
-        error=row["error"],
-        committed_offset=row["committed_offset"],
-        committed_line=row["committed_line"],
-        attempts=row["attempts"],
-        created_at=cast(datetime, from_db_time(row["created_at"])),
-        started_at=from_db_time(row["started_at"]),
-        finished_at=from_db_time(row["finished_at"]),
-    )
 
 
 class SqlAlchemyUploadWriter:
@@ -266,6 +234,15 @@ class SqlAlchemyImportStore:
                 yield bytes(data)
                 seq += 1
 
+    async def first_occurrences(
+        self, job: ImportJob, contacts: list[StagedContact], *, earlier: bool, remember: bool
+    ) -> tuple[list[StagedContact], list[Rejection]]:
+        async with self._engine.begin() as conn:
+            await conn.execute(ASYNCHRONOUS_COMMIT)
+            return await first_occurrences(
+                await driver_of(conn), job.id, contacts, earlier=earlier, remember=remember
+            )
+
     async def commit_batch(
         self,
         job: ImportJob,
@@ -275,78 +252,18 @@ class SqlAlchemyImportStore:
         mode: ImportMode,
         now: datetime,
         lease_until: datetime,
+        order: BatchOrder | None = None,
     ) -> tuple[ImportJob, MergeOutcome]:
-        # A batch locks its contacts in address order, the API in its own, so a concurrent edit
-        # can deadlock with it; PostgreSQL then aborts one of the two whole, and a batch aborted
-        # so left nothing behind: it is simply committed again.
-        attempt = 1
-        while True:
-            try:
-                return await self._commit_batch_once(
-                    job, batch, rejections, mode=mode, now=now, lease_until=lease_until
-                )
-            except DBAPIError as error:
-                deadlock = getattr(error.orig, "sqlstate", None) == DEADLOCK_DETECTED
-                if not deadlock or attempt >= DEADLOCK_ATTEMPTS:
-                    raise
-                attempt += 1
-
-    async def _commit_batch_once(
-        self,
-        job: ImportJob,
-        batch: Batch,
-        rejections: list[Rejection],
-        *,
-        mode: ImportMode,
-        now: datetime,
-        lease_until: datetime,
-    ) -> tuple[ImportJob, MergeOutcome]:
-        ours = and_(
-            JOBS.c.id == job.id,
-            JOBS.c.attempts == job.attempts,
-            JOBS.c.status == ImportStatus.RUNNING.value,
+        return await commit_batch(
+            self._engine,
+            job,
+            batch,
+            rejections,
+            mode=mode,
+            now=now,
+            lease_until=lease_until,
+            order=order,
         )
-        async with self._engine.begin() as conn:
-            # The job row locked first: a worker that lost its lease waits, then finds it gone.
-            if await conn.scalar(select(JOBS.c.id).where(ours).with_for_update()) is None:
-                raise LeaseLost(f"import {job.id} was taken over by another worker")
-            # Not waiting for the WAL flush is safe here: a server crash may lose the last
-            # commits, never part of one, and never a later one without the earlier (the WAL is
-            # written in order). A lost batch takes its resume point and counters with it, so the
-            # next claim reads it again from the previous resume point and merges it once.
-            await conn.execute(ASYNCHRONOUS_COMMIT)
-            outcome = await merge_batch(
-                conn,
-                job_id=job.id,
-                user_id=job.user_id,
-                list_id=job.list_id,
-                mode=mode,
-                contacts=batch.contacts,
-                remember=not batch.last,
-                now=cast(datetime, to_db_time(now)),
-            )
-            refused = [*rejections, *outcome.duplicates]
-            await record_rejections(conn, job.id, refused)
-            row = (
-                await conn.execute(
-                    update(JOBS)
-                    .where(ours)
-                    .values(
-                        rows_read=JOBS.c.rows_read + batch.rows_read,
-                        inserted=JOBS.c.inserted + outcome.inserted,
-                        updated=JOBS.c.updated + outcome.updated,
-                        skipped=JOBS.c.skipped + outcome.skipped,
-                        rejected=JOBS.c.rejected + len(refused),
-                        committed_offset=batch.end_offset,
-                        committed_line=batch.end_line,
-                        delimiter=job.delimiter,
-                        lease_expires_at=to_db_time(lease_until),
-                        heartbeat_at=to_db_time(now),
-                    )
-                    .returning(JOBS)
-                )
-            ).one()
-        return to_job(row._mapping), outcome
 
     async def finish(self, job: ImportJob, *, error: str | None, now: datetime) -> ImportJob:
         status = ImportStatus.FAILED if error is not None else ImportStatus.COMPLETED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -100,7 +101,8 @@ class Rejection:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """Rows read up to `end_offset` (the byte after the batch's last row) and `end_line`."""
+    """Rows read after `start_offset` (the resume point this batch follows) up to `end_offset`
+    (the byte after the batch's last row) and `end_line`."""
 
     contacts: list[StagedContact]
     rejections: list[Rejection]
@@ -109,6 +111,7 @@ class Batch:
     end_line: int
     # no row of the file follows: its addresses need not be remembered for later batches
     last: bool = False
+    start_offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,3 +120,17 @@ class MergeOutcome:
     updated: int
     skipped: int
     duplicates: list[Rejection]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOrder:
+    """Where a batch stands among those of a run committing at once, which commit in file order.
+
+    `placed` is set once the batch holds its place (a lock the next batch waits on where the
+    database sees it, so a concurrent edit caught between the two is found a deadlock);
+    `follows` is the previous batch's `placed`; `turn` is set when the previous batch has
+    committed and been reported. An error set on either rolls the batch back."""
+
+    placed: asyncio.Future[None]
+    follows: asyncio.Future[None] | None = None
+    turn: asyncio.Future[None] | None = None

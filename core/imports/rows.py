@@ -9,8 +9,10 @@ offset, which is what a resumed run starts after. Nothing but one chunk and one 
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import csv
+import functools
 import re
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
@@ -35,6 +37,9 @@ EXCERPT_CHARS = 200
 MAX_FIELD_CHARS = 1024 * 1024  # a longer field is a rejected row, not a reader that gives up
 TAG_SEPARATORS = re.compile(r"[,;|]")
 MAX_FLAT_CHARS = policies.MAX_CUSTOM_FIELDS_BYTES
+# The reader lets the batches being committed send their next statement this often: it runs
+# while they wait on the database, and would otherwise hold the event loop for a whole chunk.
+ROWS_BETWEEN_YIELDS = 500
 ADDRESS_HEADERS = {"email", "e-mail", "email address", "email_address", "mail"}
 
 
@@ -204,6 +209,14 @@ def _name(record: list[str], index: int | None, label: str) -> str | None:
     return value or None
 
 
+@functools.lru_cache(maxsize=4096)
+def _tags_of(field: str) -> tuple[str, ...]:
+    """A tags field's tags (ValidationError when one is not a tag). Files repeat the same few
+    combinations on most rows, so each is split and checked once."""
+    parts = (part.strip() for part in TAG_SEPARATORS.split(field))
+    return policies.clean_tags([part for part in parts if part])
+
+
 def stage(
     record: list[str], line: int, columns: Columns, addresses: EmailAddresses
 ) -> StagedContact:
@@ -223,8 +236,7 @@ def stage(
         policies.check_custom_fields(custom)
     tags: list[str] = []
     if columns.tags is not None and record[columns.tags]:
-        parts = (part.strip() for part in TAG_SEPARATORS.split(record[columns.tags]))
-        tags = sorted(set(policies.clean_tags([part for part in parts if part])))
+        tags = list(_tags_of(record[columns.tags]))
     return StagedContact(
         line=line,
         email=email,
@@ -256,9 +268,15 @@ async def read_batches(
     contacts: list[StagedContact] = []
     rejections: list[Rejection] = []
     rows = 0
+    start = skip_to_offset
 
     def add_lines(data: bytes) -> bytes:
         *complete, tail = data.split(b"\n")
+        if data.isascii():  # a character a byte: the chunk is decoded once
+            feed.pending.extend(
+                (line + "\n", len(line) + 1) for line in data.decode().split("\n")[:-1]
+            )
+            return tail
         for raw in complete:
             feed.pending.append((raw.decode() + "\n", len(raw) + 1))
         return tail
@@ -308,14 +326,16 @@ async def read_batches(
         if not record or offset <= skip_to_offset:
             continue
         rows += 1
+        if not rows % ROWS_BETWEEN_YIELDS:
+            await asyncio.sleep(0)
         try:
             contacts.append(stage(record, record_line, columns, addresses))
         except ValidationError as error:
             rejections.append(Rejection(record_line, error.detail, excerpt))
         if len(contacts) + len(rejections) >= batch_size:
-            yield Batch(contacts, rejections, rows, offset, line)
-            contacts, rejections, rows = [], [], 0
+            yield Batch(contacts, rejections, rows, offset, line, start_offset=start)
+            contacts, rejections, rows, start = [], [], 0, offset
     if columns is None:
         raise UnreadableFile("the file has no header row")
     if rows or offset > skip_to_offset:
-        yield Batch(contacts, rejections, rows, offset, line, last=True)
+        yield Batch(contacts, rejections, rows, offset, line, last=True, start_offset=start)

@@ -3,12 +3,18 @@
 A run claims the job under a lease, checks the whole file is text, then reads it in batches;
 each batch commits with its counters and resume point, so a run killed between two batches is
 resumed after the last one by the next claim (the lease expired), never counted twice.
+
+Three batches are under way at once: one is read (parsed, checked) while two merge on their
+own connections. Batches commit in file order: the later one merges, then waits for its turn,
+which comes when the earlier one has committed (or never: an error rolls the later one back).
+Duplicates across batches are found before a batch merges, in file order too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing, suppress
 from dataclasses import dataclass, replace
@@ -19,6 +25,7 @@ from openmailer.core.errors import DomainError, NotFound, ValidationError
 from openmailer.core.imports import rows
 from openmailer.core.imports.model import (
     Batch,
+    BatchOrder,
     ImportJob,
     ImportMode,
     ImportStatus,
@@ -33,12 +40,19 @@ from openmailer.core.ports.imports import ImportQueue, ImportStore
 LEASE = timedelta(minutes=2)
 LOST_MESSAGE_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
-BATCH_ROWS = 50_000
+BATCH_ROWS = 25_000  # two of them merge at once: smaller batches overlap sooner
+MERGING_AT_ONCE = 2  # the database's share of two cores, while the reader keeps a third busy
 ERASED_REASON = "this address was erased (GDPR) and is not added again"
 
 
 class PayloadTooLarge(DomainError):
     code = "upload_too_large"
+
+
+class BatchAbandoned(DomainError):
+    """An earlier batch of the run failed: this one, merged but not committed, rolls back."""
+
+    code = "batch_abandoned"
 
 
 class LeaseLost(DomainError):
@@ -234,14 +248,35 @@ class ImportsService:
                 )
             ) as batches,
         ):
-            # The next batch is read (parsed, checked) while this one commits.
+            # The next batch is read (parsed, checked) while the previous ones commit.
             reading = asyncio.ensure_future(anext(batches, None))
+            merging: deque[tuple[asyncio.Task[ImportJob], asyncio.Future[None]]] = deque()
+            futures: list[asyncio.Future[None]] = []  # of every batch's order, set or not yet
+            previous: BatchOrder | None = None
+            turn: asyncio.Future[None] | None = None  # the last batch committed and reported
+            earlier = job.committed_offset > 0
             try:
                 while (batch := await reading) is not None:
                     reading = asyncio.ensure_future(anext(batches, None))
-                    job = await self._commit(job, batch)
-                    if on_progress is not None:
-                        on_progress(job)
+                    staged = await self._first_occurrences(job, batch, earlier=earlier)
+                    earlier = True
+                    loop = asyncio.get_running_loop()
+                    order = BatchOrder(
+                        placed=loop.create_future(),
+                        follows=None if previous is None else previous.placed,
+                        turn=turn,
+                    )
+                    turn = loop.create_future()
+                    futures += [order.placed, turn]
+                    merging.append((asyncio.ensure_future(self._commit(job, staged, order)), turn))
+                    previous = order
+                    if len(merging) == MERGING_AT_ONCE:
+                        job = await _committed(*merging.popleft(), on_progress)
+                while merging:
+                    job = await _committed(*merging.popleft(), on_progress)
+            except BaseException:
+                await _abandon([task for task, _ in merging], futures)
+                raise
             finally:
                 if not reading.done():
                     reading.cancel()
@@ -249,28 +284,64 @@ class ImportsService:
                         await reading
         return job
 
-    async def _commit(self, job: ImportJob, batch: Batch) -> ImportJob:
-        """The batch without the addresses this user erased (listed as rejected), committed."""
+    async def _first_occurrences(self, job: ImportJob, batch: Batch, *, earlier: bool) -> Batch:
+        """The batch without the addresses this user erased nor the file's later lines of an
+        address (both listed as rejected); its addresses remembered for the later batches."""
         p = self.ports
         erased = await p.erasures.erased_among(
             job.user_id, [contact.email for contact in batch.contacts]
         )
-        kept = [c for c in batch.contacts if c.email.lower() not in erased]
+        allowed = [c for c in batch.contacts if c.email.lower() not in erased]
         refused = [
             Rejection(c.line, ERASED_REASON, c.email)
             for c in batch.contacts
             if c.email.lower() in erased
         ]
-        now = p.clock.now()
-        committed, _ = await p.store.commit_batch(
+        kept, duplicates = await p.store.first_occurrences(
+            job, allowed, earlier=earlier, remember=not batch.last
+        )
+        return replace(batch, contacts=kept, rejections=[*batch.rejections, *refused, *duplicates])
+
+    async def _commit(self, job: ImportJob, batch: Batch, order: BatchOrder) -> ImportJob:
+        now = self.ports.clock.now()
+        committed, _ = await self.ports.store.commit_batch(
             job,
-            replace(batch, contacts=kept),
-            [*batch.rejections, *refused],
+            batch,
+            batch.rejections,
             mode=job.mode,
             now=now,
             lease_until=now + LEASE,
+            order=order,
         )
         return committed
+
+
+async def _committed(
+    task: asyncio.Task[ImportJob],
+    next_turn: asyncio.Future[None],
+    on_progress: Callable[[ImportJob], None] | None,
+) -> ImportJob:
+    """The batch's job once committed and reported; the next batch's turn then comes."""
+    job = await task
+    if on_progress is not None:
+        on_progress(job)
+    next_turn.set_result(None)
+    return job
+
+
+async def _abandon(
+    merging: list[asyncio.Task[ImportJob]], turns: list[asyncio.Future[None]]
+) -> None:
+    """Roll back the batches still merging: their turns never come."""
+    for turn in turns:
+        if not turn.done():
+            turn.set_exception(BatchAbandoned("an earlier batch of this import failed"))
+    for task in merging:
+        with suppress(Exception):
+            await task
+    for turn in turns:  # retrieved, so that none is reported as never retrieved
+        if not turn.cancelled():
+            turn.exception()
 
 
 async def _head(store: ImportStore, job_id: int) -> bytes:

@@ -11,11 +11,13 @@ from typing import Protocol
 
 from openmailer.core.imports.model import (
     Batch,
+    BatchOrder,
     ImportJob,
     ImportMode,
     MergeOutcome,
     NewImportJob,
     Rejection,
+    StagedContact,
 )
 from openmailer.core.pages import Page
 
@@ -70,6 +72,15 @@ class ImportStore(Protocol):
         """The upload from its first byte, a chunk at a time."""
         ...
 
+    async def first_occurrences(
+        self, job: ImportJob, contacts: list[StagedContact], *, earlier: bool, remember: bool
+    ) -> tuple[list[StagedContact], list[Rejection]]:
+        """The contacts whose address no earlier line of the file has (compared with the job's
+        earlier batches when `earlier`), and a rejection naming the first line for each other
+        one; the first ones remembered for the later batches when `remember` (committed now:
+        a batch read again after a crash finds its own lines, which are not duplicates)."""
+        ...
+
     async def commit_batch(
         self,
         job: ImportJob,
@@ -79,11 +90,13 @@ class ImportStore(Protocol):
         mode: ImportMode,
         now: datetime,
         lease_until: datetime,
+        order: BatchOrder | None = None,
     ) -> tuple[ImportJob, MergeOutcome]:
-        """In one transaction: the batch's contacts merged (set-based), their memberships, the
-        list counts recomputed, the rejections recorded, the counters and the resume point
-        advanced and the lease extended. LeaseLost (nothing written) when the job is no longer
-        this attempt's."""
+        """In one transaction: the batch's contacts merged (set-based), their memberships, then,
+        once the previous batch (`order`) has committed, the list counts moved, the rejections
+        recorded, the counters and the resume point advanced and the lease extended.
+        LeaseLost (nothing written) when the job is no longer this attempt's; BatchAbandoned
+        when the previous batch did not commit (or `order` says so)."""
         ...
 
     async def finish(self, job: ImportJob, *, error: str | None, now: datetime) -> ImportJob:

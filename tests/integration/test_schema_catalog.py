@@ -883,9 +883,10 @@ EXPECTED: dict[str, Table] = {
             "job_id": BIGINT_NOT_NULL,
             "address": TEXT_NOT_NULL,
             "line_number": BIGINT_NOT_NULL,
+            "address_key": BIGINT_NOT_NULL,
         },
         foreign_keys={"job_id": ("import_jobs", "CASCADE")},
-        primary_key=("job_id", "address"),
+        primary_key=("job_id", "address_key", "line_number"),
     ),
 }
 

@@ -94,12 +94,14 @@ class ImportRejection(Base):
 
 
 class ImportSeenAddress(Base):
-    """The addresses a running job has imported, with their first line; dropped when it ends."""
+    """The addresses a running job has imported, with their first line; dropped when it ends.
+    Keyed by a 64-bit hash of the address (migration 039); the address settles collisions."""
 
     __tablename__ = "import_seen_addresses"
 
     job_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("import_jobs.id", ondelete="CASCADE"), primary_key=True
     )
-    address: Mapped[str] = mapped_column(Text, primary_key=True)
-    line_number: Mapped[int] = mapped_column(BigInteger)
+    address_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    line_number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    address: Mapped[str] = mapped_column(Text)

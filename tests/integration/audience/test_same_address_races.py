@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from openmailer.adapters.db.import_merge import merge_batch
+from openmailer.adapters.db.import_merge import count_merged, merge_batch
 from openmailer.core.accounts.model import Principal
 from openmailer.core.accounts.service import AccountsPorts as Accounts
 from openmailer.core.audience.model import BatchItem, ContactStatus, NewContact
@@ -46,16 +46,16 @@ def import_merge_of(
 
     async def merge() -> object:
         async with engine_of(accounts).begin() as conn:
-            return await merge_batch(
+            merged = await merge_batch(
                 conn,
-                job_id=0,
                 user_id=owner.user.id,
                 list_id=list_id,
                 mode=ImportMode.SUBSCRIBE,
                 contacts=[staged],
                 now=datetime.now(UTC).replace(tzinfo=None),
-                remember=False,
             )
+            await count_merged(conn, list_id, ImportMode.SUBSCRIBE, merged)
+            return merged
 
     return merge
 

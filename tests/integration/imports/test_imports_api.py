@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from openmailer.core.accounts.service import AccountsPorts as Accounts
 from openmailer.core.imports.service import ImportsService
@@ -78,6 +79,50 @@ async def test_an_existing_contact_gets_tags_and_custom_fields_merged(
     assert dana["custom_fields"] == {"plan": "pro", "city": "Lyon"}
     assert contacts["eve@example.com"]["custom_fields"] == {"plan": "free"}
     assert await assert_counts_fresh(engine_of(accounts), list_id) == (2, 2)
+
+
+async def test_a_known_contact_the_file_changes_nothing_of_is_left_as_is_and_joins_the_list(
+    client: httpx.AsyncClient, accounts: Accounts, caller: Caller, imports: ImportsService
+) -> None:
+    created = await client.post(
+        "/api/v1/contacts",
+        json={
+            "email": "hal@example.com",
+            "first_name": "Hal",
+            "tags": ["a", "b"],
+            "custom_fields": {"plan": "pro", "city": "Oslo"},
+            "status": "SUBSCRIBED",
+        },
+        headers=caller.headers,
+    )
+    assert created.status_code == 201, created.text
+    list_id = await create_list(client, caller)
+    # the same name, tags and a field already there (case and blanks aside), and one that adds
+    body = csv_bytes(
+        "email,first_name,last_name,plan,tags",
+        "HAL@example.com,Hal,,pro,b",
+        "ivy@example.com,Ivy,,free,",
+    )
+    mapping = '{"email": "email", "first_name": "first_name", "last_name": "last_name",'
+    mapping += ' "plan": "custom_fields.plan", "tags": "tags"}'
+    engine = engine_of(accounts)
+
+    async def hal() -> tuple[object, ...]:
+        async with engine.connect() as conn:
+            row = await conn.execute(
+                text("SELECT ctid, xmin, updated_at FROM contacts WHERE id = :id"),
+                {"id": created.json()["id"]},
+            )
+            return tuple(row.one())
+
+    before = await hal()
+    job = await imported(client, caller, imports, body, list_id, mapping=mapping)
+    assert (job["inserted"], job["updated"], job["rejected"]) == (1, 1, 0), job
+    assert await hal() == before  # the same row version: not written again
+    assert await assert_counts_fresh(engine, list_id) == (2, 2)  # but it joined the list
+    again = await imported(client, caller, imports, body, list_id, mapping=mapping)
+    assert (again["inserted"], again["updated"]) == (0, 2), again
+    assert await assert_counts_fresh(engine, list_id) == (2, 2)  # members already
 
 
 async def test_update_only_skips_unknown_addresses(

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openmailer.adapters.bootstrap import build_audience, open_database
 from openmailer.adapters.cli import main
-from openmailer.adapters.db import imports as import_store
+from openmailer.adapters.db import import_batches
 from openmailer.adapters.settings import Settings
 from openmailer.core.accounts.service import AccountsPorts as Accounts
 from openmailer.core.imports.model import ImportJob
@@ -111,7 +111,7 @@ async def test_a_batch_lost_with_its_asynchronous_commit_is_redone_and_counted_o
     )
     job_id = (await upload(client, caller, body, list_id)).json()["id"]
     commit_modes: list[str] = []
-    record = import_store.record_rejections
+    record = import_batches.record_rejections
 
     async def dies_in_the_second_batch(conn: AsyncConnection, *args: Any) -> None:
         commit_modes.append(str(await conn.scalar(text("SHOW synchronous_commit"))))
@@ -119,13 +119,13 @@ async def test_a_batch_lost_with_its_asynchronous_commit_is_redone_and_counted_o
         if len(commit_modes) == 2:
             raise WorkerKilled
 
-    monkeypatch.setattr(import_store, "record_rejections", dies_in_the_second_batch)
+    monkeypatch.setattr(import_batches, "record_rejections", dies_in_the_second_batch)
     with pytest.raises(WorkerKilled):
         await imports.run(job_id, batch_rows=3)
     assert commit_modes == ["off", "off"]
     engine = engine_of(accounts)
     assert await assert_counts_fresh(engine, list_id) == (3, 3)  # the first batch only
-    monkeypatch.setattr(import_store, "record_rejections", record)
+    monkeypatch.setattr(import_batches, "record_rejections", record)
     async with engine.begin() as conn:
         await conn.execute(
             text(
