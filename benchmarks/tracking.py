@@ -126,7 +126,8 @@ async def seed(
                 f"b{link.index}",
                 link.index,
             )
-        tracking_ids = [os.urandom(16).hex() for _ in range(recipients)]
+        # the format campaign_audience.py materialises: the campaign, then 32 random hex
+        tracking_ids = [f"{campaign}-{os.urandom(16).hex()}" for _ in range(recipients)]
         contacts = await conn.fetch(
             "INSERT INTO contacts (user_id, email) SELECT $1, 'r' || n || '@x.example'"
             " FROM generate_series(1, $2) n RETURNING id",
