@@ -44,7 +44,7 @@ class PublicTracking:
 PublicTrackingApi = NamedDependency[PublicTracking]
 PUBLIC_DEPENDENCIES = {"public_tracking": service_dependency("tracking-public")}
 
-# The smallest transparent GIF (1x1, 43 bytes).
+# The smallest transparent GIF (1x1, 42 bytes).
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 GIF_SUFFIX = ".gif"
 NO_STORE = {
