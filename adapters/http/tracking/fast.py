@@ -23,6 +23,7 @@ from openmailer.adapters.http.tracking.public import (
     GIF_SUFFIX,
     NO_STORE,
     PIXEL,
+    RATE_LIMITED,
     UNKNOWN_LINK,
     PublicTracking,
     location_of,
@@ -33,7 +34,6 @@ PIXEL_PREFIX = "/t/o/"
 CLICK_PREFIX = "/t/c/"
 PIXEL_TEMPLATE = "/t/o/{token:str}"  # the Litestar routes' templates: one latency label each
 CLICK_TEMPLATE = "/t/c/{token:str}"
-RATE_LIMITED_DETAIL = "too many requests from this address"
 USER_AGENT = b"user-agent"
 
 # Requests each fast route answered itself (not handed to Litestar), for tests and debugging.
@@ -117,7 +117,7 @@ async def answer_click(public: PublicTracking, scope: Any, receive: Any, send: A
     if retry_after is not None:
         ANSWERED[CLICK_TEMPLATE] += 1
         extra = [(b"retry-after", str(retry_after).encode())]
-        await _send_problem(scope, send, 429, "rate_limited", RATE_LIMITED_DETAIL, extra)
+        await _send_problem(scope, send, 429, "rate_limited", RATE_LIMITED, extra)
         return True
     try:
         url = await public.service.record_click(token, ip_address=client, user_agent=user_agent)

@@ -56,6 +56,7 @@ NO_STORE = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
 UNKNOWN_LINK = "no such link"
+RATE_LIMITED = "too many requests from this address"
 
 
 def location_of(url: str | None) -> str | None:
@@ -128,7 +129,7 @@ async def click_redirect(
     client = _client(request)
     retry_after = public_tracking.flood_guard.admit(client or "")
     if retry_after is not None:
-        raise RateLimited("too many requests from this address", retry_after_seconds=retry_after)
+        raise RateLimited(RATE_LIMITED, retry_after_seconds=retry_after)
     location = location_of(
         await public_tracking.service.record_click(
             token, ip_address=client, user_agent=request.headers.get("user-agent")

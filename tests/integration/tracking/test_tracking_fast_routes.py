@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openmailer.adapters.db.tracking_links import SqlAlchemyLinkDirectory, campaign_of_tracking_id
 from openmailer.adapters.http.tracking.fast import ANSWERED, CLICK_TEMPLATE, PIXEL_TEMPLATE
-from openmailer.adapters.http.tracking.public import NO_STORE, PIXEL
+from openmailer.adapters.http.tracking.flood import FloodGuard
+from openmailer.adapters.http.tracking.public import NO_STORE, PIXEL, location_of
 from openmailer.adapters.metrics.http_latency import observation_of
 from openmailer.adapters.redis.tracking_stream import STREAM_KEY
 from openmailer.core.accounts.service import AccountsPorts as Accounts
@@ -232,6 +233,44 @@ async def test_paths_the_fast_routes_do_not_answer_go_on_to_litestar(
     head = await client.head(campaign.mails[0].pixel)  # another method: Litestar's answer
     assert head.status_code in (200, 404, 405)
     assert answered_since(before) == Counter()
+
+
+async def test_a_flood_is_refused_by_the_fast_routes_with_retry_after(
+    app: Litestar, client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    campaign = await sent(app, accounts)
+    mail = campaign.mails[0]
+    services = app.state.services
+    regular = services["tracking-public"]
+    services["tracking-public"] = replace(
+        regular, flood_guard=FloodGuard(limit=1, window_seconds=3600)
+    )
+    before_events = await stream_length(app)
+    before = Counter(ANSWERED)
+    try:
+        assert (await client.get(mail.pixel)).status_code == 200
+        pixel = await client.get(mail.pixel)
+        click = await client.get(mail.clicks[0])
+    finally:
+        services["tracking-public"] = regular
+    assert pixel.status_code == 429 and pixel.content == PIXEL
+    assert pixel.headers["cache-control"] == NO_STORE["Cache-Control"]
+    assert click.status_code == 429 and "location" not in click.headers
+    assert click.json()["code"] == "rate_limited"
+    for refused in (pixel, click):
+        assert 1 <= int(refused.headers["retry-after"]) <= 3600
+    assert answered_since(before) == Counter({PIXEL_TEMPLATE: 2, CLICK_TEMPLATE: 1})
+    assert await stream_length(app) == before_events + 1  # the one admitted open
+
+
+def test_a_recorded_url_is_sent_as_a_header_can_carry_it() -> None:
+    assert location_of("https://x.example/caf\u00e9?q=\u65e5#top") == (
+        "https://x.example/caf%C3%A9?q=%E6%97%A5#top"  # UTF-8, percent-encoded, as browsers do
+    )
+    already = "https://x.example/a%20b?x=1&y=[2]#f"
+    assert location_of(already) == already  # ASCII goes as recorded, escapes untouched
+    assert location_of("https://x.example/\r\nSet-Cookie: a=b") is None  # never a header split
+    assert location_of(None) is None
 
 
 class _RedisDown:
