@@ -1,8 +1,8 @@
 """Structured logs: one JSON object per line on stderr, with any `extra=` fields included.
 
 Every API request writes one (the access log), so the line is encoded with msgspec (several
-times cheaper than `json.dumps`); a value it cannot encode is written as its `str()`, and
-anything it still refuses (an integer beyond 64 bits) goes through `json.dumps` instead.
+times cheaper than `json.dumps`): datetimes as RFC 3339, a value JSON has no type for as its
+`str()`, and anything msgspec still refuses through `json.dumps` instead.
 """
 
 from __future__ import annotations
