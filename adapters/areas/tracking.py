@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from openmailer.adapters.http.tracking.fast import TRACKING_FAST_ROUTES
 from openmailer.adapters.http.tracking.public import click_redirect, open_pixel
 from openmailer.adapters.http.tracking.stats import CampaignStatsController
 from openmailer.adapters.metrics.instruments import count_tracking_events_flushed
@@ -21,7 +22,16 @@ DRAIN_INTERVAL_SECONDS = 1
 
 @hookimpl
 def register_http_routes(routes: Registrar[HttpRoutes]) -> None:
-    routes.add("tracking", HttpRoutes(handlers=(open_pixel, click_redirect), at_root=True))
+    # The fast routes answer both paths first; the handlers stay the documented routes and take
+    # what the fast routes hand on (adapters/http/tracking/fast.py).
+    routes.add(
+        "tracking",
+        HttpRoutes(
+            handlers=(open_pixel, click_redirect),
+            at_root=True,
+            fast_routes=TRACKING_FAST_ROUTES,
+        ),
+    )
     routes.add("campaign-stats", HttpRoutes(handlers=(CampaignStatsController,)))
 
 

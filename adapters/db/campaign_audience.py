@@ -172,9 +172,13 @@ class SqlAlchemyCampaignAudience:
             if locked is None:
                 return 0
             audience = await self._audience(conn, user_id, source)
-            # 122 random bits from PostgreSQL's cryptographic generator: unguessable, unlike
-            # md5(random()); built in since PostgreSQL 13 (no pgcrypto).
-            tracking_id = func.replace(func.gen_random_uuid().cast(Text), "-", "")
+            # `{campaign_id}-{32 hex}`: 122 random bits from PostgreSQL's cryptographic
+            # generator (unguessable, unlike md5(random()); built in since PostgreSQL 13, no
+            # pgcrypto), after the campaign, so a click finds its links by campaign without
+            # first looking the recipient up (adapters/db/tracking_links.py).
+            tracking_id = literal(f"{campaign_id}-", Text) + func.replace(
+                func.gen_random_uuid().cast(Text), "-", ""
+            )
             rows = select(
                 literal(campaign_id), CONTACTS.c.id, literal("PENDING"), tracking_id
             ).where(audience.eligible)

@@ -1,15 +1,20 @@
 """The click redirect's URLs: (recipient's campaign, link index) → the URL recorded at start.
 
 A campaign's links never change once recorded, and a recipient's campaign never changes, so
-both are kept in process after their first lookup (bounded, least recently used out first). A
-recipient's first click is one indexed query that also brings every link of its campaign; later
-clicks of that recipient, and any click of a campaign already seen, resolve the link without
-PostgreSQL. Unknown recipients are not remembered: only an authentic token (its MAC checked
-first) ever gets that far.
+both are kept in process after their first lookup (bounded, least recently used out first).
+
+A tracking id materialised since the format carries its campaign (`{campaign_id}-{32 hex}`,
+`campaign_audience.py`) names the campaign itself: the token's MAC, checked before this is
+asked, proves it is one the platform wrote. Its links are one query per campaign, not per
+recipient. An older id (32 hex, no campaign) costs the recipient's first click one indexed
+query that also brings every link of its campaign; later clicks of that recipient, and any
+click of a campaign already seen, resolve the link without PostgreSQL. Unknown recipients are
+not remembered: only an authentic token ever gets that far.
 """
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from typing import Generic, TypeVar
 
@@ -22,6 +27,8 @@ RECIPIENTS: Table = CampaignRecipient.__table__  # type: ignore[assignment]
 LINKS: Table = CampaignLink.__table__  # type: ignore[assignment]
 CACHED_RECIPIENTS = 200_000
 CACHED_CAMPAIGNS = 2_000
+# A campaign id as PostgreSQL writes it (at most 18 digits: always a BIGINT), then 32 hex.
+_CARRIES_CAMPAIGN = re.compile(r"([1-9][0-9]{0,17})-[0-9a-f]{32}")
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -45,6 +52,12 @@ class Lru(Generic[K, V]):
             self._items.popitem(last=False)
 
 
+def campaign_of_tracking_id(tracking_id: str) -> int | None:
+    """The campaign a `{campaign_id}-{32 hex}` tracking id names; None for any other id."""
+    found = _CARRIES_CAMPAIGN.fullmatch(tracking_id)
+    return None if found is None else int(found[1])
+
+
 class SqlAlchemyLinkDirectory:
     def __init__(
         self,
@@ -58,6 +71,15 @@ class SqlAlchemyLinkDirectory:
         self._links_of: Lru[int, dict[int, str]] = Lru(campaigns)
 
     async def url_for(self, tracking_id: str, link_index: int) -> str | None:
+        campaign = campaign_of_tracking_id(tracking_id)
+        if campaign is not None:
+            links = self._links_of.get(campaign)
+            if links is None:
+                links = await self._load_links(campaign)
+                if not links:  # not cached: a campaign without links is not worth remembering
+                    return None
+                self._links_of.put(campaign, links)
+            return links.get(link_index)
         campaign = self._campaign_of.get(tracking_id)
         links = None if campaign is None else self._links_of.get(campaign)
         if links is None:
@@ -68,6 +90,14 @@ class SqlAlchemyLinkDirectory:
             self._campaign_of.put(tracking_id, campaign)
             self._links_of.put(campaign, links)
         return links.get(link_index)
+
+    async def _load_links(self, campaign: int) -> dict[int, str]:
+        statement = select(LINKS.c.link_index, LINKS.c.original_url).where(
+            LINKS.c.campaign_id == campaign
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(statement)).all()
+        return {row.link_index: row.original_url for row in rows}
 
     async def _load(self, tracking_id: str) -> tuple[int, dict[int, str]] | None:
         """The recipient's campaign and all of its recorded links, in one query."""

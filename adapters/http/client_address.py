@@ -11,6 +11,7 @@ or in `last_login_ip`.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Iterable, Sequence
 
 from openmailer.adapters.settings import ProxyNetwork
@@ -42,19 +43,63 @@ def client_address(
     peer: str | None, forwarded_for: Iterable[str], trusted: Sequence[ProxyNetwork]
 ) -> str | None:
     """The address to rate-limit and record: `peer` unless trusted proxies forwarded for it."""
-    peer_address = None if peer is None else parse_ip(peer)
-    if peer_address is None or not _is_trusted(peer_address, trusted):
+    peer_hop = None if peer is None else _hop(peer, trusted)
+    if peer_hop is None or not peer_hop[1]:
         return peer
     hops = [hop for value in forwarded_for for hop in value.split(",")]
-    client = peer_address
-    for hop in reversed(hops):
-        address = parse_ip(hop)
-        if address is None:
+    client = peer_hop[0]
+    for text in reversed(hops):
+        hop = _hop(text, trusted)
+        if hop is None:
             break
-        client = address
-        if not _is_trusted(address, trusted):
+        client, is_proxy = hop
+        if not is_proxy:
             break
-    return str(client)
+    return client
+
+
+def _hop(text: str, trusted: Sequence[ProxyNetwork]) -> tuple[str, bool] | None:
+    """The address written canonically and whether it is a trusted proxy; None if not one.
+
+    Every API request behind a proxy parses its hops, so the common case, an IPv4 address
+    already written canonically (`ipaddress` accepts no other IPv4 spelling), is checked with
+    the socket functions and integer masks; anything else goes through `parse_ip`.
+    """
+    stripped = text.strip()
+    try:
+        packed = socket.inet_pton(socket.AF_INET, stripped)
+    except OSError:
+        packed = None
+    if packed is not None and socket.inet_ntop(socket.AF_INET, packed) == stripped:
+        number = int.from_bytes(packed, "big")
+        ranges = _ipv4_ranges.of(trusted)
+        return stripped, any(number & mask == network for network, mask in ranges)
+    address = parse_ip(stripped)
+    if address is None:
+        return None
+    return str(address), _is_trusted(address, trusted)
+
+
+class _Ipv4Ranges:
+    """The IPv4 networks of the trusted proxies as (network, mask) integers, computed again only
+    when asked about another sequence than last time (a process has one: its settings')."""
+
+    def __init__(self) -> None:
+        self._of: Sequence[ProxyNetwork] | None = None
+        self._ranges: tuple[tuple[int, int], ...] = ()
+
+    def of(self, trusted: Sequence[ProxyNetwork]) -> tuple[tuple[int, int], ...]:
+        if trusted is not self._of:
+            self._ranges = tuple(
+                (int(network.network_address), int(network.netmask))
+                for network in trusted
+                if network.version == 4
+            )
+            self._of = trusted
+        return self._ranges
+
+
+_ipv4_ranges = _Ipv4Ranges()
 
 
 def _is_trusted(address: _Address, trusted: Sequence[ProxyNetwork]) -> bool:

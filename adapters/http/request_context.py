@@ -1,7 +1,8 @@
 """Request ids, structured access logs and rate-limit headers, as one ASGI wrapper.
 
 The request id is the caller's `X-Request-ID` when it is sane (a client correlating its own logs),
-otherwise a new one; it is echoed in the response header, in every problem body and in the logs.
+otherwise a new one (128 random bits in hex); it is echoed in the response header, in every
+problem body and in the logs.
 
 `with_request_context` wraps the app's whole ASGI handler, not a route's: Litestar finds the route
 (and answers 404 or 405) before any route middleware runs, and those answers need ids too. It
@@ -11,9 +12,9 @@ also puts the address trusted proxies forwarded for in the scope's client, befor
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ from openmailer.adapters.settings import ProxyNetwork
 from openmailer.core.ports.accounts import RateDecision
 
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_HEADER = REQUEST_ID_HEADER.encode()
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 log = logging.getLogger("openmailer.http.access")
 
@@ -59,8 +61,7 @@ def with_request_context(app: ASGIApp, *, trusted_proxies: Sequence[ProxyNetwork
             return
         if trusted_proxies:
             _use_forwarded_client(scope, trusted_proxies)
-        supplied = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
-        request_id = supplied if _SANE_ID.match(supplied) else uuid.uuid4().hex
+        request_id = _supplied_request_id(scope["headers"]) or os.urandom(16).hex()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         started = time.perf_counter()
@@ -71,10 +72,11 @@ def with_request_context(app: ASGIApp, *, trusted_proxies: Sequence[ProxyNetwork
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                headers.append((_REQUEST_ID_HEADER, request_id.encode()))
                 decision = state.get("rate_decision")
-                present = {name.lower() for name, _ in headers}
-                if decision is not None and b"ratelimit-limit" not in present:
+                if decision is not None and all(
+                    name.lower() != b"ratelimit-limit" for name, _ in headers
+                ):
                     headers.extend(
                         (name.lower().encode(), value.encode())
                         for name, value in rate_limit_headers(decision).items()
@@ -99,6 +101,14 @@ def with_request_context(app: ASGIApp, *, trusted_proxies: Sequence[ProxyNetwork
             )
 
     return middleware
+
+
+def _supplied_request_id(headers: Any) -> str | None:
+    for name, value in headers:
+        if name == _REQUEST_ID_HEADER:
+            supplied: str = value.decode("latin-1")
+            return supplied if _SANE_ID.match(supplied) else None
+    return None
 
 
 def _use_forwarded_client(scope: Scope, trusted_proxies: Sequence[ProxyNetwork]) -> None:

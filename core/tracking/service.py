@@ -27,8 +27,9 @@ from openmailer.core.tracking.model import (
     TrackingHandler,
 )
 
-# Longer than any token sender_rs writes (32-char tracking id, index, 43-char MAC): anything
-# longer is refused before the MAC is even computed.
+# Longer than any token sender_rs writes (a tracking id of at most 64 characters, today
+# `{campaign_id}-{32 hex}`, a link index, a 22-character MAC): anything longer is refused
+# before the MAC is even computed.
 MAX_TOKEN_CHARS = 160
 MAX_USER_AGENT_CHARS = 512
 

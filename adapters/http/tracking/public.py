@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
@@ -43,7 +44,7 @@ class PublicTracking:
 PublicTrackingApi = NamedDependency[PublicTracking]
 PUBLIC_DEPENDENCIES = {"public_tracking": service_dependency("tracking-public")}
 
-# The smallest transparent GIF (1x1, 43 bytes).
+# The smallest transparent GIF (1x1, 42 bytes).
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 GIF_SUFFIX = ".gif"
 NO_STORE = {
@@ -55,6 +56,20 @@ NO_STORE = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
 UNKNOWN_LINK = "no such link"
+RATE_LIMITED = "too many requests from this address"
+
+
+def location_of(url: str | None) -> str | None:
+    """The `Location` to send for a recorded URL; None (answer 404) when it has a control
+    character (never a header split, whatever was recorded). Non-ASCII characters are sent
+    percent-encoded as UTF-8, as a browser would request them: a header value is bytes."""
+    if url is None or not url.isprintable():
+        return None
+    return url if url.isascii() else quote(url, safe=_URL_PUNCTUATION)
+
+
+# Kept as they are when a recorded URL is percent-encoded (including `%`: existing escapes).
+_URL_PUNCTUATION = "!#$%&'()*+,/:;=?@[]"
 
 
 def _client(request: Request[Any, Any, Any]) -> str | None:
@@ -114,10 +129,12 @@ async def click_redirect(
     client = _client(request)
     retry_after = public_tracking.flood_guard.admit(client or "")
     if retry_after is not None:
-        raise RateLimited("too many requests from this address", retry_after_seconds=retry_after)
-    url = await public_tracking.service.record_click(
-        token, ip_address=client, user_agent=request.headers.get("user-agent")
+        raise RateLimited(RATE_LIMITED, retry_after_seconds=retry_after)
+    location = location_of(
+        await public_tracking.service.record_click(
+            token, ip_address=client, user_agent=request.headers.get("user-agent")
+        )
     )
-    if url is None or not url.isprintable():  # never a header split, whatever was recorded
+    if location is None:
         raise NotFound(UNKNOWN_LINK)
-    return Response(b"", status_code=HTTP_302_FOUND, headers=NO_STORE | {"Location": url})
+    return Response(b"", status_code=HTTP_302_FOUND, headers=NO_STORE | {"Location": location})

@@ -167,7 +167,8 @@ async def test_materialise_list_and_segment_once_each_idempotent(
     assert {row.status for row in rows} == {"PENDING"}
     tracking_ids = [row.tracking_id for row in rows]
     assert len(set(tracking_ids)) == len(rows)
-    assert all(re.fullmatch(r"[0-9a-f]{32}", tracking_id) for tracking_id in tracking_ids)
+    pattern = rf"{campaign['id']}-[0-9a-f]{{32}}"  # the campaign, then 122 random bits
+    assert all(re.fullmatch(pattern, tracking_id) for tracking_id in tracking_ids)
 
     again = await service_of(app).materialise_recipients(owner.user.id, campaign["id"])
     assert again == total

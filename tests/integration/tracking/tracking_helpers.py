@@ -58,9 +58,17 @@ def path_of(url: str) -> str:
 
 
 async def send_campaign(
-    app: Litestar, engine: AsyncEngine, user_id: int, *, recipients: int = 3, sent_ago: timedelta
+    app: Litestar,
+    engine: AsyncEngine,
+    user_id: int,
+    *,
+    recipients: int = 3,
+    sent_ago: timedelta,
+    ids_carry_campaign: bool = False,
 ) -> SentCampaign:
-    """A campaign SENT `sent_ago` to `recipients` new contacts, with the mail of each."""
+    """A campaign SENT `sent_ago` to `recipients` new contacts, with the mail of each. Its
+    tracking ids are 32 hex (the format before they carried their campaign), or with
+    `ids_carry_campaign` `{campaign_id}-{32 hex}` as campaign_audience.py materialises them."""
     number = next(_numbers)
     settings = app.state.resources.settings
     secret = await tracking_key(AesGcmSecretBox(settings.secret_keys)).get_or_create(engine)
@@ -113,6 +121,8 @@ async def send_campaign(
                 email=f"reader{position}.{campaign}.{os.getpid()}@example.com",
             )
             tracking_id = os.urandom(16).hex()
+            if ids_carry_campaign:
+                tracking_id = f"{campaign}-{tracking_id}"
             recipient = await one(
                 "INSERT INTO campaign_recipients (campaign_id, contact_id, status, tracking_id,"
                 " sent_at) VALUES (:campaign, :contact, 'SENT', :tracking, :sent) RETURNING id",
