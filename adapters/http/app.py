@@ -57,7 +57,8 @@ def make_lifespan(
     accounts: AccountsService | None = None,
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     """Owns the engine and Redis client for the app's life (tests enter it in their own task),
-    and binds every area's registered service to them once. Given `accounts` already bound (to
+    and binds every area's registered service to them once (closing, at shutdown, those that
+    have an `aclose`). Given `accounts` already bound (to
     fakes, say), it opens no connection at all."""
 
     @asynccontextmanager
@@ -78,6 +79,10 @@ def make_lifespan(
             try:
                 yield
             finally:
+                for service in app.state.services.values():
+                    close = getattr(service, "aclose", None)
+                    if close is not None:  # a service holding connections of its own
+                        await close()
                 process_exited()  # an API worker's clean stop (multi-process mode only)
 
     return lifespan
