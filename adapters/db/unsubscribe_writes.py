@@ -79,6 +79,8 @@ WHERE id = $3::bigint
 
 DURABLE_POOL_SIZE = 8
 COUNTERS_POOL_SIZE = 2
+CLOSE_SECONDS = 5.0
+APPLICATION_NAME = "openmailer-unsubscribe"  # its connections, as pg_stat_activity shows them
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -123,7 +125,7 @@ class AsyncpgUnsubscribeWrites:
             reset=_keep_session,
             timeout=self._connect_timeout,
             command_timeout=self._statement_timeout,
-            server_settings=settings,
+            server_settings={"application_name": APPLICATION_NAME, **settings},
         )
         assert pool is not None  # create_pool answers None only when not awaited
         return pool
@@ -156,7 +158,12 @@ class AsyncpgUnsubscribeWrites:
             )
 
     async def aclose(self) -> None:
+        """Closes the pools, ending connections abruptly if a graceful close takes too long
+        (a server that stopped answering must not hold the process's shutdown)."""
         for pool in (self._durable, self._counters):
             if pool is not None:
-                await pool.close()
+                try:
+                    await asyncio.wait_for(pool.close(), CLOSE_SECONDS)
+                except (TimeoutError, OSError, asyncpg.InterfaceError):
+                    pool.terminate()
         self._durable = self._counters = None

@@ -27,7 +27,9 @@ PathText = Annotated[str, Parameter()]  # a token or public id, read by the serv
 TEMPLATES = files("openmailer.adapters.http.recipients") / "templates"
 CSRF_COOKIE = "om_csrf"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
-HTML = "text/html; charset=utf-8"
+# Litestar adds "; charset=utf-8" to a text/ media type itself (given one, it said it twice).
+HTML_MEDIA_TYPE = "text/html"
+HTML = "text/html; charset=utf-8"  # the header as sent
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -78,7 +80,7 @@ def html_page(
     return Response(
         page_html(template, **context),
         status_code=status,
-        media_type=HTML,
+        media_type=HTML_MEDIA_TYPE,
         headers={**SECURITY_HEADERS, **(headers or {})},
         cookies=cookies or [],
     )
@@ -95,7 +97,7 @@ def message_page(
     return Response(
         message_html(heading, *paragraphs, **context),
         status_code=status,
-        media_type=HTML,
+        media_type=HTML_MEDIA_TYPE,
         headers={**SECURITY_HEADERS, **(headers or {})},
         cookies=cookies or [],
     )
@@ -132,7 +134,7 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
 async def stylesheet() -> Response[bytes]:
     return Response(
         _STYLESHEET,
-        media_type="text/css; charset=utf-8",
+        media_type="text/css",
         headers={**SECURITY_HEADERS, "Cache-Control": "public, max-age=3600"},
     )
 

@@ -98,7 +98,7 @@ class UnsubscribeController(Controller):
             done = await pages.unsubscribe(TokenPurpose.UNSUBSCRIBE, token, None)
             return Response(
                 b"Unsubscribed.\n",
-                media_type="text/plain; charset=utf-8",
+                media_type="text/plain",  # Litestar adds the charset
                 headers={"Cache-Control": "no-store"},
                 background=BackgroundTask(pages.move_counts, done),
             )
