@@ -9,11 +9,14 @@ benchmarks/README.md (One-click unsubscribe).
 - The unsubscribe, durable: the contact locked through its recipient row and made
   UNSUBSCRIBED when it still received mail, its ACTIVE memberships REMOVED, committed before the
   caller answers, so the send path's next claim sees it.
-- The shared counters after the answer (`move_counts`), on connections whose commits do not
-  wait for the WAL flush (`synchronous_commit=off` for their session): every unsubscribe of a
+- The shared counters after the answer (`move_counts`), on a connection whose commits do not
+  wait for the WAL flush (`synchronous_commit=off` for its session): every unsubscribe of a
   campaign touches these rows, and holding their locks through a disk flush would queue each
-  unsubscribe behind the others'. A crash before they commit leaves a count one off (a cache:
-  `list_counts.recount` puts a list right); the unsubscribe itself is already durable.
+  unsubscribe behind the others'. One statement at a time per process: the unsubscribes that
+  come while one runs are summed into the next (a group commit of their deltas), so a burst
+  costs PostgreSQL one counters statement, not one each. A crash before one commits leaves the
+  counts short of those unsubscribes (a cache: `list_counts.recount` puts a list right); the
+  unsubscribes themselves are already durable.
 
 The pools are opened on first use (in the process's event loop) and closed by `aclose`. The
 URL's `sslmode` is honoured as the engine honours it: a loopback or Unix-socket deployment
@@ -24,6 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -60,25 +65,59 @@ SELECT target.status, target.campaign_id,
 FROM target
 """
 
-# $1 the lists left, $2 1 when the contact was SUBSCRIBED (it counted in `active_contacts`),
-# $3 the campaign (NULL: the contact did not receive mail any more). The lists are locked in id
-# order, as `list_counts` locks them.
+# The moves of every unsubscribe waiting, summed: $1 lists, $2 members each left, $3 of them
+# SUBSCRIBED (they counted in `active_contacts`); $4 campaigns, $5 unsubscribes each. The rows
+# are locked in id order (the lists as `list_counts` locks them), so two processes' moves never
+# deadlock.
 MOVE_COUNTERS = """
-WITH locked AS (
+WITH moves AS (
+    SELECT * FROM unnest($1::bigint[], $2::integer[], $3::integer[]) AS m(id, members, subscribed)
+), locked_lists AS (
     SELECT id FROM contact_lists WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE
 ), lists AS (
     UPDATE contact_lists l
-    SET total_contacts = greatest(coalesce(l.total_contacts, 1) - 1, 0),
-        active_contacts = greatest(coalesce(l.active_contacts, 1) - $2::integer, 0)
-    FROM locked WHERE l.id = locked.id
+    SET total_contacts = greatest(coalesce(l.total_contacts, m.members) - m.members, 0),
+        active_contacts = greatest(coalesce(l.active_contacts, m.subscribed) - m.subscribed, 0)
+    FROM locked_lists, moves m WHERE l.id = locked_lists.id AND m.id = l.id
     RETURNING l.id
+), locked_campaigns AS (
+    SELECT id FROM email_campaigns WHERE id = ANY($4::bigint[]) ORDER BY id FOR NO KEY UPDATE
 )
-UPDATE email_campaigns SET unsubscribe_count = coalesce(unsubscribe_count, 0) + 1
-WHERE id = $3::bigint
+UPDATE email_campaigns c SET unsubscribe_count = coalesce(c.unsubscribe_count, 0) + n.count
+FROM locked_campaigns, unnest($4::bigint[], $5::integer[]) AS n(id, count)
+WHERE c.id = locked_campaigns.id AND n.id = c.id
 """
 
+
+@dataclass
+class CounterMoves:
+    """What a batch of unsubscribes moves, summed per list and per campaign."""
+
+    members_left: Counter[int] = field(default_factory=Counter)
+    subscribed_left: Counter[int] = field(default_factory=Counter)
+    unsubscribes: Counter[int] = field(default_factory=Counter)
+
+    def add(self, unsubscribed: Unsubscribed) -> None:
+        for list_id in unsubscribed.list_ids:
+            self.members_left[list_id] += 1
+            self.subscribed_left[list_id] += 1 if unsubscribed.was_subscribed else 0
+        if unsubscribed.campaign_id is not None:
+            self.unsubscribes[unsubscribed.campaign_id] += 1
+
+    def arguments(self) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
+        lists = sorted(self.members_left)
+        campaigns = sorted(self.unsubscribes)
+        return (
+            lists,
+            [self.members_left[i] for i in lists],
+            [self.subscribed_left[i] for i in lists],
+            campaigns,
+            [self.unsubscribes[i] for i in campaigns],
+        )
+
+
 DURABLE_POOL_SIZE = 8
-COUNTERS_POOL_SIZE = 2
+COUNTERS_POOL_SIZE = 1  # one counters statement at a time (`move_counts`)
 CLOSE_SECONDS = 5.0
 APPLICATION_NAME = "openmailer-unsubscribe"  # its connections, as pg_stat_activity shows them
 
@@ -105,6 +144,9 @@ class AsyncpgUnsubscribeWrites:
         self._durable: asyncpg.Pool | None = None
         self._counters: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        self._waiting = CounterMoves()
+        self._next_move: asyncio.Future[None] | None = None
+        self._mover: asyncio.Task[None] | None = None
 
     async def _pools(self) -> tuple[asyncpg.Pool, asyncpg.Pool]:
         if self._durable is None or self._counters is None:
@@ -144,22 +186,39 @@ class AsyncpgUnsubscribeWrites:
         )
 
     async def move_counts(self, unsubscribed: Unsubscribed) -> None:
-        try:
-            _, counters = await self._pools()
-            await counters.execute(
-                MOVE_COUNTERS,
-                list(unsubscribed.list_ids),
-                1 if unsubscribed.was_subscribed else 0,
-                unsubscribed.campaign_id,
-            )
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
-            log.exception(
-                "unsubscribe_counts_not_moved", extra={"list_ids": list(unsubscribed.list_ids)}
-            )
+        """Returns once the counts have moved (or failed to: logged). The unsubscribes that
+        arrive while a move runs wait for the next, which moves them all in one statement: at
+        most one counters statement runs per process, however many unsubscribe at once."""
+        self._waiting.add(unsubscribed)
+        if self._next_move is None:
+            self._next_move = asyncio.get_running_loop().create_future()
+        moved = self._next_move
+        if self._mover is None or self._mover.done():
+            self._mover = asyncio.create_task(self._move_while_waiting())
+        await asyncio.shield(moved)  # a cancelled caller leaves the move to run
+
+    async def _move_while_waiting(self) -> None:
+        while self._next_move is not None:
+            moves, self._waiting = self._waiting, CounterMoves()
+            moved, self._next_move = self._next_move, None
+            try:
+                _, counters = await self._pools()
+                await counters.execute(MOVE_COUNTERS, *moves.arguments())
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+                lists, _, _, campaigns, _ = moves.arguments()
+                log.exception(
+                    "unsubscribe_counts_not_moved",
+                    extra={"list_ids": lists, "campaign_ids": campaigns},
+                )
+            finally:
+                moved.set_result(None)
 
     async def aclose(self) -> None:
-        """Closes the pools, ending connections abruptly if a graceful close takes too long
-        (a server that stopped answering must not hold the process's shutdown)."""
+        """Closes the pools once the waiting counts have moved, ending connections abruptly if
+        a graceful close takes too long (a server that stopped answering must not hold the
+        process's shutdown)."""
+        if self._mover is not None:
+            await asyncio.wait([self._mover], timeout=CLOSE_SECONDS)
         for pool in (self._durable, self._counters):
             if pool is not None:
                 try:

@@ -5,24 +5,31 @@ not answer handed on to Litestar with its body intact."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from typing import Any
 
 import httpx
 import pytest
 from litestar import Litestar
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openmailer.adapters.db.tables import CampaignRecipient
 from openmailer.adapters.db.unsubscribe_writes import APPLICATION_NAME
 from openmailer.adapters.http.app import create_app, make_lifespan
 from openmailer.adapters.http.recipients.one_click import answer_one_click
 from openmailer.adapters.settings import Settings
 from openmailer.core.accounts.service import AccountsPorts as Accounts
+from openmailer.core.audience.model import ContactStatus, NewContact
+from openmailer.core.campaigns.tokens import TokenPurpose, issue_token
 from openmailer.core.recipients.service import RATE_WINDOW_SECONDS, Traffic
 from tests.integration.accounts.accounts_helpers import engine_of
+from tests.integration.audience.audience_helpers import new_address, principal_of
 from tests.integration.conftest import TEST_PASSWORD_ROUNDS
 from tests.integration.pages.pages_helpers import (
+    Mailed,
+    audience_of_app,
     contact_row,
     list_counts,
     mailed_recipient,
@@ -103,6 +110,56 @@ async def test_the_fast_route_answers_the_gmail_post_itself_and_unsubscribes(
     assert (await contact_row(engine, mailed.contact_id)).unsubscribed_at == (
         contact.unsubscribed_at
     )
+
+
+async def _more_recipients_of(
+    app: Litestar, accounts: Accounts, mailed: Mailed, count: int
+) -> list[str]:
+    """`count` more contacts of the same owner on the same lists, mailed by the same campaign:
+    their unsubscribe paths."""
+    audience = audience_of_app(app)
+    principal = principal_of(mailed.owner)
+    key = await pages_of(app).ports.key.get()
+    paths = []
+    for _ in range(count):
+        contact = await audience.create_contact(
+            principal, NewContact(email=new_address("reader"), status=ContactStatus.SUBSCRIBED)
+        )
+        for list_id in mailed.list_ids:
+            await audience.add_members(principal, list_id, contact_ids=[contact.id], emails=[])
+        tracking_id = secrets.token_hex(8)
+        async with engine_of(accounts).begin() as conn:
+            await conn.execute(
+                insert(CampaignRecipient.__table__).values(
+                    campaign_id=mailed.campaign_id,
+                    contact_id=contact.id,
+                    tracking_id=tracking_id,
+                    status="SENT",
+                )
+            )
+        paths.append(f"/u/{issue_token(key, TokenPurpose.UNSUBSCRIBE, tracking_id)}")
+    return paths
+
+
+async def test_concurrent_unsubscribes_of_one_campaign_move_its_counts_exactly(
+    app: Litestar, client: httpx.AsyncClient, accounts: Accounts
+) -> None:
+    """Their counter moves are summed into as few statements as the moment allows: none lost,
+    none twice, with repeats among them."""
+    mailed = await mailed_recipient(app, accounts, lists=2)
+    paths = [mailed.unsubscribe_path, *await _more_recipients_of(app, accounts, mailed, 11)]
+    engine = engine_of(accounts)
+    assert [await list_counts(engine, i) for i in mailed.list_ids] == [(12, 12), (12, 12)]
+    async with mail_client(app) as mail:
+        answers = await asyncio.gather(
+            *(
+                mail.post(path, content=GMAIL_BODY, headers=GMAIL_HEADERS)
+                for path in [*paths, paths[0], paths[5]]
+            )
+        )
+    assert [answer.status_code for answer in answers] == [200] * (len(paths) + 2)
+    assert [await list_counts(engine, i) for i in mailed.list_ids] == [(0, 0), (0, 0)]
+    assert await unsubscribe_count(engine, mailed.campaign_id) == 12
 
 
 async def test_a_body_that_is_not_the_one_click_form_is_handed_on_intact(
