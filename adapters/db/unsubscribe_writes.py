@@ -204,7 +204,7 @@ class AsyncpgUnsubscribeWrites:
             try:
                 _, counters = await self._pools()
                 await counters.execute(MOVE_COUNTERS, *moves.arguments())
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+            except Exception:  # logged, and the loop goes on: later moves must not wait forever
                 lists, _, _, campaigns, _ = moves.arguments()
                 log.exception(
                     "unsubscribe_counts_not_moved",
