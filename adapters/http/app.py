@@ -58,8 +58,8 @@ def make_lifespan(
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     """Owns the engine and Redis client for the app's life (tests enter it in their own task),
     and binds every area's registered service to them once (closing, at shutdown, those that
-    have an `aclose`). Given `accounts` already bound (to
-    fakes, say), it opens no connection at all."""
+    have an `aclose`). Given `accounts` already bound (to fakes, say), it opens no connection
+    at all."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
