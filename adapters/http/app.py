@@ -7,6 +7,7 @@ session token>`; RFC 9457 problem details for every error; `X-Request-ID` on eve
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -76,6 +77,11 @@ def make_lifespan(
             app.state.services = {
                 entry.key: entry.value.build(resources, areas) for entry in areas.services.entries()
             }
+            # What start-up built lives as long as the process: kept out of the collector's full
+            # passes, each of which walked all of it (about 220,000 objects, 150-300 ms on the
+            # benchmark machine) while every request in flight waited (benchmarks/README.md).
+            gc.collect()
+            gc.freeze()
             try:
                 yield
             finally:
