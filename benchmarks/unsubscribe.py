@@ -148,6 +148,7 @@ async def _load(port: int, paths: list[str], rate: float) -> dict[str, Any]:
     for _ in range(CONNECTIONS):
         pool.put_nowait(Connection(*await asyncio.open_connection("127.0.0.1", port)))
     latencies: list[float] = []
+    slow: list[tuple[float, float]] = []  # (when it was due, seconds into the run; latency)
     statuses: dict[int, int] = {}
     interval = 1.0 / rate
     start = time.perf_counter() + 0.05
@@ -160,7 +161,10 @@ async def _load(port: int, paths: list[str], rate: float) -> dict[str, Any]:
             status = await connection.post(path, ip)
         finally:
             pool.put_nowait(connection)
-        latencies.append(time.perf_counter() - due)
+        latency = time.perf_counter() - due
+        latencies.append(latency)
+        if latency * 1000 > TARGET_P99_MS:
+            slow.append((due - start, latency))
         statuses[status] = statuses.get(status, 0) + 1
 
     tasks = []
@@ -187,7 +191,31 @@ async def _load(port: int, paths: list[str], rate: float) -> dict[str, Any]:
         "p99_ms": round(percentile(0.99), 2),
         "max_ms": round(ordered[-1] * 1000, 2),
         "mean_ms": round(statistics.fmean(ordered) * 1000, 2),
+        "slow_requests": len(slow),
+        "slow_spans": slow_spans(slow),
     }
+
+
+def slow_spans(slow: list[tuple[float, float]], gap: float = 0.5) -> list[dict[str, float]]:
+    """The requests over the target grouped in time (a new span after `gap` seconds without
+    one), the five with most requests: whether the tail is one stall or spread over the run."""
+    spans: list[dict[str, float]] = []
+    for due, latency in sorted(slow):
+        if spans and due - spans[-1]["until_s"] <= gap:
+            span = spans[-1]
+            span["until_s"] = round(due, 2)
+            span["requests"] += 1
+            span["worst_ms"] = max(span["worst_ms"], round(latency * 1000, 1))
+        else:
+            spans.append(
+                {
+                    "from_s": round(due, 2),
+                    "until_s": round(due, 2),
+                    "requests": 1,
+                    "worst_ms": round(latency * 1000, 1),
+                }
+            )
+    return sorted(spans, key=lambda span: -span["requests"])[:5]
 
 
 async def _durable_commit_ceiling(

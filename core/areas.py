@@ -27,8 +27,10 @@ class FastRoute:
     unsubscribe), where Litestar's routing, dependency injection and layers cost more than the
     work itself. A request whose method is `method` and whose path starts with `path_prefix` is
     offered to `answer(service, scope, receive, send)`, `service` being what the area's
-    `ServiceBinding` named `service` built; `answer` returns False, having sent nothing, to hand
-    the request on to Litestar (whose route for the same path stays the documented one).
+    `ServiceBinding` named `service` built; `answer` returns True once it has answered, or False,
+    having sent nothing, to hand the request on to Litestar (whose route for the same path stays
+    the documented one). Having read the body, it declines by returning, instead of False, the
+    `receive` Litestar is to read the body from (`adapters.http.fast_routes.replaying`).
     `template` is the route's path template, the label its latency is recorded under.
     """
 
@@ -36,7 +38,7 @@ class FastRoute:
     path_prefix: str
     template: str
     service: str
-    answer: Callable[[Any, Any, Any, Any], Awaitable[bool]]
+    answer: Callable[[Any, Any, Any, Any], Awaitable[bool | Callable[[], Awaitable[Any]]]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,10 @@ import argparse
 from typing import Any
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 
+from openmailer.adapters.http.fast_routes import replaying
 from openmailer.adapters.http.security import CurrentPrincipal, access
 from openmailer.adapters.http.services import service_dependency
 from openmailer.core.accounts.scopes import Scope
@@ -76,17 +77,45 @@ async def answer_fast(notes: SampleNotes, scope: Any, receive: Any, send: Any) -
     return True
 
 
+async def answer_fast_post(notes: SampleNotes, scope: Any, receive: Any, send: Any) -> Any:
+    """Reads the body: `fast` is answered here, anything else goes on to Litestar's echo route,
+    which must read the very same body."""
+    body = b""
+    more = True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    if body != b"fast":
+        return replaying(body, receive)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"fast post from the sample area"})
+    return True
+
+
+@post("/sample-fast/echo", status_code=200, include_in_schema=False)
+async def echo(request: Request[Any, Any, Any]) -> bytes:
+    return b"litestar read: " + await request.body()
+
+
 @hookimpl
 def register_http_routes(routes: Registrar[HttpRoutes]) -> None:
     routes.add("sample", HttpRoutes(handlers=(SampleNoteController,)))
     routes.add(
         "sample-fast",
         HttpRoutes(
-            handlers=(),
+            handlers=(echo,),
             at_root=True,
             fast_routes=(
                 FastRoute(
                     "GET", "/sample-fast/", "/sample-fast/{word:str}", "sample-notes", answer_fast
+                ),
+                FastRoute(
+                    "POST",
+                    "/sample-fast/echo",
+                    "/sample-fast/echo",
+                    "sample-notes",
+                    answer_fast_post,
                 ),
             ),
         ),

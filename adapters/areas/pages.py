@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from openmailer.adapters.http.recipients.forms import ConfirmController, SubscribeController
+from openmailer.adapters.http.recipients.one_click import ONE_CLICK_ROUTE
 from openmailer.adapters.http.recipients.rendering import stylesheet
 from openmailer.adapters.http.recipients.snippet import FormController
 from openmailer.adapters.http.recipients.tokens import (
@@ -29,6 +30,7 @@ def register_http_routes(routes: Registrar[HttpRoutes]) -> None:
                 stylesheet,
             ),
             at_root=True,
+            fast_routes=(ONE_CLICK_ROUTE,),  # the RFC 8058 POST as mail clients send it
         ),
     )
     routes.add("pages-api", HttpRoutes(handlers=(FormController,)))

@@ -5,11 +5,16 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openmailer.adapters.bootstrap.audience import build_audience
-from openmailer.adapters.bootstrap.resources import Resources, SystemClock
+from openmailer.adapters.bootstrap.resources import (
+    Resources,
+    SystemClock,
+    require_database_url,
+)
 from openmailer.adapters.bootstrap.sending import build_messages
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
 from openmailer.adapters.db.installation_keys import InstallationKey, tracking_key
 from openmailer.adapters.db.recipient_pages import SqlAlchemyRecipientPagesStore
+from openmailer.adapters.db.unsubscribe_writes import AsyncpgUnsubscribeWrites
 from openmailer.adapters.db.users import SqlAlchemyUserRepository
 from openmailer.adapters.redis.rate_limiter import RedisRateLimiter
 from openmailer.core.accounts.model import Principal
@@ -49,11 +54,18 @@ class StoredPagesKey:
 def build_recipient_pages(
     resources: Resources, provider_types: Registry[ProviderType] | None = None
 ) -> RecipientPagesService:
+    """The unsubscribe's writes get asyncpg pools of their own (opened on first use, closed
+    with the service: `RecipientPagesService.aclose`)."""
     engine = resources.engine
     settings = resources.settings
+    unsubscribe_writes = AsyncpgUnsubscribeWrites(
+        require_database_url(settings),
+        connect_timeout=settings.database_connect_timeout,
+        statement_timeout=settings.database_statement_timeout,
+    )
     return RecipientPagesService(
         RecipientPagesPorts(
-            store=SqlAlchemyRecipientPagesStore(engine),
+            store=SqlAlchemyRecipientPagesStore(engine, unsubscribe_writes),
             audience=build_audience(resources),
             mail=MessagesOwnerMail(
                 SqlAlchemyUserRepository(engine), build_messages(resources, provider_types)

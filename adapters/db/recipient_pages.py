@@ -1,44 +1,34 @@
 """`SqlAlchemyRecipientPagesStore`: what the recipient pages read and write.
 
-The unsubscribe is the hot one (every RFC 8058 POST): one durable transaction of one statement
-on the contact's own rows — the contact locked through its recipient row and made
-UNSUBSCRIBED, its memberships REMOVED — committed before it answers, so the send path's next
-claim sees the contact UNSUBSCRIBED. The shared counters (the lists' counts by deltas, exact
-under `list_counts`' rules: the lists locked in id order, the delta applied to the latest
-committed counts; the campaign's `unsubscribe_count`) follow in a short transaction of their own
-once the answer has gone (`move_counts` says why).
+The unsubscribe is the hot one (every RFC 8058 POST): one durable statement on the contact's own
+rows, committed before it answers, so the send path's next claim sees the contact UNSUBSCRIBED;
+the shared counters (the lists' counts by deltas, exact under `list_counts`' rules; the
+campaign's `unsubscribe_count`) follow once the answer has gone. Both go over asyncpg directly
+(`unsubscribe_writes`, which says why).
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
-    BigInteger,
-    DateTime,
-    Integer,
     Table,
-    Text,
     all_,
     and_,
     any_,
-    bindparam,
     case,
     func,
     or_,
     select,
-    text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from openmailer.adapters.db.list_counts import CONTACTS, LISTS, MEMBERSHIPS, id_array, recount
 from openmailer.adapters.db.tables import CampaignRecipient, EmailCampaign, User
+from openmailer.adapters.db.unsubscribe_writes import AsyncpgUnsubscribeWrites
 from openmailer.adapters.db.users import from_db_time, to_db_time
 from openmailer.core.audience.model import ContactStatus
 from openmailer.core.recipients.model import (
@@ -52,69 +42,14 @@ from openmailer.core.recipients.model import (
 RECIPIENTS = cast(Table, CampaignRecipient.__table__)
 CAMPAIGNS = cast(Table, EmailCampaign.__table__)
 USERS = cast(Table, User.__table__)
-log = logging.getLogger("openmailer.recipients")
 RECEIVING = ("SUBSCRIBED", "PENDING")
 LOCKED = ("BOUNCED", "COMPLAINED")
 
 
-# One statement, one round trip: the contact locked through its recipient row, made UNSUBSCRIBED
-# when it still received mail, its ACTIVE memberships REMOVED; answers the status it had, its
-# campaign, whether this call unsubscribed it, and the lists it left.
-_UNSUBSCRIBE = text(
-    """
-    WITH target AS (
-        SELECT c.id, c.status, r.campaign_id
-        FROM campaign_recipients r JOIN contacts c ON c.id = r.contact_id
-        WHERE r.tracking_id = :tracking_id
-        FOR NO KEY UPDATE OF c
-    ), unsubscribed AS (
-        UPDATE contacts SET status = 'UNSUBSCRIBED', unsubscribed_at = :at,
-            unsubscribe_reason = :reason, updated_at = :at
-        FROM target
-        WHERE contacts.id = target.id AND target.status IN ('SUBSCRIBED', 'PENDING')
-        RETURNING contacts.id
-    ), removed AS (
-        UPDATE contact_list_memberships m SET status = 'REMOVED', unsubscribed_at = :at
-        FROM target
-        WHERE m.contact_id = target.id AND m.status = 'ACTIVE'
-        RETURNING m.list_id
-    )
-    SELECT target.status, target.campaign_id,
-        EXISTS (SELECT 1 FROM unsubscribed) AS unsubscribed,
-        ARRAY(SELECT list_id FROM removed ORDER BY list_id) AS removed
-    FROM target
-    """
-).bindparams(bindparam("at", type_=DateTime()), bindparam("reason", type_=Text()))
-
-
-_WITHOUT_FLUSH = text("SET LOCAL synchronous_commit = off")
-# One fewer member in each list the contact left (one fewer subscribed one if it was), the lists
-# locked in id order as `list_counts` does; one more unsubscribe for the campaign (none when
-# `campaign_id` is NULL: the contact did not receive mail any more).
-_MOVE_COUNTERS = text(
-    """
-    WITH locked AS (
-        SELECT id FROM contact_lists WHERE id = ANY(:list_ids) ORDER BY id FOR NO KEY UPDATE
-    ), lists AS (
-        UPDATE contact_lists l
-        SET total_contacts = greatest(coalesce(l.total_contacts, 1) - 1, 0),
-            active_contacts = greatest(coalesce(l.active_contacts, 1) - :subscribed, 0)
-        FROM locked WHERE l.id = locked.id
-        RETURNING l.id
-    )
-    UPDATE email_campaigns SET unsubscribe_count = coalesce(unsubscribe_count, 0) + 1
-    WHERE id = :campaign_id
-    """
-).bindparams(
-    bindparam("list_ids", type_=ARRAY(BigInteger())),
-    bindparam("subscribed", type_=Integer()),
-    bindparam("campaign_id", type_=BigInteger()),
-)
-
-
 class SqlAlchemyRecipientPagesStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, unsubscribe_writes: AsyncpgUnsubscribeWrites) -> None:
         self._engine = engine
+        self._unsubscribe_writes = unsubscribe_writes
 
     async def form(self, public_id: str) -> PublicForm | None:
         return await self._form(LISTS.c.public_id == public_id, USERS.c.enabled.is_(True))
@@ -203,38 +138,13 @@ class SqlAlchemyRecipientPagesStore:
     async def unsubscribe(
         self, tracking_id: str, *, reason: str | None, at: datetime
     ) -> Unsubscribed | None:
-        values = {"tracking_id": tracking_id, "at": to_db_time(at), "reason": reason}
-        async with self._engine.begin() as conn:
-            target = (await conn.execute(_UNSUBSCRIBE, values)).first()
-        if target is None:
-            return None
-        return Unsubscribed(
-            list_ids=tuple(target.removed),
-            was_subscribed=target.status == "SUBSCRIBED",
-            campaign_id=target.campaign_id if target.unsubscribed else None,
-        )
+        return await self._unsubscribe_writes.unsubscribe(tracking_id, reason=reason, at=at)
 
     async def move_counts(self, unsubscribed: Unsubscribed) -> None:
-        """In a transaction of its own that does not wait for the WAL flush: these rows are
-        shared by every unsubscribe of a campaign (and the campaign's by its send batches), and
-        holding their locks through a durable commit would queue each unsubscribe behind the
-        others' disk flushes. A crash before it commits leaves a count one off (a cache:
-        `list_counts.recount` puts a list right); the unsubscribe itself is already durable."""
-        try:
-            async with self._engine.begin() as conn:
-                await conn.execute(_WITHOUT_FLUSH)
-                await conn.execute(
-                    _MOVE_COUNTERS,
-                    {
-                        "list_ids": list(unsubscribed.list_ids),
-                        "subscribed": 1 if unsubscribed.was_subscribed else 0,
-                        "campaign_id": unsubscribed.campaign_id,
-                    },
-                )
-        except SQLAlchemyError:
-            log.exception(
-                "unsubscribe_counts_not_moved", extra={"list_ids": list(unsubscribed.list_ids)}
-            )
+        await self._unsubscribe_writes.move_counts(unsubscribed)
+
+    async def aclose(self) -> None:
+        await self._unsubscribe_writes.aclose()
 
     async def choose_lists(
         self, contact_id: int, user_id: int, subscribed: frozenset[int], *, at: datetime

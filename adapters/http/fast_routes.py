@@ -2,7 +2,8 @@
 context and the latency metrics, so they keep request ids, access logs and their histogram.
 
 A fast route is only tried once the app's lifespan has bound its service; before that (or for a
-request it declines) Litestar answers as it would without it.
+request it declines) Litestar answers as it would without it. A route that read the body before
+declining hands Litestar a `receive` replaying it (`replaying`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,30 @@ from collections import defaultdict
 from typing import Any
 
 from litestar import Litestar
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPRequestEvent, Receive, ReceiveMessage, Scope, Send
 
 from openmailer.core.areas import AreaRegistries, FastRoute
 
 
 def fast_routes_of(areas: AreaRegistries) -> list[FastRoute]:
     return [route for group in areas.http_routes.values() for route in group.fast_routes]
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` giving `body` (already read from the client) as one message, then what the
+    client sends after it (its disconnect): what a fast route returns to decline a request
+    whose body it read."""
+    pending = True
+
+    async def replay() -> ReceiveMessage:
+        nonlocal pending
+        if pending:
+            pending = False
+            replayed: HTTPRequestEvent = {"type": "http.request", "body": body, "more_body": False}
+            return replayed
+        return await receive()
+
+    return replay
 
 
 def with_fast_routes(handler: ASGIApp, app: Litestar) -> ASGIApp:
@@ -38,8 +56,11 @@ def with_fast_routes(handler: ASGIApp, app: Litestar) -> ASGIApp:
                 service = state.get("services", {}).get(route.service)
                 if service is not None:
                     http["path_template"] = route.template
-                    if await route.answer(service, scope, receive, send):
+                    answered = await route.answer(service, scope, receive, send)
+                    if answered is True:
                         return
+                    if answered is not False:
+                        receive = answered  # declined after reading the body: its replay
                     del http["path_template"]
                 break
         await handler(scope, receive, send)

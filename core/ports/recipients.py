@@ -43,6 +43,10 @@ class RecipientPagesStore(Protocol):
         (rows every unsubscribe of a campaign shares: kept out of the durable transaction)."""
         ...
 
+    async def aclose(self) -> None:
+        """Closes connections the store holds of its own (the process's engine is not)."""
+        ...
+
     async def choose_lists(
         self, contact_id: int, user_id: int, subscribed: frozenset[int], *, at: datetime
     ) -> None:

@@ -36,6 +36,7 @@ from openmailer.core.recipients.model import (
     clean_reason,
     page_not_found,
 )
+from openmailer.core.recipients.process_limit import ProcessWindowLimit
 
 log = logging.getLogger("openmailer.recipients")
 
@@ -46,7 +47,8 @@ RATE_WINDOW_SECONDS = 60
 
 class Traffic(Enum):
     """Per client IP and minute. Sign-ups and confirmations are what a bot would flood; the
-    one-click POST comes from mailbox providers' few servers, on behalf of many recipients."""
+    one-click POST comes from mailbox providers' few servers, on behalf of many recipients, and
+    is counted per process (`process_limit`); the others in Redis, across processes."""
 
     SIGN_UP = ("sign-up", 10)
     PAGE = ("page", 120)
@@ -79,8 +81,22 @@ def _address_or_none(client_ip: str | None) -> str | None:
 class RecipientPagesService:
     def __init__(self, ports: RecipientPagesPorts) -> None:
         self.ports = ports
+        self._one_click_limit = ProcessWindowLimit(
+            Traffic.ONE_CLICK.per_minute, RATE_WINDOW_SECONDS
+        )
+
+    async def aclose(self) -> None:
+        """The store's own connections (the app's lifespan closes its services at shutdown)."""
+        await self.ports.store.aclose()
 
     async def admit(self, traffic: Traffic, client_ip: str) -> None:
+        if traffic is Traffic.ONE_CLICK:
+            retry_after = self._one_click_limit.hit(client_ip, self.ports.clock.now().timestamp())
+            if retry_after is not None:
+                raise RateLimited(
+                    f"too many requests; retry in {retry_after}s", retry_after_seconds=retry_after
+                )
+            return
         decision = await self.ports.rate_limiter.hit(
             f"pages:{traffic.bucket}:{client_ip}",
             limit=traffic.per_minute,

@@ -86,3 +86,15 @@ async def test_its_fast_route_answers_before_litestar_and_declines_to_it(
     assert declined.headers["x-request-id"]
     other_method = await client.post("/sample-fast/yes")
     assert other_method.status_code in (404, 405)
+
+
+async def test_a_fast_route_that_read_the_body_hands_litestar_the_same_body(
+    client: httpx.AsyncClient,
+) -> None:
+    answered = await client.post("/sample-fast/echo", content=b"fast")
+    assert answered.status_code == 200 and answered.text == "fast post from the sample area"
+    body = b"not for the fast route " * 300  # more than one chunk of the client's
+    replayed = await client.post("/sample-fast/echo", content=body)
+    assert replayed.status_code == 200, replayed.text
+    assert replayed.content == b"litestar read: " + body
+    assert replayed.headers["x-request-id"]

@@ -27,7 +27,9 @@ PathText = Annotated[str, Parameter()]  # a token or public id, read by the serv
 TEMPLATES = files("openmailer.adapters.http.recipients") / "templates"
 CSRF_COOKIE = "om_csrf"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
-HTML = "text/html; charset=utf-8"
+# Litestar adds "; charset=utf-8" to a text/ media type itself (given one, it said it twice).
+HTML_MEDIA_TYPE = "text/html"
+HTML = "text/html; charset=utf-8"  # the header as sent
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -51,6 +53,22 @@ _environment = Environment(
 _STYLESHEET = (TEMPLATES / "pages.css").read_bytes()
 
 
+def page_html(template: str, **context: Any) -> bytes:
+    context.setdefault("owner_name", None)
+    return _environment.get_template(template).render(**context).encode()
+
+
+def message_html(heading: str, *paragraphs: str, **context: Any) -> bytes:
+    """The message page's HTML alone (for an answer sent without Litestar)."""
+    return page_html(
+        "message.html",
+        heading=heading,
+        paragraphs=paragraphs,
+        link=context.pop("link", None),
+        **context,
+    )
+
+
 def html_page(
     template: str,
     *,
@@ -59,27 +77,29 @@ def html_page(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Response[bytes]:
-    context.setdefault("owner_name", None)
-    body = _environment.get_template(template).render(**context).encode()
     return Response(
-        body,
+        page_html(template, **context),
         status_code=status,
-        media_type=HTML,
+        media_type=HTML_MEDIA_TYPE,
         headers={**SECURITY_HEADERS, **(headers or {})},
         cookies=cookies or [],
     )
 
 
 def message_page(
-    heading: str, *paragraphs: str, status: int = 200, **context: Any
+    heading: str,
+    *paragraphs: str,
+    status: int = 200,
+    cookies: list[Cookie] | None = None,
+    headers: dict[str, str] | None = None,
+    **context: Any,
 ) -> Response[bytes]:
-    return html_page(
-        "message.html",
-        status=status,
-        heading=heading,
-        paragraphs=paragraphs,
-        link=context.pop("link", None),
-        **context,
+    return Response(
+        message_html(heading, *paragraphs, **context),
+        status_code=status,
+        media_type=HTML_MEDIA_TYPE,
+        headers={**SECURITY_HEADERS, **(headers or {})},
+        cookies=cookies or [],
     )
 
 
@@ -114,7 +134,7 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
 async def stylesheet() -> Response[bytes]:
     return Response(
         _STYLESHEET,
-        media_type="text/css; charset=utf-8",
+        media_type="text/css",
         headers={**SECURITY_HEADERS, "Cache-Control": "public, max-age=3600"},
     )
 
@@ -122,12 +142,15 @@ async def stylesheet() -> Response[bytes]:
 # --- errors, as pages -----------------------------------------------------------------------
 
 
+NOT_FOUND_TEXT = (
+    "This link does not work",
+    "The link is not valid, or it has already been used. Nothing was changed.",
+)
+TOO_MANY_REQUESTS_TEXT = ("Too many requests", "Please wait a minute, then try again.")
+
+
 def _not_found() -> Response[bytes]:
-    return message_page(
-        "This link does not work",
-        "The link is not valid, or it has already been used. Nothing was changed.",
-        status=404,
-    )
+    return message_page(*NOT_FOUND_TEXT, status=404)
 
 
 def page_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
@@ -136,8 +159,7 @@ def page_error(request: Request[Any, Any, Any], error: Exception) -> Response[An
         return _not_found()
     if isinstance(error, RateLimited):
         return message_page(
-            "Too many requests",
-            "Please wait a minute, then try again.",
+            *TOO_MANY_REQUESTS_TEXT,
             status=HTTP_429_TOO_MANY_REQUESTS,
             headers={"Retry-After": str(error.retry_after_seconds)},
         )

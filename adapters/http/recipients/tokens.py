@@ -2,8 +2,10 @@
 
 `POST /u/{token}` with the body `List-Unsubscribe=One-Click` (RFC 8058; form-urlencoded or
 multipart) is a mail client's one-click unsubscribe: no cookie, no page, no CSRF token — the
-signed token in the URL is the authority — answered 200 with no redirect. Any other POST is the
-page's own form and needs its CSRF token. GET shows a page and changes nothing.
+signed token in the URL is the authority — answered 200 with no redirect. The form-urlencoded
+one as mail clients send it is answered before Litestar routes it (`one_click`), the same way;
+this handler answers the rest (multipart, a one-click form with more fields). Any other POST is
+the page's own form and needs its CSRF token. GET shows a page and changes nothing.
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ class UnsubscribeController(Controller):
             done = await pages.unsubscribe(TokenPurpose.UNSUBSCRIBE, token, None)
             return Response(
                 b"Unsubscribed.\n",
-                media_type="text/plain; charset=utf-8",
+                media_type="text/plain",  # Litestar adds the charset
                 headers={"Cache-Control": "no-store"},
                 background=BackgroundTask(pages.move_counts, done),
             )
