@@ -89,6 +89,9 @@ def make_lifespan(
                     close = getattr(service, "aclose", None)
                     if close is not None:  # a service holding connections of its own
                         await close()
+                # The app may stop inside a process that goes on (the tests start several):
+                # its cycles must be collectable again.
+                gc.unfreeze()
                 process_exited()  # an API worker's clean stop (multi-process mode only)
 
     return lifespan

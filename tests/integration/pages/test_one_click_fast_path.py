@@ -301,6 +301,7 @@ async def test_the_unsubscribe_pools_open_on_first_use_and_close_with_the_app(
             )
         assert answer.status_code == 200
         assert await _unsubscribe_connections(engine) >= before + 2  # durable and counters
+    assert gc.get_freeze_count() == 0  # a stopped app's cycles are collectable again
     for _ in range(50):  # a closed connection's server process ends a moment later
         if await _unsubscribe_connections(engine) == before:
             break
