@@ -12,26 +12,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import cProfile
 import json
 import logging
-import os
 import pstats
 import random
 import tempfile
 import time
 from typing import Any
 
-import asyncpg
-import redis
-
 from benchmarks.bare_pixel import create_bare_app
-from benchmarks.tracking import REDIS_CLAIM, REDIS_SERVER, SERVER_URL, claim_redis, seed
-from openmailer.adapters.db.migrate import upgrade_async
+from benchmarks.tracking import seeded_platform
 from openmailer.adapters.http.app import create_app, make_lifespan
-from openmailer.adapters.redis.tracking_stream import STREAM_KEY
-from openmailer.adapters.settings import load_settings
 
 CONCURRENCY = 16
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
@@ -90,26 +82,9 @@ async def drive(app: Any, paths: list[str], requests: int, expected: int) -> flo
 
 
 async def measure(requests: int, profile: str | None) -> dict[str, Any]:
-    name = f"om_bench_edge_{os.getpid()}"
-    server = await asyncpg.connect(SERVER_URL)
-    await server.execute(f'CREATE DATABASE "{name}"')
-    url = SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
-    index, claims = claim_redis()
-    redis_url = f"{REDIS_SERVER}/{index}"
-    env = os.environ | {
-        "OPENMAILER_DATABASE_URL": url,
-        "OPENMAILER_REDIS_URL": redis_url,
-        "OPENMAILER_SECRET_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
-        "OPENMAILER_TRUSTED_PROXIES": "127.0.0.1/32",
-        "OPENMAILER_ENV": "production",
-    }
-    settings = load_settings(env)
-    stream = redis.Redis.from_url(redis_url)
     figures: dict[str, Any] = {"requests_per_target": requests, "concurrency": CONCURRENCY}
-    try:
-        stream.delete(STREAM_KEY)
-        await upgrade_async(url)
-        _, paths = await seed(url, settings, 200)
+    async with seeded_platform("om_bench_edge", 200) as platform:
+        settings, paths = platform.settings, platform.paths
         app = create_app(settings)
         access_log = tempfile.TemporaryFile("w")  # noqa: SIM115 (closed below)
         for handler in logging.getLogger("openmailer").handlers:
@@ -136,13 +111,6 @@ async def measure(requests: int, profile: str | None) -> dict[str, Any]:
             figures[target]["fraction_of_bare"] = round(
                 figures["bare"]["cpu_us_per_request"] / figures[target]["cpu_us_per_request"], 3
             )
-    finally:
-        stream.delete(STREAM_KEY)
-        stream.close()
-        claims.delete(REDIS_CLAIM.format(index))
-        claims.close()
-        await server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await server.close()
     return figures
 
 

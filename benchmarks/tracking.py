@@ -24,8 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -279,8 +280,21 @@ async def drained(settings: Settings, url: str, campaign: int) -> tuple[dict[str
     return {row["kind"]: row["count"] for row in rows}, elapsed
 
 
-async def measure(seconds: int, recipients: int) -> dict[str, Any]:
-    name = f"om_bench_tracking_{os.getpid()}"
+@dataclass(frozen=True)
+class SeededPlatform:
+    url: str
+    env: dict[str, str]
+    settings: Settings
+    campaign: int
+    paths: dict[str, list[str]]
+
+
+@asynccontextmanager
+async def seeded_platform(prefix: str, recipients: int) -> AsyncIterator[SeededPlatform]:
+    """A database and a Redis index of the benchmark's own, migrated and seeded with a SENT
+    campaign of `recipients` (the environment an API process needs to serve it); dropped and
+    emptied afterwards."""
+    name = f"{prefix}_{os.getpid()}"
     server = await asyncpg.connect(SERVER_URL)
     await server.execute(f'CREATE DATABASE "{name}"')
     url = SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
@@ -295,11 +309,24 @@ async def measure(seconds: int, recipients: int) -> dict[str, Any]:
     }
     settings = load_settings(env)
     stream = redis.Redis.from_url(redis_url)
-    figures: dict[str, Any] = {"seconds_per_phase": seconds, "users": USERS}
     try:
         stream.delete(STREAM_KEY)
         await upgrade_async(url)
         campaign, paths = await seed(url, settings, recipients)
+        yield SeededPlatform(url, env, settings, campaign, paths)
+    finally:
+        stream.delete(STREAM_KEY)
+        stream.close()
+        claims.delete(REDIS_CLAIM.format(index))
+        claims.close()
+        await server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await server.close()
+
+
+async def measure(seconds: int, recipients: int) -> dict[str, Any]:
+    figures: dict[str, Any] = {"seconds_per_phase": seconds, "users": USERS}
+    async with seeded_platform("om_bench_tracking", recipients) as platform:
+        env, paths = platform.env, platform.paths
         with tempfile.TemporaryDirectory() as scratch:
             folder = Path(scratch)
             paths_file = folder / "paths.json"
@@ -312,7 +339,7 @@ async def measure(seconds: int, recipients: int) -> dict[str, Any]:
                 port = free_port()
                 with served(app, env, port, "/health"):
                     phase = run_locust(target, port, paths_file, seconds, folder)
-                counts, elapsed = await drained(settings, url, campaign)
+                counts, elapsed = await drained(platform.settings, platform.url, platform.campaign)
                 answered = phase["requests"] - phase["failures"]
                 phase["events_in_postgresql"] = counts.get(kind, 0)
                 phase["every_event_persisted"] = counts.get(kind, 0) >= answered
@@ -321,13 +348,6 @@ async def measure(seconds: int, recipients: int) -> dict[str, Any]:
                     phase["per_second"] / max(figures["bare"]["per_second"], 1), 3
                 )
                 figures[target] = phase
-    finally:
-        stream.delete(STREAM_KEY)
-        stream.close()
-        claims.delete(REDIS_CLAIM.format(index))
-        claims.close()
-        await server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await server.close()
     figures["targets_met"] = all(
         figures[t]["fraction_of_bare"] >= TARGET_FRACTION
         and figures[t]["p99_ms"] <= TARGET_P99_MS
