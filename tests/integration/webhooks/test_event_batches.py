@@ -27,6 +27,7 @@ from openmailer.core.events.service import EventsService
 from tests.integration.accounts.accounts_helpers import engine_of
 from tests.integration.webhooks.webhook_helpers import (
     SentCampaign,
+    events_of,
     row,
     sent_campaign,
     ses_provider,
@@ -36,12 +37,6 @@ from tests.webhook_signing import TOPIC_ARN, ses_bounce, ses_complaint, ses_deli
 
 pytestmark = pytest.mark.integration
 EVENTS = WebhookEvent.__table__
-
-
-def events_of(app: Litestar) -> EventsService:
-    """The app's service (`webhook_client` started the app: each test asks for it)."""
-    service: EventsService = app.state.services["events"]
-    return service
 
 
 async def store(

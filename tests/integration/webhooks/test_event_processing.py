@@ -16,10 +16,11 @@ from openmailer.adapters.db.tables.contacts import Contact
 from openmailer.adapters.db.tables.sending import WebhookEvent
 from openmailer.core.accounts.service import AccountsPorts as Accounts
 from openmailer.core.events.policy import COMPLAINT_MIN_SAMPLE, SOFT_BOUNCE_LIMIT
-from openmailer.core.events.service import MAX_ATTEMPTS, EventsService
+from openmailer.core.events.service import MAX_ATTEMPTS
 from tests.integration.accounts.accounts_helpers import api_key_for, engine_of
 from tests.integration.webhooks.webhook_helpers import (
     SCOPES,
+    events_of,
     row,
     sent_campaign,
     ses_provider,
@@ -29,11 +30,6 @@ from tests.webhook_signing import SnsSigner, ses_bounce, ses_complaint
 
 pytestmark = pytest.mark.integration
 EVENTS = WebhookEvent.__table__
-
-
-def events_of(app: Litestar) -> EventsService:
-    service: EventsService = app.state.services["events"]
-    return service
 
 
 async def test_a_campaign_pauses_itself_when_complaints_reach_the_limit(

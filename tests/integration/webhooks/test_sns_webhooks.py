@@ -19,7 +19,6 @@ from openmailer.adapters.db.tables.campaigns import CampaignRecipient
 from openmailer.adapters.db.tables.contacts import Contact
 from openmailer.adapters.db.tables.sending import EmailLog
 from openmailer.core.accounts.service import AccountsPorts as Accounts
-from openmailer.core.events.service import EventsService
 from tests.integration.accounts.accounts_helpers import (
     api_key_for,
     engine_of,
@@ -31,6 +30,7 @@ from tests.integration.webhooks.webhook_helpers import (
     SCOPES,
     SES_CONFIGURATION,
     add_provider,
+    events_of,
     row,
     sent_campaign,
     ses_provider,
@@ -46,11 +46,6 @@ from tests.webhook_signing import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-def events_of(app: Litestar) -> EventsService:
-    service: EventsService = app.state.services["events"]
-    return service
 
 
 async def post(client: httpx.AsyncClient, provider: dict[str, Any], body: bytes) -> httpx.Response:

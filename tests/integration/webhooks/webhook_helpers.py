@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from litestar import Litestar
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,6 +19,7 @@ from openmailer.adapters.db.tables.contacts import Contact
 from openmailer.adapters.db.tables.sending import EmailLog, WebhookEvent
 from openmailer.core.accounts.model import User
 from openmailer.core.accounts.service import AccountsPorts as Accounts
+from openmailer.core.events.service import EventsService
 from tests.integration.accounts.accounts_helpers import Caller, api_key_for, make_user
 from tests.integration.campaigns.campaign_helpers import add_template
 from tests.webhook_signing import TOPIC_ARN
@@ -174,3 +176,9 @@ async def stored_events(engine: AsyncEngine, provider_id: int) -> list[Any]:
 async def row(engine: AsyncEngine, table: Any, row_id: int) -> Any:
     async with engine.connect() as conn:
         return (await conn.execute(select(table).where(table.c.id == row_id))).one()
+
+
+def events_of(app: Litestar) -> EventsService:
+    """The app's events service (the test's webhook client started the app)."""
+    service: EventsService = app.state.services["events"]
+    return service
