@@ -141,9 +141,13 @@ async def _commit_batch_once(
         previous = {"key": _place(job.id, batch.start_offset)}
         await conn.execute(WAIT_FOR_PLACE, previous)
         await conn.execute(LEAVE_SHARED_PLACE, previous)
-    # The job row locked before the counts: a worker that lost its lease finds it gone.
+    # The job row locked before the counts: a worker that lost its lease finds it gone. FOR NO
+    # KEY UPDATE, as the UPDATE below takes: the next batch, meanwhile, remembers its addresses
+    # in import_seen_addresses, whose foreign key check (FOR KEY SHARE) FOR UPDATE would block.
     found = (
-        await conn.execute(select(JOBS.c.committed_offset).where(ours).with_for_update())
+        await conn.execute(
+            select(JOBS.c.committed_offset).where(ours).with_for_update(key_share=True)
+        )
     ).first()
     if found is None:
         raise LeaseLost(f"import {job.id} was taken over by another worker")

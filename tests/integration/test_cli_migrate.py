@@ -10,6 +10,8 @@ import sys
 import asyncpg
 import pytest
 
+from openmailer.adapters.db.migrate import head_revision
+
 pytestmark = pytest.mark.integration
 
 
@@ -112,7 +114,7 @@ async def test_a_migration_waiting_on_a_held_table_lock_gives_up_unchanged_then_
         await holder.close()
     result = await asyncio.to_thread(openmailer, "migrate", database_url=empty_database_url)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().endswith("037 -> 038")
+    assert result.stdout.strip().endswith(f"037 -> {head_revision()}")  # 038 and any after it
 
 
 def test_a_bad_lock_timeout_is_a_clear_error(empty_database_url: str) -> None:
