@@ -20,6 +20,7 @@ import pytest
 import redis
 
 from openmailer.adapters import embedded
+from openmailer.adapters.db.engine import asyncpg_dsn
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379"
@@ -151,7 +152,7 @@ def _admin(server_url: str, statement: str) -> None:
     import asyncpg
 
     async def run() -> None:
-        conn = await asyncpg.connect(_asyncpg_dsn(server_url))
+        conn = await asyncpg.connect(asyncpg_dsn(server_url))
         try:
             await conn.execute(statement)
         finally:
@@ -160,7 +161,3 @@ def _admin(server_url: str, statement: str) -> None:
     # A thread of its own: asyncio.run must not touch the event loop pytest-asyncio runs tests on.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, run()).result()
-
-
-def _asyncpg_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)

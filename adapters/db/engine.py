@@ -27,6 +27,17 @@ def to_async_url(url: str) -> str:
     return urlunsplit(parts._replace(scheme=ASYNC_SCHEME, query=urlencode(query, safe="/")))
 
 
+def asyncpg_dsn(url: str) -> str:
+    """The reverse, for asyncpg itself (a raw pool): a libpq-style URL, the driver suffix
+    dropped and `ssl` spelled `sslmode` again."""
+    parts = urlsplit(url)
+    query = [
+        ("sslmode" if key == "ssl" else key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(scheme="postgresql", query=urlencode(query, safe="/")))
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An asyncpg-backed `AsyncEngine` for a `postgresql://` (or already async) URL.
 

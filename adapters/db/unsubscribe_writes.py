@@ -30,10 +30,10 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 
+from openmailer.adapters.db.engine import asyncpg_dsn
 from openmailer.adapters.db.users import to_db_time
 from openmailer.core.recipients.model import Unsubscribed
 
@@ -120,16 +120,6 @@ DURABLE_POOL_SIZE = 8
 COUNTERS_POOL_SIZE = 1  # one counters statement at a time (`move_counts`)
 CLOSE_SECONDS = 5.0
 APPLICATION_NAME = "openmailer-unsubscribe"  # its connections, as pg_stat_activity shows them
-
-
-def asyncpg_dsn(url: str) -> str:
-    """A libpq-style URL for asyncpg: the driver suffix dropped, `ssl` spelled `sslmode`."""
-    parts = urlsplit(url)
-    query = [
-        ("sslmode" if key == "ssl" else key, value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(scheme="postgresql", query=urlencode(query, safe="/")))
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:

@@ -17,8 +17,7 @@ from typing import Any
 
 import msgspec
 
-from openmailer.adapters.http.errors import PROBLEM_JSON, PROBLEM_TYPE_BASE, TITLES, Problem
-from openmailer.adapters.http.request_context import request_id_of
+from openmailer.adapters.http.errors import PROBLEM_JSON, problem_of
 from openmailer.adapters.http.tracking.public import (
     GIF_SUFFIX,
     NO_STORE,
@@ -62,16 +61,7 @@ async def _send_problem(
     scope: Any, send: Any, status: int, code: str, detail: str, extra: list[tuple[bytes, bytes]]
 ) -> None:
     """The body and headers `errors.handle_domain_error` gives the same domain error."""
-    body = _problem_encoder.encode(
-        Problem(
-            type=PROBLEM_TYPE_BASE + code.replace("_", "-"),
-            title=TITLES[status],
-            status=status,
-            detail=detail,
-            code=code,
-            request_id=request_id_of(scope),
-        )
-    )
+    body = _problem_encoder.encode(problem_of(scope, status, code, detail))
     headers = [
         *extra,
         (b"content-type", PROBLEM_JSON.encode()),

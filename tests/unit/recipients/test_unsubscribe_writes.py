@@ -9,11 +9,8 @@ import socket
 
 import pytest
 
-from openmailer.adapters.db.unsubscribe_writes import (
-    AsyncpgUnsubscribeWrites,
-    CounterMoves,
-    asyncpg_dsn,
-)
+from openmailer.adapters.db.engine import asyncpg_dsn
+from openmailer.adapters.db.unsubscribe_writes import AsyncpgUnsubscribeWrites, CounterMoves
 from openmailer.core.recipients.model import Unsubscribed
 
 
