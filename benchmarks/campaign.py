@@ -2,15 +2,18 @@
 against this machine's ceiling (sender_rs alone rendering and signing the same messages on two
 threads), measured in the same run.
 
-    python -m benchmarks.campaign [--quick] [--json]
+    python -m benchmarks.campaign [--quick] [--full] [--json]
 
 A database of its own (dropped at the end) and a Redis database index of its own (emptied at
-the end); one user with a VERIFIED domain (RSA-2048 + Ed25519 keys, dual signing as sent), an
-SMTP provider pointing at smtp-sink on loopback, the 20 KB template with 15 tracked links
-(benchmarks/workload.py) and N subscribed contacts in a list. The campaign is started through
-the send service (as `POST /campaigns/{id}/send` does) and one `openmailer worker` (two
-processes) sends it; the clock runs from the start to SENT. Sizes: 10,000 and 100,000
-recipients (`--quick`: 3,000).
+the end) hold an account with history (benchmarks/campaign_setup.py): one user with a VERIFIED
+domain (RSA-2048 + Ed25519 keys, dual signing as sent), an SMTP provider pointing at smtp-sink on
+loopback, the 20 KB template with 15 tracked links (benchmarks/workload.py), 1,000,000 subscribed
+contacts and an earlier campaign sent to all of them. Then, in that database, one campaign per
+size to a list of that many of the contacts, in turn (so each finds the smaller ones' rows too):
+started through the send service (as `POST /campaigns/{id}/send` does) and sent by one
+`openmailer worker` (two processes, started for that size); the clock runs from the start to SENT,
+and the start's own share (materialising the recipients) is timed too. Sizes: 10,000 and 100,000
+recipients, and 1,000,000 with `--full`; `--quick`: 3,000 in an account of 100,000 contacts.
 """
 
 from __future__ import annotations
@@ -26,35 +29,20 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import redis
 
 import sender_rs
-from benchmarks.workload import SUBJECT, html_template, recipients_data
-from openmailer.adapters.bootstrap import (
-    DatabaseResources,
-    build_user_admin,
-    builtin_areas,
-    open_resources,
-)
+from benchmarks.campaign_setup import Platform, add_campaign, build_platform
+from benchmarks.workload import recipients_data
+from openmailer.adapters.bootstrap import builtin_areas, open_resources
 from openmailer.adapters.bootstrap.campaign_sending import build_campaign_sending
-from openmailer.adapters.crypto.dkim_keys import CryptographyDkimKeyGenerator
-from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
-from openmailer.adapters.db.domains import SqlAlchemyDomainRepository
-from openmailer.adapters.db.engine import create_engine
 from openmailer.adapters.db.migrate import upgrade_async
-from openmailer.adapters.db.providers import SqlAlchemyProviderRepository
 from openmailer.adapters.settings import load_settings
 from openmailer.core.accounts.model import Principal
 from openmailer.core.accounts.scopes import Scope
-from openmailer.core.domains.keys import SigningKeyMaterial
-from openmailer.core.domains.services import domains
-from openmailer.core.domains.services.signing import signing_keys_for
-from openmailer.core.ports.sending import NewProviderRecord
-from openmailer.core.sending.services.providers import CONFIGURATION_COLUMN
 from tests.conftest import _claim_redis_database
 from tests.integration.sending.postfix_sink import PostfixSink
 
@@ -63,7 +51,9 @@ SERVER_URL = os.environ.get(
 )
 REDIS_SERVER = os.environ.get("OPENMAILER_BENCH_REDIS_URL", "redis://127.0.0.1:6379")
 TARGET = 0.55
-DOMAIN_NAME = "bench-campaign.example"
+TARGET_DROP = 0.10
+# Starting a 1M-recipient campaign (materialising its recipients), with --full.
+START_TARGET_SECONDS = 15.0
 CEILING_BATCH = 1_000
 
 
@@ -109,112 +99,11 @@ def peak_rss_kib(group: int) -> int:
     return peak
 
 
-@dataclass
-class Made:
-    user_id: int
-    campaign_id: int
-    keys: tuple[SigningKeyMaterial, ...]
-
-
-async def setup(url: str, env: dict[str, str], sink_port: int, recipients: int) -> Made:
-    settings = load_settings(env)
-    engine = create_engine(url, connect_args={"command_timeout": 600})
-    database = DatabaseResources(settings, engine)
-    box = AesGcmSecretBox(settings.secret_keys)
-    try:
-        user = await build_user_admin(database).create_user(
-            "bench", "bench@example.com", "a long password"
-        )
-        principal = Principal(user=user, scopes=frozenset())
-        domain = await domains.add_domain(
-            principal,
-            DOMAIN_NAME,
-            domains=SqlAlchemyDomainRepository(engine),
-            keys=CryptographyDkimKeyGenerator(),
-            secret_box=box,
-            clock=_Clock(),
-        )
-        configuration = json.dumps(
-            {"host": "127.0.0.1", "port": sink_port, "use_tls": False, "pool_size": 8}
-        ).encode()
-        await SqlAlchemyProviderRepository(engine).add(
-            NewProviderRecord(
-                user_id=user.id,
-                provider_type="SMTP",
-                provider_name="smtp-sink",
-                is_active=True,
-                is_default=True,
-                priority=0,
-                daily_limit=None,
-                monthly_limit=None,
-            ),
-            seal=lambda row_id: box.seal(configuration, row_id=row_id, **CONFIGURATION_COLUMN),
-        )
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute(
-                "UPDATE domains SET status = 'VERIFIED', spf_verified = true, "
-                "dkim_verified = true WHERE id = $1",
-                domain.id,
-            )
-            await conn.execute(
-                "UPDATE users SET monthly_email_limit = 100000000 WHERE id = $1", user.id
-            )
-            template_id = await conn.fetchval(
-                "INSERT INTO email_templates (name, subject, body, created_by) "
-                "VALUES ('bench', $1, $2, $3) RETURNING id",
-                SUBJECT,
-                html_template(),
-                user.id,
-            )
-            list_id = await conn.fetchval(
-                "INSERT INTO contact_lists (user_id, name) VALUES ($1, 'bench') RETURNING id",
-                user.id,
-            )
-            await conn.execute(
-                """
-                WITH added AS (
-                    INSERT INTO contacts (user_id, email, status, first_name, custom_fields)
-                    SELECT $1, 'reader' || i || '@bench.example', 'SUBSCRIBED', 'Reader' || i,
-                           jsonb_build_object('city', 'Lyon')
-                    FROM generate_series(1, $2) AS i
-                    RETURNING id
-                )
-                INSERT INTO contact_list_memberships (contact_id, list_id, status)
-                SELECT id, $3, 'ACTIVE' FROM added
-                """,
-                user.id,
-                recipients,
-                list_id,
-            )
-            campaign_id = await conn.fetchval(
-                "INSERT INTO email_campaigns (name, template_id, created_by, from_email, "
-                "from_name, domain_id, list_id, send_speed) "
-                "VALUES ('bench', $1, $2, $3, 'Acme News', $4, $5, 10000) RETURNING id",
-                template_id,
-                user.id,
-                f"news@{DOMAIN_NAME}",
-                domain.id,
-                list_id,
-            )
-            await conn.execute("VACUUM ANALYZE")
-        finally:
-            await conn.close()
-        stored = await SqlAlchemyDomainRepository(engine).get(user.id, domain.id)
-        assert stored is not None
-        return Made(user.id, campaign_id, signing_keys_for(stored, secret_box=box))
-    finally:
-        await engine.dispose()
-
-
-class _Clock:
-    def now(self) -> Any:
-        from datetime import UTC, datetime
-
-        return datetime.now(UTC)
-
-
-async def start_and_wait(env: dict[str, str], user_id: int, campaign_id: int) -> float:
+async def start_and_wait(
+    env: dict[str, str], user_id: int, campaign_id: int
+) -> tuple[float, float]:
+    """Starts the campaign; answers the seconds until its recipients were materialised (the
+    worker's prepare: `total_recipients` is written in the same transaction) and until SENT."""
     settings = load_settings(env)
     async with open_resources(settings) as resources:
         service = build_campaign_sending(resources, builtin_areas().segment_operators)
@@ -223,56 +112,45 @@ async def start_and_wait(env: dict[str, str], user_id: int, campaign_id: int) ->
         principal = Principal(user=user, scopes=frozenset({Scope.SEND_CAMPAIGNS.value}))
         started = time.perf_counter()
         await service.start(principal, campaign_id)
+        materialised: float | None = None
         while True:
             campaign = await service.delivery.campaigns.get(user_id, campaign_id)
             assert campaign is not None
+            if materialised is None and campaign.total_recipients > 0:
+                materialised = time.perf_counter() - started
             if campaign.status.value == "SENT":
-                return time.perf_counter() - started
+                done = time.perf_counter() - started
+                return (materialised if materialised is not None else done), done
             if campaign.status.value in {"FAILED", "CANCELLED", "PAUSED"}:
                 raise RuntimeError(f"the campaign ended {campaign.status.value}")
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.05 if materialised is None else 0.1)
 
 
-async def run_size(recipients: int, redis_url: str) -> tuple[dict[str, Any], Made]:
-    name = f"om_bench_campaign_{os.getpid()}_{recipients}"
-    admin = await asyncpg.connect(SERVER_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
-    keys = base64.b64encode(os.urandom(32)).decode()
-    env = {
-        "OPENMAILER_DATABASE_URL": url,
-        "OPENMAILER_REDIS_URL": redis_url,
-        "OPENMAILER_SECRET_KEYS": f"bench:{keys}",
-        "OPENMAILER_LOG_LEVEL": "WARNING",
-    }
-    sink = PostfixSink()
-    worker = None
+async def run_size(
+    url: str, env: dict[str, str], redis_url: str, platform: Platform, recipients: int
+) -> dict[str, Any]:
+    """One campaign of `recipients` through a worker started for it (so its peak RSS is this
+    size's), in the database that holds the earlier sizes' campaigns too."""
+    campaign_id = await add_campaign(url, platform, recipients)
     log_path = os.environ.get(
         "OPENMAILER_BENCH_WORKER_LOG", f"/tmp/om_bench_campaign_worker_{os.getpid()}.log"
     )
+    worker = start_worker(env, log_path)
     try:
-        await upgrade_async(url)
-        made = await setup(url, env, sink.port, recipients)
-        worker = start_worker(env, log_path)
         await wait_for_workers(redis_url, processes=2)
-        seconds = await start_and_wait(env, made.user_id, made.campaign_id)
-        figures = {
+        materialised, seconds = await start_and_wait(env, platform.user_id, campaign_id)
+        return {
             "recipients": recipients,
             "seconds": round(seconds, 2),
             "rate": round(recipients / seconds, 1),
+            "start_seconds": round(materialised, 2),
             "worker_peak_rss_kib": peak_rss_kib(worker.pid),
+            "busy_seconds": where_the_time_goes(log_path),
         }
-        figures["busy_seconds"] = where_the_time_goes(log_path)
-        return figures, made
     finally:
-        if worker is not None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=60)
-        sink.stop()
-        await _drop(name)
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=60)
+        redis.Redis.from_url(redis_url).delete("openmailer:__heartbeats__")
 
 
 async def wait_for_workers(redis_url: str, *, processes: int, within: float = 120) -> None:
@@ -331,30 +209,50 @@ async def _drop(name: str) -> None:
         await conn.close()
 
 
-def measure(quick: bool) -> dict[str, Any]:
+def measure(quick: bool, full: bool) -> dict[str, Any]:
+    base = 100_000 if quick else 1_000_000
+    sizes = [3_000] if quick else [10_000, 100_000] + ([1_000_000] if full else [])
     index, claims = _claim_redis_database()
     redis_url = f"{REDIS_SERVER}/{index}"
+    name = f"om_bench_campaign_{os.getpid()}"
+    url = SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
+    env = {
+        "OPENMAILER_DATABASE_URL": url,
+        "OPENMAILER_REDIS_URL": redis_url,
+        "OPENMAILER_SECRET_KEYS": f"bench:{base64.b64encode(os.urandom(32)).decode()}",
+        "OPENMAILER_LOG_LEVEL": "WARNING",
+    }
+    sink = PostfixSink()
     try:
-        sizes = [3_000] if quick else [10_000, 100_000]
-        results = [asyncio.run(run_size(size, redis_url)) for size in sizes]
-        runs = [figures for figures, _ in results]
+        asyncio.run(_create(name))
+        asyncio.run(upgrade_async(url))
+        platform = asyncio.run(build_platform(url, env, sink.port, base))
+        runs = [asyncio.run(run_size(url, env, redis_url, platform, size)) for size in sizes]
         keys = [
             sender_rs.SigningKey.from_pem(k.domain, k.selector, k.private_pem)
-            for k in results[-1][1].keys
+            for k in platform.keys
         ]
         ceilings = [ceiling(keys, 3.0 if quick else 8.0) for _ in range(2 if quick else 3)]
         top = statistics.median(ceilings)
         rates = [run["rate"] for run in runs]
+        drop = 1 - rates[-1] / rates[0]
+        start_target_met = full is False or runs[-1]["start_seconds"] < START_TARGET_SECONDS
         return {
+            "base_contacts": base,
+            "history_seconds": round(platform.history_seconds, 1),
             "sizes": runs,
             "ceiling_two_threads_per_s": round(top, 1),
             "campaign_per_s": rates[-1],
             "ratio": round(rates[-1] / top, 3),
-            "throughput_drop_smallest_to_largest": round(1 - rates[-1] / rates[0], 3),
+            "throughput_drop_smallest_to_largest": round(drop, 3),
             "target_ratio": TARGET,
-            "targets_met": rates[-1] / top >= TARGET,
+            "target_drop": TARGET_DROP,
+            "target_start_seconds_1m": START_TARGET_SECONDS,
+            "targets_met": rates[-1] / top >= TARGET and drop <= TARGET_DROP and start_target_met,
         }
     finally:
+        sink.stop()
+        asyncio.run(_drop(name))
         client = redis.Redis.from_url(redis_url)
         client.flushdb()
         client.close()
@@ -362,19 +260,35 @@ def measure(quick: bool) -> dict[str, Any]:
         claims.close()
 
 
+async def _create(name: str) -> None:
+    conn = await asyncpg.connect(SERVER_URL)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--quick", action="store_true", help="3,000 recipients only")
+    parser.add_argument(
+        "--quick", action="store_true", help="3,000 recipients in a 100,000-contact account"
+    )
+    parser.add_argument("--full", action="store_true", help="also 1,000,000 recipients")
     args = parser.parse_args()
-    figures = measure(args.quick)
+    figures = measure(args.quick, args.full)
     if args.json:
         print(json.dumps(figures))
         return
+    print(
+        f"an account of {figures['base_contacts']:,} contacts and an earlier campaign to all of "
+        f"them (generated in {figures['history_seconds']} s)"
+    )
     for run in figures["sizes"]:
         print(
             f"{run['recipients']:>9,} recipients: {run['seconds']} s start to SENT, "
-            f"{run['rate']:,} msg/s; worker peak RSS {run['worker_peak_rss_kib'] // 1024} MiB"
+            f"{run['rate']:,} msg/s; recipients materialised {run['start_seconds']} s after "
+            f"the start; worker peak RSS {run['worker_peak_rss_kib'] // 1024} MiB"
         )
         busy = run["busy_seconds"]
         total = sum(busy.values()) or 1.0
@@ -385,7 +299,12 @@ def main() -> None:
     print(
         f"ceiling (sender_rs alone, 2 threads): {figures['ceiling_two_threads_per_s']:,} msg/s; "
         f"campaign at {figures['ratio']:.0%} of it (target {TARGET:.0%}: "
-        f"{'met' if figures['targets_met'] else 'NOT met'})"
+        f"{'met' if figures['ratio'] >= TARGET else 'NOT met'})"
+    )
+    print(
+        f"throughput from the smallest to the largest size: "
+        f"{-figures['throughput_drop_smallest_to_largest']:+.1%} (a drop of at most "
+        f"{TARGET_DROP:.0%} allowed); all targets {'met' if figures['targets_met'] else 'NOT met'}"
     )
 
 
