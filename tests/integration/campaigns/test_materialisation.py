@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openmailer.adapters.bootstrap import DatabaseResources, build_campaigns, builtin_areas
@@ -249,3 +249,50 @@ async def test_materialise_100k_contacts(
     elapsed = time.perf_counter() - began
     print(f"\nmaterialised {total} recipients of {count} contacts in {elapsed:.2f} s")
     assert total == len(expected_numbers(count, list_below=count * 3 // 4, tag_from=count // 2))
+
+
+async def test_a_list_too_large_to_hash_is_joined_not_rescanned_per_contact(
+    app: Litestar, world: World
+) -> None:
+    """`contacts.id IN (members)` beside a segment, or in the breakdown's select list, is a
+    subplan that PostgreSQL rescans for every contact once the members do not fit in
+    `work_mem` (a million-member list: a preflight of minutes). At PostgreSQL's smallest
+    `work_mem`, 2,000 members already do not fit; the audience's statements must have no
+    subplan then, whatever the list's size."""
+    engine, owner = world.engine, world.owner
+    await bulk_contacts(engine, owner.user.id, 3000, tag_from=1500)
+    list_id = await add_list(engine, owner.user)
+    await bulk_members(engine, owner.user.id, list_id, 2000)
+    campaign = await create_campaign(
+        world.client,
+        owner.caller,
+        template_id=owner.template_id,
+        list_id=list_id,
+        segment_id=await tagged_segment(engine, owner.user.id),
+    )
+    issued: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        breakdown = "contact_list_memberships" in statement and "count(*) FILTER" in statement
+        if breakdown or statement.lstrip().startswith("INSERT INTO campaign_recipients"):
+            issued.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        report = await world.client.get(
+            f"/api/v1/campaigns/{campaign['id']}/preflight", headers=owner.caller.headers
+        )
+        await started(app, world, campaign["id"])
+        total = await service_of(app).materialise_recipients(owner.user.id, campaign["id"])
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    assert report.json()["audience"]["recipients"] == total > 0
+    assert len(issued) == 2, [statement[:60] for statement, _ in issued]  # breakdown, insert
+
+    async with engine.connect() as conn:
+        await conn.execute(text("SET work_mem = '64kB'"))
+        for statement, parameters in issued:
+            plan = "\n".join(
+                row[0] for row in await conn.exec_driver_sql("EXPLAIN " + statement, parameters)
+            )
+            assert "SubPlan" not in plan, plan
