@@ -20,6 +20,18 @@ pytestmark = pytest.mark.unit
         ),
         ("postgresql://u@db/om?sslmode=require", "postgresql+asyncpg://u@db/om?ssl=require"),
         ("postgresql://u:p%40ss@db/om", "postgresql+asyncpg://u:p%40ss@db/om"),
+        # TLS on loopback protects nothing and costs CPU per query: off unless the URL says.
+        (
+            "postgresql://u@127.0.0.1:5432/om",
+            "postgresql+asyncpg://u@127.0.0.1:5432/om?ssl=disable",
+        ),
+        ("postgresql://u@localhost/om", "postgresql+asyncpg://u@localhost/om?ssl=disable"),
+        ("postgresql://u@[::1]:5432/om", "postgresql+asyncpg://u@[::1]:5432/om?ssl=disable"),
+        (
+            "postgresql://u@127.0.0.1/om?sslmode=require",
+            "postgresql+asyncpg://u@127.0.0.1/om?ssl=require",
+        ),
+        ("postgresql://u@10.0.0.5/om", "postgresql+asyncpg://u@10.0.0.5/om"),
     ],
 )
 def test_to_async_url(url: str, expected: str) -> None:
