@@ -60,12 +60,17 @@ def _wrong_kind(kind: FieldKind, what: str) -> TypeError:
     return TypeError(f"{what} does not apply to a {kind.value} field")
 
 
+Indexed = frozenset[tuple[str, ...]]  # custom-field paths with a B-tree (custom_field_indexes)
+_SCALARS = (str, int, float, bool)
+
+
 class ContactField:
     """`FieldSql` for one rule's field, for one caller (`user_id` bounds list membership)."""
 
-    def __init__(self, rule: Rule, user_id: int) -> None:
+    def __init__(self, rule: Rule, user_id: int, indexed: Indexed = frozenset()) -> None:
         self._rule = rule
         self._user_id = user_id
+        self._indexed = indexed
 
     @property
     def kind(self) -> FieldKind:
@@ -124,6 +129,9 @@ class ContactField:
         if self.kind is FieldKind.TAGS:
             return CONTACTS.c.tags.contains(literal([value], ARRAY(Text)))
         if self.kind is FieldKind.CUSTOM:
+            if isinstance(value, _SCALARS) and self._rule.path in self._indexed:
+                # The same matches as `@>` for a scalar, in the form the B-tree serves.
+                return self._node() == literal(value, JSONB)
             return CONTACTS.c.custom_fields.contains(literal(self._document(value), JSONB))
         raise _wrong_kind(self.kind, "containment")
 
@@ -189,12 +197,15 @@ class ContactField:
 
 
 def compile_group(
-    group: Group, operators: Registry[SegmentOperator], user_id: int
+    group: Group,
+    operators: Registry[SegmentOperator],
+    user_id: int,
+    indexed: Indexed = frozenset(),
 ) -> ColumnElement[bool]:
     parts = [
-        compile_group(item, operators, user_id)
+        compile_group(item, operators, user_id, indexed)
         if isinstance(item, Group)
-        else _compile_rule(item, operators, user_id)
+        else _compile_rule(item, operators, user_id, indexed)
         for item in group.rules
     ]
     if group.junction is Junction.OR:
@@ -206,19 +217,24 @@ def compile_group(
 
 
 def _compile_rule(
-    rule: Rule, operators: Registry[SegmentOperator], user_id: int
+    rule: Rule, operators: Registry[SegmentOperator], user_id: int, indexed: Indexed
 ) -> ColumnElement[bool]:
     form = operators[rule.operator].forms[rule.kind]
-    expression: ColumnElement[bool] = form.sql(ContactField(rule, user_id), rule.value)
+    expression: ColumnElement[bool] = form.sql(ContactField(rule, user_id, indexed), rule.value)
     return expression
 
 
 def audience_where(
-    user_id: int, group: Group, operators: Registry[SegmentOperator], *, list_id: int | None
+    user_id: int,
+    group: Group,
+    operators: Registry[SegmentOperator],
+    *,
+    list_id: int | None,
+    indexed: Indexed = frozenset(),
 ) -> list[ColumnElement[bool]]:
     """The WHERE of a segment: the caller's contacts, the conditions, and if `list_id` is given
     only that list's active members."""
-    where = [CONTACTS.c.user_id == user_id, compile_group(group, operators, user_id)]
+    where = [CONTACTS.c.user_id == user_id, compile_group(group, operators, user_id, indexed)]
     if list_id is not None:
         joined = MEMBERSHIPS.join(LISTS, LISTS.c.id == MEMBERSHIPS.c.list_id)
         where.append(
@@ -237,8 +253,13 @@ def audience_where(
 
 
 def count_statement(
-    user_id: int, group: Group, operators: Registry[SegmentOperator], *, list_id: int | None
+    user_id: int,
+    group: Group,
+    operators: Registry[SegmentOperator],
+    *,
+    list_id: int | None,
+    indexed: Indexed = frozenset(),
 ) -> Select[int]:
     """`count(*)` of a segment's contacts: the statement `GET /segments/{id}/count` runs."""
-    where = audience_where(user_id, group, operators, list_id=list_id)
+    where = audience_where(user_id, group, operators, list_id=list_id, indexed=indexed)
     return select(func.count()).select_from(CONTACTS).where(*where)

@@ -1,6 +1,7 @@
 """Range rules on custom fields take the expression-index path docs/segments.md documents: the
 compiler writes the indexed expression with the keys as literals, and with the documented index
-in place EXPLAIN shows it serving the range, in custom and in generic plans."""
+in place EXPLAIN shows it serving the range, in custom and in generic plans. An equality rule on a
+custom field with its documented B-tree is written for that index and counts what `@>` counts."""
 
 from __future__ import annotations
 
@@ -10,9 +11,14 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from openmailer.adapters.db.custom_field_indexes import indexed_custom_paths
+from openmailer.adapters.db.explain import Explain
 from openmailer.adapters.db.segment_sql import count_statement
+from openmailer.adapters.db.segments import SqlAlchemyAudienceQuery
+from openmailer.adapters.db.unit_of_work import SharedTransaction
 from openmailer.core.accounts.service import AccountsPorts as Accounts
 from openmailer.core.segments.conditions import parse_conditions
 from tests.integration.accounts.accounts_helpers import make_user
@@ -126,3 +132,73 @@ async def test_a_range_rule_on_a_custom_field_uses_the_documented_expression_ind
         scan = scans[0]
         # The range itself is the index condition, not a filter after a user_id lookup.
         assert "Index Cond" in lines[scan + 1] and "CASE WHEN" in lines[scan + 1], (mode, plan)
+
+
+# Values `@>` and `->` equality must agree on: numbers by value, an array holding the value and
+# a nested object matching neither, a missing key matching nothing.
+PLANS = """
+INSERT INTO contacts (user_id, email, custom_fields)
+SELECT :owner, 'plan' || g || '@index.example', (ARRAY[
+    '{"plan": "gold", "level": 2}', '{"plan": "gold", "level": 2.0}', '{"plan": "gold"}',
+    '{"plan": "free", "level": 3}', '{"plan": "free"}', '{"plan": ["gold"]}',
+    '{"plan": {"gold": true}}', '{"other": "gold"}'])[g]::jsonb
+FROM generate_series(1, 8) AS g
+"""
+EQUALITY_RULES = {
+    "equals": ({"field": "custom_fields.plan", "operator": "equals", "value": "gold"}, 3),
+    "in": ({"field": "custom_fields.plan", "operator": "in", "value": ["gold", "free"]}, 5),
+    "not_equals": ({"field": "custom_fields.plan", "operator": "not_equals", "value": "gold"}, 5),
+    "number": ({"field": "custom_fields.level", "operator": "equals", "value": 2}, 2),
+}
+
+
+async def test_an_equality_rule_on_a_custom_field_with_its_btree_counts_the_same_through_it(
+    app: Litestar, accounts: Accounts
+) -> None:
+    engine: AsyncEngine = app.state.resources.engine
+    operators = app.state.areas.segment_operators
+    owner = (await make_user(accounts)).id
+    groups = {
+        name: parse_conditions({"operator": "AND", "rules": [rule]}, operators)
+        for name, (rule, _) in EQUALITY_RULES.items()
+    }
+    async with engine.connect() as conn:
+        transaction = await conn.begin()  # rolled back: the indexes never outlive the test
+        try:
+            await conn.execute(text(PLANS), {"owner": owner})
+            query = SqlAlchemyAudienceQuery(SharedTransaction(conn), operators)
+
+            async def counts() -> dict[str, int]:
+                return {
+                    name: await query.count(owner, group, list_id=None)
+                    for name, group in groups.items()
+                }
+
+            assert ("plan",) not in await indexed_custom_paths(conn)
+            through_gin = await counts()
+            await conn.execute(text(documented_indexes()["idx_contacts_custom_plan"]))
+            await conn.execute(
+                text("CREATE INDEX level ON contacts (user_id, (custom_fields->'level'))")
+            )
+            await conn.execute(text("ANALYZE contacts"))
+            indexed = await indexed_custom_paths(conn)
+            assert {("plan",), ("level",)} <= indexed
+            through_btree = await counts()
+
+            statement = count_statement(
+                owner, groups["equals"], operators, list_id=None, indexed=indexed
+            )
+            sql = str(
+                statement.compile(
+                    dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
+                )
+            )
+            assert "custom_fields -> 'plan') = " in sql and "@>" not in sql, sql
+            await conn.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = "\n".join(row[0] for row in await conn.execute(Explain(statement)))
+        finally:
+            await transaction.rollback()
+    expected = {name: count for name, (_, count) in EQUALITY_RULES.items()}
+    assert through_gin == expected
+    assert through_btree == expected
+    assert "idx_contacts_custom_plan" in plan, plan
