@@ -201,10 +201,10 @@ def where_the_time_goes(log_path: str) -> dict[str, float]:
     return {name: round(value, 2) for name, value in totals.items()}
 
 
-async def _drop(name: str) -> None:
+async def _on_server(statement: str) -> None:
     conn = await asyncpg.connect(SERVER_URL)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(statement)
     finally:
         await conn.close()
 
@@ -224,7 +224,7 @@ def measure(quick: bool, full: bool) -> dict[str, Any]:
     }
     sink = PostfixSink()
     try:
-        asyncio.run(_create(name))
+        asyncio.run(_on_server(f'CREATE DATABASE "{name}"'))
         asyncio.run(upgrade_async(url))
         platform = asyncio.run(build_platform(url, env, sink.port, base))
         runs = [asyncio.run(run_size(url, env, redis_url, platform, size)) for size in sizes]
@@ -252,20 +252,12 @@ def measure(quick: bool, full: bool) -> dict[str, Any]:
         }
     finally:
         sink.stop()
-        asyncio.run(_drop(name))
+        asyncio.run(_on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         client = redis.Redis.from_url(redis_url)
         client.flushdb()
         client.close()
         claims.delete(f"openmailer:test-run-database:{index}")
         claims.close()
-
-
-async def _create(name: str) -> None:
-    conn = await asyncpg.connect(SERVER_URL)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
 
 
 def main() -> None:
