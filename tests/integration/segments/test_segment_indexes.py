@@ -144,10 +144,20 @@ SELECT :owner, 'plan' || g || '@index.example', (ARRAY[
     '{"plan": {"gold": true}}', '{"other": "gold"}'])[g]::jsonb
 FROM generate_series(1, 8) AS g
 """
+# Enough other contacts of the owner that only an index on the rule, not one on `user_id`
+# alone, is worth reading for it (the table also holds other tests' users).
+FILLER = """
+INSERT INTO contacts (user_id, email, custom_fields)
+SELECT :owner, 'filler' || g || '@index.example', '{"plan": "silver"}'::jsonb
+FROM generate_series(1, 2000) AS g
+"""
 EQUALITY_RULES = {
     "equals": ({"field": "custom_fields.plan", "operator": "equals", "value": "gold"}, 3),
     "in": ({"field": "custom_fields.plan", "operator": "in", "value": ["gold", "free"]}, 5),
-    "not_equals": ({"field": "custom_fields.plan", "operator": "not_equals", "value": "gold"}, 5),
+    "not_equals": (
+        {"field": "custom_fields.plan", "operator": "not_equals", "value": "gold"},
+        5 + 2000,
+    ),
     "number": ({"field": "custom_fields.level", "operator": "equals", "value": 2}, 2),
 }
 
@@ -166,6 +176,7 @@ async def test_an_equality_rule_on_a_custom_field_with_its_btree_counts_the_same
         transaction = await conn.begin()  # rolled back: the indexes never outlive the test
         try:
             await conn.execute(text(PLANS), {"owner": owner})
+            await conn.execute(text(FILLER), {"owner": owner})
             query = SqlAlchemyAudienceQuery(SharedTransaction(conn), operators)
 
             async def counts() -> dict[str, int]:
@@ -194,6 +205,11 @@ async def test_an_equality_rule_on_a_custom_field_with_its_btree_counts_the_same
                 )
             )
             assert "custom_fields -> 'plan') = " in sql and "@>" not in sql, sql
+            # As for the ranges above: only the index under test (and constraints) on offer,
+            # so the plan shows whether the compiler's SQL can use it.
+            others = await conn.exec_driver_sql(OTHER_INDEXES, ("idx_contacts_custom_plan",))
+            for (other,) in others.all():
+                await conn.execute(text(f'DROP INDEX "{other}"'))
             await conn.execute(text("SET LOCAL enable_seqscan = off"))
             plan = "\n".join(row[0] for row in await conn.execute(Explain(statement)))
         finally:
