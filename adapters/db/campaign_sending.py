@@ -52,7 +52,6 @@ _CLAIM = text(
         SELECT r.id
         FROM campaign_recipients r
         WHERE r.campaign_id = (SELECT id FROM live)
-          AND r.id > :after_id
           AND r.status = 'PENDING'
           AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= timezone('UTC', now()))
         ORDER BY r.id
@@ -225,40 +224,32 @@ class SqlAlchemyCampaignSendStore:
             )
 
     async def claim(
-        self,
-        user_id: int,
-        campaign_id: int,
-        *,
-        limit: int,
-        lease_seconds: float,
-        after_id: int = 0,
+        self, user_id: int, campaign_id: int, *, limit: int, lease_seconds: float
     ) -> Claim:
         try:
-            return await self._claim(user_id, campaign_id, limit, lease_seconds, after_id)
+            return await self._claim(user_id, campaign_id, limit, lease_seconds)
         except _NoQuota:  # the claim was rolled back with it
             return Claim([], None, quota_exhausted=True)
 
     async def _claim(
-        self, user_id: int, campaign_id: int, limit: int, lease_seconds: float, after_id: int
+        self, user_id: int, campaign_id: int, limit: int, lease_seconds: float
     ) -> Claim:
         async with self._db.write() as conn:
             lease = await conn.scalar(
                 text("SELECT timezone('UTC', now()) + make_interval(secs => :seconds)"),
                 {"seconds": lease_seconds},
             )
-            arguments = {
-                "campaign_id": campaign_id,
-                "user_id": user_id,
-                "limit": limit,
-                "lease": lease,
-                "after_id": after_id,
-            }
-            rows = (await conn.execute(_CLAIM, arguments)).all()
-            if not rows and after_id:
-                # Nothing claimable above the lane's last batch: rows put back to retry (or
-                # another lane's) may wait below it.
-                rows = (await conn.execute(_CLAIM, arguments | {"after_id": 0})).all()
-            last_id = max((row.id for row in rows), default=0)
+            rows = (
+                await conn.execute(
+                    _CLAIM,
+                    {
+                        "campaign_id": campaign_id,
+                        "user_id": user_id,
+                        "limit": limit,
+                        "lease": lease,
+                    },
+                )
+            ).all()
             claimed = sorted(
                 (row for row in rows if row.status == RecipientState.SENDING.value),
                 key=lambda r: r.id,
@@ -278,7 +269,7 @@ class SqlAlchemyCampaignSendStore:
             )
             for row in claimed
         ]
-        return Claim(recipients, lease if claimed else None, skipped=skipped, last_id=last_id)
+        return Claim(recipients, lease if claimed else None, skipped=skipped)
 
     @staticmethod
     async def _take_quota(conn: AsyncConnection, user_id: int, claimed: list[Any]) -> list[Any]:

@@ -91,7 +91,7 @@ class DramatiqCampaignQueue:
     def batch(
         self, user_id: int, campaign_id: int, *, lane: Lane | None, delay_seconds: float = 0.0
     ) -> None:
-        lane_args = () if lane is None else (lane.index, lane.token, lane.after_id)
+        lane_args = () if lane is None else (lane.index, lane.token)
         self._send(SEND_BATCH_ACTOR, (user_id, campaign_id, *lane_args), delay_seconds)
 
     async def hold_lane(self, campaign_id: int, lane: Lane, seconds: float) -> bool:

@@ -118,19 +118,10 @@ def start_campaign(user_id: int, campaign_id: int) -> None:
 
 
 def send_campaign_batch(
-    user_id: int,
-    campaign_id: int,
-    lane_index: int | None = None,
-    lane_token: str | None = None,
-    lane_after_id: int = 0,
+    user_id: int, campaign_id: int, lane_index: int | None = None, lane_token: str | None = None
 ) -> None:
-    """`lane_*` are absent from messages enqueued before lanes carried them (and
-    `lane_after_id` from those before lanes kept their place in the campaign)."""
-    lane = (
-        None
-        if lane_index is None or lane_token is None
-        else Lane(lane_index, lane_token, lane_after_id)
-    )
+    """`lane_*` are absent from messages enqueued before lanes carried them."""
+    lane = None if lane_index is None or lane_token is None else Lane(lane_index, lane_token)
     run_on_process_loop(lambda service: service.send_batch(user_id, campaign_id, lane))
 
 

@@ -44,14 +44,12 @@ class ClaimedRecipient:
 class Claim:
     """The rows a worker now holds (SENDING) until `lease`, the token it writes results with.
     `skipped`: rows of the batch whose contact was no longer subscribed (marked FAILED, skipped).
-    `quota_exhausted`: the user's monthly limit had no room; nothing was claimed.
-    `last_id`: the highest row id the claim took (claimed or skipped), 0 when none."""
+    `quota_exhausted`: the user's monthly limit had no room; nothing was claimed."""
 
     recipients: list[ClaimedRecipient]
     lease: datetime | None
     skipped: int = 0
     quota_exhausted: bool = False
-    last_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,21 +82,12 @@ class CampaignSendStore(Protocol):
     async def mark_outbox_only(self, user_id: int, campaign_id: int) -> None: ...
 
     async def claim(
-        self,
-        user_id: int,
-        campaign_id: int,
-        *,
-        limit: int,
-        lease_seconds: float,
-        after_id: int = 0,
+        self, user_id: int, campaign_id: int, *, limit: int, lease_seconds: float
     ) -> Claim:
         """In one transaction committed before any send: up to `limit` claimable PENDING rows
         (id order, `FOR UPDATE SKIP LOCKED`, backoff passed) of a SENDING campaign become
         SENDING with a lease, or FAILED/skipped when their contact is no longer SUBSCRIBED; the
-        user's monthly count takes the claimed rows (none are claimed when it has no room).
-        Rows above `after_id` first; when none is claimable there, from the campaign's start
-        (rows put back to retry, or another lane's leftovers), so `after_id` only ever saves
-        reading past rows already sent, never leaves one behind."""
+        user's monthly count takes the claimed rows (none are claimed when it has no room)."""
         ...
 
     async def record_results(
@@ -150,8 +139,6 @@ class Lane:
 
     index: int
     token: str
-    # The highest row id this chain's last claim took: its next claim starts above it.
-    after_id: int = 0
 
 
 class CampaignQueue(Protocol):

@@ -184,14 +184,8 @@ class BatchSender:
             return True
         timer = _Timer()
         claim = await p.store.claim(
-            user_id,
-            campaign_id,
-            limit=granted,
-            lease_seconds=p.settings.lease_seconds,
-            after_id=0 if lane is None else lane.after_id,
+            user_id, campaign_id, limit=granted, lease_seconds=p.settings.lease_seconds
         )
-        if lane is not None and claim.last_id:
-            lane = replace(lane, after_id=claim.last_id)
         timer.lap("claim")
         if claim.quota_exhausted:
             log.warning("campaign_paused_monthly_limit", extra={"campaign_id": campaign_id})

@@ -198,34 +198,3 @@ async def test_retry_failed_requeues_only_the_recipients_that_failed_transiently
         f"/api/v1/campaigns/{draft['id']}/retry-failed", headers=owner.caller.headers
     )
     assert refused.status_code == 409 and refused.json()["code"] == "invalid_transition"
-
-
-async def test_a_claim_starts_after_the_lanes_last_batch_and_falls_back_to_rows_left_below(
-    app: Litestar, world: World
-) -> None:
-    cid, uid = await outbox_campaign(world, 6), world.owner.user.id
-    await world.client.post(f"/api/v1/campaigns/{cid}/send", headers=world.owner.caller.headers)
-    service = sending_service(app, MemoryQueue(), campaign_batch_size=2)
-    await service.prepare(uid, cid)
-    store = service.delivery.store
-
-    async def claimed(after_id: int) -> tuple[list[int], int]:
-        claim = await store.claim(uid, cid, limit=2, lease_seconds=60, after_id=after_id)
-        return [r.id for r in claim.recipients], claim.last_id
-
-    first, last = await claimed(0)
-    second, last = await claimed(last)
-    assert first < second and last == second[-1]
-    # the first batch's first row is put back to try again (a transient failure's backoff passed)
-    async with world.engine.begin() as conn:
-        await conn.execute(
-            text(
-                "UPDATE campaign_recipients SET status = 'PENDING', lease_expires_at = NULL "
-                "WHERE id = :id"
-            ),
-            {"id": first[0]},
-        )
-    third, last = await claimed(last)
-    assert third[0] > second[-1]  # above the lane's place, not back at the retried row
-    assert await claimed(last) == ([first[0]], first[0])  # nothing above: from the start
-    assert await claimed(first[0]) == ([], 0)  # nothing claimable anywhere
