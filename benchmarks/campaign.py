@@ -150,7 +150,10 @@ async def run_size(
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=60)
-        redis.Redis.from_url(redis_url).delete("openmailer:__heartbeats__")
+        # The next size's worker counts as started only once its own processes beat.
+        client = redis.Redis.from_url(redis_url)
+        client.delete("openmailer:__heartbeats__")
+        client.close()
 
 
 async def wait_for_workers(redis_url: str, *, processes: int, within: float = 120) -> None:

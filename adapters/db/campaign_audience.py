@@ -45,7 +45,7 @@ from sqlalchemy.types import Text
 
 from openmailer.adapters.crypto.secret_box import AesGcmSecretBox
 from openmailer.adapters.db.contact_erasure import RECIPIENTS, TOMBSTONES, tombstone_key
-from openmailer.adapters.db.custom_field_indexes import CUSTOM_PLANS, indexed_custom_paths
+from openmailer.adapters.db.custom_field_indexes import plan_audience
 from openmailer.adapters.db.segment_sql import CONTACTS, MEMBERSHIPS, audience_where
 from openmailer.adapters.db.tables.campaigns import EmailCampaign
 from openmailer.adapters.db.unit_of_work import Statements, statements_on
@@ -115,6 +115,7 @@ class SqlAlchemyCampaignAudience:
     async def _audience(
         self, conn: AsyncConnection, user_id: int, source: AudienceSource
     ) -> _Audience:
+        indexed = await plan_audience(conn)
         in_list: ColumnElement[bool] = false()
         contacts: FromClause = CONTACTS
         if source.list_id is not None:
@@ -133,11 +134,10 @@ class SqlAlchemyCampaignAudience:
                 source.segment,
                 self._operators,
                 list_id=source.segment_list_id,
-                indexed=await indexed_custom_paths(conn),
+                indexed=indexed,
             )
             in_segment = func.coalesce(and_(*where[1:]), false())
         erased = await self._erased(conn, user_id)
-        await conn.execute(CUSTOM_PLANS)
         return _Audience(user_id, contacts, in_list, in_segment, erased)
 
     async def _erased(self, conn: AsyncConnection, user_id: int) -> ColumnElement[bool]:

@@ -19,7 +19,7 @@ import re
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["CUSTOM_PLANS", "indexed_custom_paths", "path_of_expression"]
+__all__ = ["CUSTOM_PLANS", "indexed_custom_paths", "path_of_expression", "plan_audience"]
 
 # A B-tree key that is `custom_fields -> 'a' [-> 'b' …]`, as pg_get_indexdef prints it. Keys are
 # `[A-Za-z0-9_-]{1,64}` (the core checks rule paths), so no quote can occur inside one.
@@ -56,3 +56,10 @@ async def indexed_custom_paths(conn: AsyncConnection) -> frozenset[tuple[str, ..
     rows = await conn.execute(_INDEXED_KEYS)
     paths = (path_of_expression(row.key) for row in rows)
     return frozenset(path for path in paths if path)
+
+
+async def plan_audience(conn: AsyncConnection) -> frozenset[tuple[str, ...]]:
+    """What every audience statement's transaction does first: custom plans for the rest of it,
+    and the indexed custom-field paths to compile the conditions with."""
+    await conn.execute(CUSTOM_PLANS)
+    return await indexed_custom_paths(conn)

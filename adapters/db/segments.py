@@ -10,7 +10,7 @@ from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from openmailer.adapters.db.custom_field_indexes import CUSTOM_PLANS, indexed_custom_paths
+from openmailer.adapters.db.custom_field_indexes import plan_audience
 from openmailer.adapters.db.segment_sql import CONTACTS, LISTS, audience_where, count_statement
 from openmailer.adapters.db.tables.contacts import Segment as SegmentRow
 from openmailer.adapters.db.unit_of_work import Statements, statements_on
@@ -132,11 +132,10 @@ class SqlAlchemyAudienceQuery:
 
     async def count(self, user_id: int, conditions: Group, *, list_id: int | None) -> int:
         async with self._db.read() as conn:
-            indexed = await indexed_custom_paths(conn)
+            indexed = await plan_audience(conn)
             statement = count_statement(
                 user_id, conditions, self._operators, list_id=list_id, indexed=indexed
             )
-            await conn.execute(CUSTOM_PLANS)
             total = await conn.scalar(statement)
         return int(total or 0)
 
@@ -145,12 +144,11 @@ class SqlAlchemyAudienceQuery:
     ) -> list[ContactSummary]:
         columns = (c := CONTACTS.c).id, c.email, c.first_name, c.last_name, c.status
         async with self._db.read() as conn:
-            indexed = await indexed_custom_paths(conn)
+            indexed = await plan_audience(conn)
             where = audience_where(
                 user_id, conditions, self._operators, list_id=list_id, indexed=indexed
             )
             statement = select(*columns).where(*where).order_by(CONTACTS.c.id).limit(limit)
-            await conn.execute(CUSTOM_PLANS)
             rows = await conn.execute(statement)
             return [
                 ContactSummary(
