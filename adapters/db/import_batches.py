@@ -14,12 +14,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 from sqlalchemy import and_, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openmailer.adapters.db.import_jobs import JOBS, to_job
-from openmailer.adapters.db.import_merge import count_merged, merge_batch, record_rejections
+from openmailer.adapters.db.import_merge import (
+    count_merged,
+    driver_of,
+    merge_batch,
+    record_rejections,
+)
+from openmailer.adapters.db.import_seen import remember
 from openmailer.adapters.db.users import to_db_time
 from openmailer.core.imports.model import (
     Batch,
@@ -101,8 +108,10 @@ async def _commit_batch_attempts(
                 return await _commit_batch_once(
                     conn, job, batch, rejections, mode, now, lease_until, order
                 )
-        except DBAPIError as error:
-            deadlock = getattr(error.orig, "sqlstate", None) == DEADLOCK_DETECTED
+        except (DBAPIError, asyncpg.PostgresError) as error:
+            # the driver's own error where a COPY ran on the driver's connection
+            failed = error.orig if isinstance(error, DBAPIError) else error
+            deadlock = getattr(failed, "sqlstate", None) == DEADLOCK_DETECTED
             if not deadlock or attempt >= DEADLOCK_ATTEMPTS:
                 raise
             attempt += 1
@@ -136,14 +145,16 @@ async def _commit_batch_once(
         contacts=batch.contacts,
         now=cast(datetime, to_db_time(now)),
     )
+    if not batch.last:
+        await remember(await driver_of(conn), job.id, batch.contacts)
     if order is not None and order.follows is not None:
         await order.follows  # the previous batch holds its place: wait where PG sees it
         previous = {"key": _place(job.id, batch.start_offset)}
         await conn.execute(WAIT_FOR_PLACE, previous)
         await conn.execute(LEAVE_SHARED_PLACE, previous)
     # The job row locked before the counts: a worker that lost its lease finds it gone. FOR NO
-    # KEY UPDATE, as the UPDATE below takes: the next batch, meanwhile, remembers its addresses
-    # in import_seen_addresses, whose foreign key check (FOR KEY SHARE) FOR UPDATE would block.
+    # KEY UPDATE, as the UPDATE below takes: other rows' foreign keys to the job (its
+    # rejections') take FOR KEY SHARE, which FOR UPDATE would block.
     found = (
         await conn.execute(
             select(JOBS.c.committed_offset).where(ours).with_for_update(key_share=True)

@@ -1,7 +1,10 @@
 """One batch of an import merged into the contacts, set-based, in the batch's transaction.
 
 The batch arrives without duplicates (`import_seen` dropped the later lines of an address,
-inside the batch and against the job's earlier batches). It is COPied (asyncpg's binary COPY
+inside the batch and against the job's earlier batches). Subscribing, the addresses the account
+does not hold yet are COPied straight into the contacts (`import_new_contacts`); the rest, and
+the whole batch of the other modes (or when a concurrent writer takes one of the new addresses),
+is COPied (asyncpg's binary COPY
 on the transaction's own connection) into a staging table that lives until the commit. Then
 one statement per mode merges the staged rows and moves the memberships (an INSERT … SELECT …
 ON CONFLICT with a data-modifying CTE, or an UPDATE … FROM): tags are unioned, custom fields
@@ -16,7 +19,6 @@ recounted (`list_counts.recount`, which locks them in id order).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +27,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openmailer.adapters.db.address_clash import execute_through_address_clashes
+from openmailer.adapters.db.import_new_contacts import (
+    copy_new_contacts,
+    custom_fields_text,
+    known_addresses,
+)
 from openmailer.adapters.db.list_counts import add_members, lists_of, recount
 from openmailer.core.imports.model import ImportMode, Rejection, StagedContact
 
@@ -161,7 +168,7 @@ def staged_record(contact: StagedContact) -> tuple[Any, ...]:
         contact.email,
         contact.first_name,
         contact.last_name,
-        json.dumps(contact.custom_fields, ensure_ascii=False),
+        custom_fields_text(contact.custom_fields),
         contact.tags,
     )
 
@@ -189,8 +196,40 @@ async def merge_batch(
 ) -> Merged:
     if not contacts:
         return Merged(inserted=0, updated=0, skipped=0)
-    await conn.execute(CREATE_STAGING)
     driver = await driver_of(conn)
+    if mode is ImportMode.SUBSCRIBE:
+        known = await known_addresses(driver, user_id, list_id, contacts)
+        new = [contact for contact in contacts if contact.email.lower() not in known]
+        if not new or await copy_new_contacts(
+            conn, driver, user_id=user_id, list_id=list_id, contacts=new, now=now
+        ):
+            rest = [contact for contact in contacts if known.get(contact.email.lower()) is False]
+            merged = await _merge_staged(conn, driver, user_id, list_id, mode, rest, now)
+            added, settled = len(new), len(contacts) - len(new) - len(rest)
+            # a settled row counts as the statement counts an unchanged one: updated
+            return Merged(
+                merged.inserted + added,
+                merged.updated + settled,
+                merged.skipped,
+                joined=merged.joined + added,
+                joined_subscribed=merged.joined_subscribed + added,
+            )
+    return await _merge_staged(conn, driver, user_id, list_id, mode, contacts, now)
+
+
+async def _merge_staged(
+    conn: AsyncConnection,
+    driver: Any,
+    user_id: int,
+    list_id: int,
+    mode: ImportMode,
+    contacts: list[StagedContact],
+    now: datetime,
+) -> Merged:
+    """`contacts` merged by the mode's all-purpose statement, from a staging table."""
+    if not contacts:
+        return Merged(inserted=0, updated=0, skipped=0)
+    await conn.execute(CREATE_STAGING)
     await driver.copy_records_to_table(
         STAGING, records=map(staged_record, contacts), columns=STAGING_COLUMNS
     )

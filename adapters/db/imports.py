@@ -3,9 +3,10 @@
 An upload is written in one transaction: the job's id is taken from its sequence first, the
 chunks follow as they stream in (their foreign key to the job is deferred to the commit), the
 job row last, once the whole form is known. A failed or refused upload leaves nothing.
-A batch's first occurrences are found and remembered first (`import_seen`, its own short
-transaction, in file order); then the batch commits (`import_batches`: its merge, counts,
-rejections, counters and resume point, in file order with the batch merging beside it).
+A batch's duplicates of earlier batches are looked up (`import_seen`) for the few addresses the
+run's memory cannot rule out; then the batch commits (`import_batches`: its merge, its addresses
+remembered, counts, rejections, counters and resume point, in file order with the batch merging
+beside it).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from openmailer.adapters.db.import_batches import ASYNCHRONOUS_COMMIT, commit_batch
+from openmailer.adapters.db.import_batches import commit_batch
 from openmailer.adapters.db.import_jobs import JOBS, to_job
 from openmailer.adapters.db.import_merge import driver_of
-from openmailer.adapters.db.import_seen import first_occurrences
+from openmailer.adapters.db.import_seen import remembered_lines
 from openmailer.adapters.db.list_counts import LISTS
 from openmailer.adapters.db.tables.imports import (
     ImportRejection,
@@ -234,14 +235,11 @@ class SqlAlchemyImportStore:
                 yield bytes(data)
                 seq += 1
 
-    async def first_occurrences(
-        self, job: ImportJob, contacts: list[StagedContact], *, earlier: bool, remember: bool
-    ) -> tuple[list[StagedContact], list[Rejection]]:
-        async with self._engine.begin() as conn:
-            await conn.execute(ASYNCHRONOUS_COMMIT)
-            return await first_occurrences(
-                await driver_of(conn), job.id, contacts, earlier=earlier, remember=remember
-            )
+    async def remembered_lines(
+        self, job: ImportJob, contacts: list[StagedContact]
+    ) -> dict[int, int]:
+        async with self._engine.connect() as conn:
+            return await remembered_lines(await driver_of(conn), job.id, contacts)
 
     async def commit_batch(
         self,

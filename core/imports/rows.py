@@ -74,17 +74,25 @@ class _LineFeed:
         self.taken.append(line)
         return line[0]
 
-    def record_done(self) -> tuple[int, int, str]:
-        """Bytes and lines of the record just read, and its raw text for an excerpt."""
-        size = sum(nbytes for _, nbytes in self.taken)
-        lines = len(self.taken)
-        excerpt = "".join(text for text, _ in self.taken[:3])[:EXCERPT_CHARS]
-        self.taken.clear()
-        return size, lines, excerpt.rstrip("\r\n")
+    def record_done(self) -> list[tuple[str, int]]:
+        """The lines of the record just read (see `size_of` and `excerpt_of`)."""
+        taken, self.taken = self.taken, []
+        return taken
 
     def put_back(self) -> None:
         self.pending.extendleft(reversed(self.taken))
         self.taken.clear()
+
+
+def size_of(taken: list[tuple[str, int]]) -> int:
+    """The bytes of a record's lines."""
+    return taken[0][1] if len(taken) == 1 else sum(nbytes for _, nbytes in taken)
+
+
+def excerpt_of(taken: list[tuple[str, int]]) -> str:
+    """A record's raw text, cut short, for a rejection (made only for those)."""
+    excerpt = "".join(text for text, _ in taken[:3])[:EXCERPT_CHARS]
+    return excerpt.rstrip("\r\n")
 
 
 async def check_text(chunks: AsyncIterator[bytes]) -> None:
@@ -227,9 +235,10 @@ def stage(
     if len(raw_email) > 320:
         raise ValidationError("the email address is longer than 320 characters")
     email = addresses.normalize(raw_email)
-    custom: dict[str, Any] = {
-        key: record[index].strip() for key, index in columns.custom if record[index].strip()
-    }
+    custom: dict[str, Any] = {}
+    for key, index in columns.custom:
+        if value := record[index].strip():
+            custom[key] = value
     # Flat strings: their JSON is at most six bytes a character (\uXXXX escapes) plus quotes
     # and separators, so only a long row needs the full check.
     if sum(len(key) + len(value) + 6 for key, value in custom.items()) * 6 > MAX_FLAT_CHARS:
@@ -308,16 +317,17 @@ async def read_batches(
         except StopIteration:
             break
         except csv.Error as error:
-            size, taken, excerpt = feed.record_done()
-            record_line, offset, line = line + 1, offset + size, line + taken
+            taken = feed.record_done()
+            record_line, offset, line = line + 1, offset + size_of(taken), line + len(taken)
             if columns is None:
                 raise UnreadableFile(f"the header cannot be read: {error}") from None
             if offset > skip_to_offset:
                 rows += 1
-                rejections.append(Rejection(record_line, f"malformed CSV: {error}", excerpt))
+                reason = f"malformed CSV: {error}"
+                rejections.append(Rejection(record_line, reason, excerpt_of(taken)))
             continue
-        size, taken, excerpt = feed.record_done()
-        record_line, offset, line = line + 1, offset + size, line + taken
+        taken = feed.record_done()
+        record_line, offset, line = line + 1, offset + size_of(taken), line + len(taken)
         if columns is None:
             if not record:
                 continue
@@ -331,7 +341,7 @@ async def read_batches(
         try:
             contacts.append(stage(record, record_line, columns, addresses))
         except ValidationError as error:
-            rejections.append(Rejection(record_line, error.detail, excerpt))
+            rejections.append(Rejection(record_line, error.detail, excerpt_of(taken)))
         if len(contacts) + len(rejections) >= batch_size:
             yield Batch(contacts, rejections, rows, offset, line, start_offset=start)
             contacts, rejections, rows, start = [], [], 0, offset

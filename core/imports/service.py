@@ -7,7 +7,7 @@ resumed after the last one by the next claim (the lease expired), never counted 
 Three batches are under way at once: one is read (parsed, checked) while two merge on their
 own connections. Batches commit in file order: the later one merges, then waits for its turn,
 which comes when the earlier one has committed (or never: an error rolls the later one back).
-Duplicates across batches are found before a batch merges, in file order too.
+Duplicates across batches are found before a batch merges, in file order too (`seen`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ from openmailer.core.imports.model import (
     ImportStatus,
     NewImportJob,
     Rejection,
+    StagedContact,
 )
+from openmailer.core.imports.seen import RunMemory
 from openmailer.core.pages import KeysetPage, Page, decode_cursor, encode_cursor
 from openmailer.core.ports.accounts import Clock
 from openmailer.core.ports.audience import ContactErasures, EmailAddresses
@@ -254,12 +256,11 @@ class ImportsService:
             futures: list[asyncio.Future[None]] = []  # of every batch's order, set or not yet
             previous: BatchOrder | None = None
             turn: asyncio.Future[None] | None = None  # the last batch committed and reported
-            earlier = job.committed_offset > 0
+            memory = RunMemory(resumed=job.committed_offset > 0)
             try:
                 while (batch := await reading) is not None:
                     reading = asyncio.ensure_future(anext(batches, None))
-                    staged = await self._first_occurrences(job, batch, earlier=earlier)
-                    earlier = True
+                    staged = await self._first_occurrences(job, batch, memory)
                     loop = asyncio.get_running_loop()
                     order = BatchOrder(
                         placed=loop.create_future(),
@@ -268,7 +269,8 @@ class ImportsService:
                     )
                     turn = loop.create_future()
                     futures += [order.placed, turn]
-                    merging.append((asyncio.ensure_future(self._commit(job, staged, order)), turn))
+                    committing = asyncio.ensure_future(self._commit(job, staged, order, memory))
+                    merging.append((committing, turn))
                     previous = order
                     if len(merging) == MERGING_AT_ONCE:
                         job = await _committed(*merging.popleft(), on_progress)
@@ -284,9 +286,9 @@ class ImportsService:
                         await reading
         return job
 
-    async def _first_occurrences(self, job: ImportJob, batch: Batch, *, earlier: bool) -> Batch:
+    async def _first_occurrences(self, job: ImportJob, batch: Batch, memory: RunMemory) -> Batch:
         """The batch without the addresses this user erased nor the file's later lines of an
-        address (both listed as rejected); its addresses remembered for the later batches."""
+        address (both listed as rejected); its addresses held by the run's memory."""
         p = self.ports
         erased = await p.erasures.erased_among(
             job.user_id, [contact.email for contact in batch.contacts]
@@ -297,12 +299,16 @@ class ImportsService:
             for c in batch.contacts
             if c.email.lower() in erased
         ]
-        kept, duplicates = await p.store.first_occurrences(
-            job, allowed, earlier=earlier, remember=not batch.last
-        )
+
+        async def remembered(contacts: list[StagedContact]) -> dict[int, int]:
+            return await p.store.remembered_lines(job, contacts)
+
+        kept, duplicates = await memory.first_occurrences(batch.end_offset, allowed, remembered)
         return replace(batch, contacts=kept, rejections=[*batch.rejections, *refused, *duplicates])
 
-    async def _commit(self, job: ImportJob, batch: Batch, order: BatchOrder) -> ImportJob:
+    async def _commit(
+        self, job: ImportJob, batch: Batch, order: BatchOrder, memory: RunMemory
+    ) -> ImportJob:
         now = self.ports.clock.now()
         committed, _ = await self.ports.store.commit_batch(
             job,
@@ -313,6 +319,7 @@ class ImportsService:
             lease_until=now + LEASE,
             order=order,
         )
+        memory.committed(batch.end_offset)
         return committed
 
 

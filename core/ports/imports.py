@@ -72,13 +72,11 @@ class ImportStore(Protocol):
         """The upload from its first byte, a chunk at a time."""
         ...
 
-    async def first_occurrences(
-        self, job: ImportJob, contacts: list[StagedContact], *, earlier: bool, remember: bool
-    ) -> tuple[list[StagedContact], list[Rejection]]:
-        """The contacts whose address no earlier line of the file has (compared with the job's
-        earlier batches when `earlier`), and a rejection naming the first line for each other
-        one; the first ones remembered for the later batches when `remember` (committed now:
-        a batch read again after a crash finds its own lines, which are not duplicates)."""
+    async def remembered_lines(
+        self, job: ImportJob, contacts: list[StagedContact]
+    ) -> dict[int, int]:
+        """For those of `contacts` whose address a committed batch of the job remembered: the
+        line it was first read on, keyed by the contact's own line."""
         ...
 
     async def commit_batch(
@@ -92,8 +90,9 @@ class ImportStore(Protocol):
         lease_until: datetime,
         order: BatchOrder | None = None,
     ) -> tuple[ImportJob, MergeOutcome]:
-        """In one transaction: the batch's contacts merged (set-based), their memberships, then,
-        once the previous batch (`order`) has committed, the list counts moved, the rejections
+        """In one transaction: the batch's contacts merged (set-based), their memberships, their
+        addresses remembered for the later batches (`remembered_lines`) unless it is the last,
+        then, once the previous batch (`order`) has committed, the list counts moved, the rejections
         recorded, the counters and the resume point advanced and the lease extended.
         LeaseLost (nothing written) when the job is no longer this attempt's; BatchAbandoned
         when the previous batch did not commit (or `order` says so)."""

@@ -17,7 +17,7 @@ from openmailer.adapters.db.tables import metadata
 
 pytestmark = pytest.mark.integration
 
-REVISIONS = [f"{number:03d}" for number in range(1, 40)]
+REVISIONS = [f"{number:03d}" for number in range(1, 41)]
 HEAD = REVISIONS[-1]
 TABLES_AT = {
     "003": {"users", "email_templates", "email_campaigns"},

@@ -885,7 +885,7 @@ EXPECTED: dict[str, Table] = {
             "line_number": BIGINT_NOT_NULL,
             "address_key": BIGINT_NOT_NULL,
         },
-        foreign_keys={"job_id": ("import_jobs", "CASCADE")},
+        foreign_keys={},  # none since migration 040: the retention sweep removes orphans
         primary_key=("job_id", "address_key", "line_number"),
     ),
 }

@@ -16,6 +16,7 @@ from openmailer.adapters.db.retention.fixed_periods import (
     purge_pending_contacts,
     purge_processed_webhook_events,
 )
+from openmailer.adapters.db.retention.import_scratch import purge_orphaned_seen_addresses
 from openmailer.adapters.db.retention.monthly_counters import reset_monthly_counts
 from openmailer.core.retention.model import Cadence, RetentionJob
 
@@ -49,6 +50,12 @@ RETENTION_JOBS: tuple[RetentionJob, ...] = (
         DAILY,
         "delete left memberships and status overrides older than each user's choice",
         purge_contact_history,
+    ),
+    RetentionJob(
+        "import-scratch",
+        DAILY,
+        "delete the seen addresses of import jobs deleted before they ended",
+        purge_orphaned_seen_addresses,
     ),
     RetentionJob(
         "monthly-counters",

@@ -99,9 +99,8 @@ class ImportSeenAddress(Base):
 
     __tablename__ = "import_seen_addresses"
 
-    job_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("import_jobs.id", ondelete="CASCADE"), primary_key=True
-    )
+    # no foreign key (migration 040): the retention sweep removes a deleted job's rows
+    job_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     address_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     line_number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     address: Mapped[str] = mapped_column(Text)

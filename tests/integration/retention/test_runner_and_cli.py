@@ -73,6 +73,7 @@ def test_jobs_are_chosen_by_name_or_cadence() -> None:
         "expired-api-keys",
         "erasure-audit",
         "contact-history",
+        "import-scratch",
     }
     assert len(select_jobs(RETENTION_JOBS, None)) == len(RETENTION_JOBS)
 
