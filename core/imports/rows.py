@@ -138,6 +138,7 @@ class Columns:
     tags: int | None
     custom: tuple[tuple[str, int], ...]
     width: int
+    custom_overhead: int = 0  # what the custom fields' JSON adds: keys, quotes, separators
 
 
 def columns_of(header: list[str], mapping: dict[str, str]) -> Columns:
@@ -163,17 +164,19 @@ def columns_of(header: list[str], mapping: dict[str, str]) -> Columns:
             "no column holds the email address: map one to `email` (the header is "
             f"{', '.join(map(repr, names))})"
         )
+    custom = tuple(
+        (target.removeprefix(CUSTOM_FIELD_PREFIX), index)
+        for target, index in by_target.items()
+        if target.startswith(CUSTOM_FIELD_PREFIX)
+    )
     return Columns(
         email=by_target["email"],
         first_name=by_target.get("first_name"),
         last_name=by_target.get("last_name"),
         tags=by_target.get("tags"),
-        custom=tuple(
-            (target.removeprefix(CUSTOM_FIELD_PREFIX), index)
-            for target, index in by_target.items()
-            if target.startswith(CUSTOM_FIELD_PREFIX)
-        ),
+        custom=custom,
         width=len(names),
+        custom_overhead=sum(len(key) + 6 for key, _ in custom),
     )
 
 
@@ -240,19 +243,20 @@ def stage(
         if value := record[index].strip():
             custom[key] = value
     # Flat strings: their JSON is at most six bytes a character (\uXXXX escapes) plus quotes
-    # and separators, so only a long row needs the full check.
-    if sum(len(key) + len(value) + 6 for key, value in custom.items()) * 6 > MAX_FLAT_CHARS:
+    # and separators, and no longer than the whole record's fields with the keys, so only a
+    # long row needs the full check.
+    if (sum(map(len, record)) + columns.custom_overhead) * 6 > MAX_FLAT_CHARS:
         policies.check_custom_fields(custom)
     tags: list[str] = []
     if columns.tags is not None and record[columns.tags]:
         tags = list(_tags_of(record[columns.tags]))
     return StagedContact(
-        line=line,
-        email=email,
-        first_name=_name(record, columns.first_name, "first_name"),
-        last_name=_name(record, columns.last_name, "last_name"),
-        custom_fields=custom,
-        tags=tags,
+        line,
+        email,
+        _name(record, columns.first_name, "first_name"),
+        _name(record, columns.last_name, "last_name"),
+        custom,
+        tags,
     )
 
 

@@ -27,43 +27,49 @@ _WORD = (1 << 64) - 1
 
 
 class AddressFilter:
-    """A Bloom filter that grows: when one part holds its capacity, a part twice as large is
-    added (the false positives of the parts add up: about 1.5% after a million addresses)."""
+    """A Bloom filter that grows: when its last part holds its capacity, a part twice as large
+    is added (the parts' false positives add up). The first part is sized for the addresses
+    expected, so that a file is usually held by one."""
 
-    def __init__(self) -> None:
+    def __init__(self, expected: int = FIRST_CAPACITY) -> None:
         self._parts: list[tuple[bytearray, int]] = []
-        self._capacity = 0
+        self._capacity = max(expected, FIRST_CAPACITY) // 2
         self._held = 0
         self._grow()
 
     def _grow(self) -> None:
-        self._capacity = FIRST_CAPACITY << len(self._parts)
+        self._capacity *= 2
         size = self._capacity * BITS_PER_ADDRESS
         self._parts.append((bytearray(size // 8), size))
         self._held = 0
 
-    def might_hold(self, address: str) -> bool:
-        digest = hash(address) & _WORD
-        low, step = digest & 0xFFFFFFFF, (digest >> 32) | 1
-        for bits, size in self._parts:
-            for probe in range(PROBES):
-                position = (low + probe * step) % size
-                if not bits[position >> 3] & (1 << (position & 7)):
-                    break
-            else:
-                return True
-        return False
-
-    def add(self, address: str) -> None:
+    def add(self, address: str) -> bool:
+        """Adds the address; whether it might have been held already (a false positive now and
+        then, never a false negative)."""
         if self._held >= self._capacity:
             self._grow()
-        bits, size = self._parts[-1]
         digest = hash(address) & _WORD
         low, step = digest & 0xFFFFFFFF, (digest >> 32) | 1
+        *earlier, (bits, size) = self._parts
+        held = True
         for probe in range(PROBES):
             position = (low + probe * step) % size
-            bits[position >> 3] |= 1 << (position & 7)
+            byte, bit = position >> 3, 1 << (position & 7)
+            if not bits[byte] & bit:
+                held = False
+                bits[byte] |= bit
+        if held:
+            return True
         self._held += 1
+        return any(_holds(part, size, low, step) for part, size in earlier)
+
+
+def _holds(bits: bytearray, size: int, low: int, step: int) -> bool:
+    for probe in range(PROBES):
+        position = (low + probe * step) % size
+        if not bits[position >> 3] & (1 << (position & 7)):
+            return False
+    return True
 
 
 def duplicate(line: int, first_line: int, email: str) -> Rejection:
@@ -80,9 +86,13 @@ class RunMemory:
     before the run began, whose addresses only the database knows."""
 
     resumed: bool
-    filter: AddressFilter = field(default_factory=AddressFilter)
+    expected: int = FIRST_CAPACITY  # addresses the file may hold, to size the filter
+    filter: AddressFilter = field(init=False)
     # batch end offset -> {address: line}, for the batches kept but not committed yet
     in_flight: dict[int, dict[str, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.filter = AddressFilter(self.expected)
 
     async def first_occurrences(
         self, end_offset: int, contacts: list[StagedContact], remembered: RememberedLines
@@ -108,7 +118,6 @@ class RunMemory:
                 duplicates.append(duplicate(contact.line, earlier[address], contact.email))
             else:
                 kept.append(contact)
-                self.filter.add(address)
         for contact in later:
             address = contact.email.lower()
             first = earlier.get(address, first_line[address])
@@ -129,7 +138,8 @@ class RunMemory:
         earlier: dict[str, int] = {}
         ask: list[StagedContact] = []
         for contact, address in firsts:
-            if not (self.resumed or self.filter.might_hold(address)):
+            # every address read is added: one already held is a duplicate or a false positive
+            if not self.filter.add(address) and not self.resumed:
                 continue
             for lines in self.in_flight.values():
                 if address in lines:

@@ -43,6 +43,8 @@ LEASE = timedelta(minutes=2)
 LOST_MESSAGE_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 BATCH_ROWS = 25_000  # two of them merge at once: smaller batches overlap sooner
+# sizes the run's memory of addresses for the file (a file of shorter rows only grows it)
+BYTES_PER_ROW_AT_LEAST = 32
 MERGING_AT_ONCE = 2  # the database's share of two cores, while the reader keeps a third busy
 ERASED_REASON = "this address was erased (GDPR) and is not added again"
 
@@ -256,7 +258,10 @@ class ImportsService:
             futures: list[asyncio.Future[None]] = []  # of every batch's order, set or not yet
             previous: BatchOrder | None = None
             turn: asyncio.Future[None] | None = None  # the last batch committed and reported
-            memory = RunMemory(resumed=job.committed_offset > 0)
+            memory = RunMemory(
+                resumed=job.committed_offset > 0,
+                expected=(job.upload_bytes - job.committed_offset) // BYTES_PER_ROW_AT_LEAST,
+            )
             try:
                 while (batch := await reading) is not None:
                     reading = asyncio.ensure_future(anext(batches, None))
