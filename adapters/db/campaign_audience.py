@@ -1,5 +1,6 @@
 """A campaign's audience in SQL: who it reaches (a list's active members and/or a segment's
-matches), who is excluded and why, and the one statement that materialises its recipients.
+matches), who is excluded and why, and the statement that materialises its recipients (one
+`INSERT … SELECT … ON CONFLICT DO NOTHING` per part of the audience, the parts at once).
 
 Only SUBSCRIBED contacts receive a campaign: UNSUBSCRIBED, BOUNCED and COMPLAINED are
 suppressed, PENDING have not confirmed (double opt-in). A contact whose address matches a GDPR
@@ -20,6 +21,7 @@ is a hash join at any size (a membership is unique per contact and list, so no r
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -48,7 +50,7 @@ from openmailer.adapters.db.contact_erasure import RECIPIENTS, TOMBSTONES, tombs
 from openmailer.adapters.db.custom_field_indexes import plan_audience
 from openmailer.adapters.db.segment_sql import CONTACTS, MEMBERSHIPS, audience_where
 from openmailer.adapters.db.tables.campaigns import EmailCampaign
-from openmailer.adapters.db.unit_of_work import Statements, statements_on
+from openmailer.adapters.db.unit_of_work import OwnTransactions, Statements, statements_on
 from openmailer.core.campaigns.model import AudienceBreakdown, AudienceSource
 from openmailer.core.registry import Registry
 from openmailer.core.segments.operators import SegmentOperator
@@ -63,6 +65,12 @@ HMAC_BLOCK_BYTES = 64  # SHA-256's block size
 # campaign's unsent rows in id order and stops after the batch (~1 ms). The ANALYZE samples at
 # most 30,000 pages, ~60 ms at 2M rows.
 ANALYZE_AFTER_ROWS = 10_000
+# A start inserts its recipients in this many transactions at once, each a part of the audience
+# (contact id modulo the parts), committed before the campaign records its total and template
+# version, which the send path waits for: the insert is CPU-bound (index entries, foreign-key
+# checks), and one statement uses one core. A start that dies between them leaves rows but no
+# version; the next materialisation (ON CONFLICT DO NOTHING) completes them.
+MATERIALISE_PARTS = 2
 
 
 def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
@@ -107,8 +115,11 @@ class SqlAlchemyCampaignAudience:
         target: AsyncEngine | Statements,
         operators: Registry[SegmentOperator],
         box: AesGcmSecretBox,
+        *,
+        parts: int = MATERIALISE_PARTS,
     ) -> None:
         self._db = statements_on(target)
+        self._parts = parts
         self._operators = operators
         self._key = tombstone_key(box)
 
@@ -194,28 +205,18 @@ class SqlAlchemyCampaignAudience:
     ) -> int:
         mine = and_(CAMPAIGNS.c.id == campaign_id, CAMPAIGNS.c.created_by == user_id)
         async with self._db.write() as conn:
-            # Concurrent materialisations of one campaign run one after the other.
-            locked = await conn.scalar(select(CAMPAIGNS.c.id).where(mine).with_for_update())
+            # Concurrent materialisations of one campaign run one after the other. FOR NO KEY
+            # UPDATE: the parts' foreign-key checks take the row FOR KEY SHARE, which FOR
+            # UPDATE would make them wait for this transaction, and it for them.
+            locked = await conn.scalar(
+                select(CAMPAIGNS.c.id).where(mine).with_for_update(key_share=True)
+            )
             if locked is None:
                 return 0
-            audience = await self._audience(conn, user_id, source)
-            # `{campaign_id}-{32 hex}`: 122 random bits from PostgreSQL's cryptographic
-            # generator (unguessable, unlike md5(random()); built in since PostgreSQL 13, no
-            # pgcrypto), after the campaign, so a click finds its links by campaign without
-            # first looking the recipient up (adapters/db/tracking_links.py).
-            tracking_id = literal(f"{campaign_id}-", Text) + func.replace(
-                func.gen_random_uuid().cast(Text), "-", ""
-            )
-            rows = (
-                select(literal(campaign_id), CONTACTS.c.id, literal("PENDING"), tracking_id)
-                .select_from(audience.contacts)
-                .where(audience.eligible)
-            )
-            inserted = await conn.execute(
-                insert(RECIPIENTS)
-                .from_select(["campaign_id", "contact_id", "status", "tracking_id"], rows)
-                .on_conflict_do_nothing(constraint="unique_campaign_contact")
-            )
+            if self._parts > 1 and isinstance(self._db, OwnTransactions):
+                inserted = await self._insert_parts(user_id, campaign_id, source)
+            else:
+                inserted = await self._insert(conn, user_id, campaign_id, source, part=None)
             total = int(
                 await conn.scalar(
                     select(func.count())
@@ -224,6 +225,7 @@ class SqlAlchemyCampaignAudience:
                 )
                 or 0
             )
+            # the send path reads a campaign as materialised once its template version is set
             await conn.execute(
                 update(CAMPAIGNS)
                 .where(mine)
@@ -233,7 +235,59 @@ class SqlAlchemyCampaignAudience:
                     updated_at=text("CURRENT_TIMESTAMP"),
                 )
             )
-        if inserted.rowcount >= ANALYZE_AFTER_ROWS:
+        if inserted >= ANALYZE_AFTER_ROWS:
             async with self._db.write() as conn:
                 await conn.execute(text("ANALYZE campaign_recipients"))
         return total
+
+    async def _insert_parts(self, user_id: int, campaign_id: int, source: AudienceSource) -> int:
+        """Every part at once, each in its own transaction; the first part's error is raised
+        as itself (the others are cancelled), for the callers that judge it (a retry)."""
+        try:
+            async with asyncio.TaskGroup() as parts:
+                started = [
+                    parts.create_task(self._insert_own_part(user_id, campaign_id, source, part))
+                    for part in range(self._parts)
+                ]
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from failed
+        return sum(task.result() for task in started)
+
+    async def _insert_own_part(
+        self, user_id: int, campaign_id: int, source: AudienceSource, part: int
+    ) -> int:
+        async with self._db.write() as conn:
+            return await self._insert(conn, user_id, campaign_id, source, part=part)
+
+    async def _insert(
+        self,
+        conn: AsyncConnection,
+        user_id: int,
+        campaign_id: int,
+        source: AudienceSource,
+        *,
+        part: int | None,
+    ) -> int:
+        """The audience's rows (those of one part: contact id modulo the parts) inserted."""
+        audience = await self._audience(conn, user_id, source)
+        # `{campaign_id}-{32 hex}`: 122 random bits from PostgreSQL's cryptographic generator
+        # (unguessable, unlike md5(random()); built in since PostgreSQL 13, no pgcrypto), after
+        # the campaign, so a click finds its links by campaign without first looking the
+        # recipient up (adapters/db/tracking_links.py).
+        tracking_id = literal(f"{campaign_id}-", Text) + func.replace(
+            func.gen_random_uuid().cast(Text), "-", ""
+        )
+        eligible = audience.eligible
+        if part is not None:
+            eligible = and_(eligible, CONTACTS.c.id % self._parts == part)
+        rows = (
+            select(literal(campaign_id), CONTACTS.c.id, literal("PENDING"), tracking_id)
+            .select_from(audience.contacts)
+            .where(eligible)
+        )
+        inserted = await conn.execute(
+            insert(RECIPIENTS)
+            .from_select(["campaign_id", "contact_id", "status", "tracking_id"], rows)
+            .on_conflict_do_nothing(constraint="unique_campaign_contact")
+        )
+        return int(inserted.rowcount)

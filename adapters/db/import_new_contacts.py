@@ -7,6 +7,10 @@ are found with one probe (an index lookup per address, read-only), given ids fro
 sequence, and COPied into `contacts`, their memberships into `contact_list_memberships` after
 them: nobody else sees those contacts before the commit, so no membership of them can exist.
 
+The probe also reads what decides whether the file changes a known contact: one it changes
+nothing of, already an ACTIVE member of the list, is settled and left alone (the statement would
+lock it FOR SHARE, which rewrites the row). The other known rows go to the statement.
+
 An address another writer inserts between the probe and the COPY makes the COPY fail on a unique
 key (after waiting for that writer's commit); the savepoint is rolled back and the caller merges
 the whole batch with the all-purpose statement instead, which handles every such race.

@@ -1,5 +1,6 @@
-"""Materialising recipients: one set-based INSERT over list members and segment matches,
-suppressed and removed ones left out, idempotent; the conditional UPDATE under concurrency."""
+"""Materialising recipients: set-based INSERTs over list members and segment matches (one per
+part of the audience, at once), suppressed and removed ones left out, idempotent, a part that
+dies leaving a campaign the send path does not start; the conditional UPDATE under concurrency."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from openmailer.adapters.bootstrap import DatabaseResources, build_campaigns, builtin_areas
+from openmailer.adapters.db import campaign_audience
+from openmailer.adapters.db.campaign_audience import MATERIALISE_PARTS
 from openmailer.adapters.db.campaigns import SqlAlchemyCampaignRepository
 from openmailer.adapters.db.engine import create_engine
 from openmailer.adapters.db.tables import CampaignRecipient, EmailTemplate, Segment
@@ -301,7 +304,8 @@ async def test_a_list_too_large_to_hash_is_joined_not_rescanned_per_contact(
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", capture)
     assert report.json()["audience"]["recipients"] == total > 0
-    assert len(issued) == 2, [statement[:60] for statement, _ in issued]  # breakdown, insert
+    # the breakdown, then one insert per part of the audience
+    assert len(issued) == 1 + MATERIALISE_PARTS, [statement[:60] for statement, _ in issued]
 
     async with engine.connect() as conn:
         await conn.execute(text("SET work_mem = '64kB'"))
@@ -310,3 +314,55 @@ async def test_a_list_too_large_to_hash_is_joined_not_rescanned_per_contact(
                 row[0] for row in await conn.exec_driver_sql("EXPLAIN " + statement, parameters)
             )
             assert "SubPlan" not in plan, plan
+
+
+class PartDied(Exception):
+    pass
+
+
+async def test_a_part_that_dies_leaves_the_campaign_unsent_and_the_next_start_completes_it(
+    app: Litestar, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, owner = world.engine, world.owner
+    count, list_below, tag_from = 3000, 2000, 1500
+    await bulk_contacts(engine, owner.user.id, count, tag_from=tag_from)
+    list_id = await add_list(engine, owner.user)
+    await bulk_members(engine, owner.user.id, list_id, list_below)
+    campaign = await create_campaign(
+        world.client, owner.caller, template_id=owner.template_id, list_id=list_id
+    )
+    await started(app, world, campaign["id"])
+    own_part = campaign_audience.SqlAlchemyCampaignAudience._insert_own_part
+    committed: list[int] = []
+    others_committed = asyncio.Event()
+
+    async def last_part_dies(self: Any, *arguments: Any) -> int:
+        if arguments[-1] == MATERIALISE_PARTS - 1:
+            # the other parts commit first: their rows stay, as a worker killed here leaves them
+            await asyncio.wait_for(others_committed.wait(), 30)
+            raise PartDied
+        inserted = int(await own_part(self, *arguments))
+        committed.append(inserted)  # its transaction has committed
+        if len(committed) == MATERIALISE_PARTS - 1:
+            others_committed.set()
+        return inserted
+
+    monkeypatch.setattr(
+        campaign_audience.SqlAlchemyCampaignAudience, "_insert_own_part", last_part_dies
+    )
+    with pytest.raises(PartDied):  # the part's own error, as the worker's retry judges it
+        await service_of(app).materialise_recipients(owner.user.id, campaign["id"])
+    expected = expected_numbers(count, list_below=list_below, tag_from=count)
+    partial = await recipient_rows(engine, campaign["id"])
+    assert 0 < len(partial) < len(expected)  # the committed parts' rows
+    read = await world.client.get(
+        f"/api/v1/campaigns/{campaign['id']}", headers=owner.caller.headers
+    )
+    assert read.json()["template_version"] is None  # what the send path waits for
+    monkeypatch.undo()
+
+    total = await service_of(app).materialise_recipients(owner.user.id, campaign["id"])
+    rows = await recipient_rows(engine, campaign["id"])
+    assert total == len(rows) == len(expected)
+    assert {row.i for row in rows} == expected
+    assert {row.tracking_id for row in partial} <= {row.tracking_id for row in rows}
