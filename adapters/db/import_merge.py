@@ -2,10 +2,10 @@
 
 The batch arrives without duplicates (`import_seen` dropped the later lines of an address,
 inside the batch and against the job's earlier batches). Subscribing, the addresses the account
-does not hold yet are COPied straight into the contacts (`import_new_contacts`); the rest, and
-the whole batch of the other modes (or when a concurrent writer takes one of the new addresses),
-is COPied (asyncpg's binary COPY
-on the transaction's own connection) into a staging table that lives until the commit. Then
+does not hold yet are COPied straight into the contacts and the known ones that change nothing
+are left alone (`import_new_contacts`); the rest, and the whole batch of the other modes (or
+when a concurrent writer takes one of the new addresses), is COPied (asyncpg's binary COPY on
+the transaction's own connection) into a staging table that lives until the commit. Then
 one statement per mode merges the staged rows and moves the memberships (an INSERT … SELECT …
 ON CONFLICT with a data-modifying CTE, or an UPDATE … FROM): tags are unioned, custom fields
 merged with `||`, names kept where the file has none.

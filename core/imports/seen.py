@@ -33,13 +33,12 @@ class AddressFilter:
 
     def __init__(self, expected: int = FIRST_CAPACITY) -> None:
         self._parts: list[tuple[bytearray, int]] = []
-        self._capacity = max(expected, FIRST_CAPACITY) // 2
         self._held = 0
-        self._grow()
+        self._grow(max(expected, FIRST_CAPACITY))
 
-    def _grow(self) -> None:
-        self._capacity *= 2
-        size = self._capacity * BITS_PER_ADDRESS
+    def _grow(self, capacity: int) -> None:
+        self._capacity = capacity
+        size = capacity * BITS_PER_ADDRESS
         self._parts.append((bytearray(size // 8), size))
         self._held = 0
 
@@ -47,29 +46,26 @@ class AddressFilter:
         """Adds the address; whether it might have been held already (a false positive now and
         then, never a false negative)."""
         if self._held >= self._capacity:
-            self._grow()
+            self._grow(self._capacity * 2)
         digest = hash(address) & _WORD
         low, step = digest & 0xFFFFFFFF, (digest >> 32) | 1
         *earlier, (bits, size) = self._parts
-        held = True
-        for probe in range(PROBES):
-            position = (low + probe * step) % size
-            byte, bit = position >> 3, 1 << (position & 7)
-            if not bits[byte] & bit:
-                held = False
-                bits[byte] |= bit
-        if held:
+        if _holds(bits, size, low, step):
             return True
+        for position in _positions(size, low, step):
+            bits[position >> 3] |= 1 << (position & 7)
         self._held += 1
         return any(_holds(part, size, low, step) for part, size in earlier)
 
 
+def _positions(size: int, low: int, step: int) -> list[int]:
+    return [(low + probe * step) % size for probe in range(PROBES)]
+
+
 def _holds(bits: bytearray, size: int, low: int, step: int) -> bool:
-    for probe in range(PROBES):
-        position = (low + probe * step) % size
-        if not bits[position >> 3] & (1 << (position & 7)):
-            return False
-    return True
+    return all(
+        bits[position >> 3] & (1 << (position & 7)) for position in _positions(size, low, step)
+    )
 
 
 def duplicate(line: int, first_line: int, email: str) -> Rejection:
