@@ -351,5 +351,7 @@ async def read_batches(
             contacts, rejections, rows, start = [], [], 0, offset
     if columns is None:
         raise UnreadableFile("the file has no header row")
-    if rows or offset > skip_to_offset:
+    # Only what follows the last full batch: an empty batch ending where that one ends would
+    # take its place (the lock keyed by the end offset) while that one still holds it.
+    if rows or offset > start:
         yield Batch(contacts, rejections, rows, offset, line, last=True, start_offset=start)
