@@ -23,6 +23,7 @@ from datetime import timedelta
 from openmailer.core.accounts.model import Principal
 from openmailer.core.errors import DomainError, NotFound, ValidationError
 from openmailer.core.imports import rows
+from openmailer.core.imports.collector import fewer_collections
 from openmailer.core.imports.model import (
     Batch,
     BatchOrder,
@@ -226,7 +227,8 @@ class ImportsService:
                     await rows.check_text(whole_file)
             if job.delimiter is None:
                 job = replace(job, delimiter=rows.detect_delimiter(await _head(p.store, job.id)))
-            job = await self._import_batches(job, batch_rows, on_progress)
+            with fewer_collections():
+                job = await self._import_batches(job, batch_rows, on_progress)
         except rows.UnreadableFile as error:
             return await p.store.finish(job, error=error.detail, now=p.clock.now())
         return await p.store.finish(job, error=None, now=p.clock.now())

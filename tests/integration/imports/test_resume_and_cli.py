@@ -4,6 +4,7 @@ counted twice. And `openmailer import`, which runs the same code in its own proc
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from openmailer.adapters.cli import main
 from openmailer.adapters.db import import_batches
 from openmailer.adapters.settings import Settings
 from openmailer.core.accounts.service import AccountsPorts as Accounts
+from openmailer.core.imports.collector import RUN_THRESHOLD
 from openmailer.core.imports.model import ImportJob
 from openmailer.core.imports.service import ImportsService
 from tests.integration.accounts.accounts_helpers import Caller, engine_of
@@ -72,8 +74,14 @@ async def test_a_job_left_running_resumes_after_its_last_batch_once_the_lease_ex
             {"id": job_id},
         )
     assert job_id in await imports.reclaim()
-    finished = await imports.run(job_id, batch_rows=3)
+    before, during = gc.get_threshold(), []
+    finished = await imports.run(
+        job_id, batch_rows=3, on_progress=lambda job: during.append(gc.get_threshold()[0])
+    )
     assert finished is not None and finished.status.value == "COMPLETED"
+    # the collector's young generation enlarged while the batches ran (core/imports/collector)
+    assert before[0] < RUN_THRESHOLD
+    assert set(during) == {RUN_THRESHOLD} and gc.get_threshold() == before
     counters = finished.counters
     assert (counters.rows_read, counters.inserted, counters.rejected) == (10, 8, 2)
     assert finished.attempts == 2
