@@ -144,6 +144,7 @@ async def _commit_batch_once(
         mode=mode,
         contacts=batch.contacts,
         now=cast(datetime, to_db_time(now)),
+        likely_new=batch.likely_new,
     )
     if not batch.last:
         await remember(await driver_of(conn), job.id, batch.contacts)

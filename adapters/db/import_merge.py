@@ -193,11 +193,20 @@ async def merge_batch(
     mode: ImportMode,
     contacts: list[StagedContact],
     now: datetime,
+    likely_new: bool = False,
 ) -> Merged:
     if not contacts:
         return Merged(inserted=0, updated=0, skipped=0)
     driver = await driver_of(conn)
     if mode is ImportMode.SUBSCRIBE:
+        # A batch most likely new to the account is COPied without the probe first (an index
+        # probe per address); an address the account holds fails the COPY on the unique key,
+        # which leaves nothing behind, and the batch goes the probing way.
+        if likely_new and await copy_new_contacts(
+            conn, driver, user_id=user_id, list_id=list_id, contacts=contacts, now=now
+        ):
+            added = len(contacts)
+            return Merged(added, 0, 0, joined=added, joined_subscribed=added)
         known = await known_addresses(driver, user_id, list_id, contacts)
         new = [contact for contact in contacts if contact.email.lower() not in known]
         if not new or await copy_new_contacts(

@@ -112,6 +112,10 @@ class Batch:
     # no row of the file follows: its addresses need not be remembered for later batches
     last: bool = False
     start_offset: int = 0
+    # the run's committed batches were all new to the account (`RunMemory.likely_new`): the
+    # store may write these contacts as new without first asking which ones the account holds,
+    # asking only if that fails
+    likely_new: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,6 +97,9 @@ class RunMemory:
     filter: AddressFilter = field(init=False)
     # batch end offset -> {address: line}, for the batches kept but not committed yet
     in_flight: dict[int, dict[str, int]] = field(default_factory=dict)
+    # committed batches whose every contact was new to the account, and whether one was not
+    new_batches: int = 0
+    met_known: bool = False
 
     def __post_init__(self) -> None:
         self.filter = AddressFilter(self.expected)
@@ -134,9 +137,20 @@ class RunMemory:
         }
         return kept, duplicates
 
-    def committed(self, end_offset: int) -> None:
-        """The batch is in the database now: its addresses are looked up there."""
+    def committed(self, end_offset: int, *, all_new: bool) -> None:
+        """The batch is in the database now: its addresses are looked up there. `all_new`: the
+        account held none of its contacts' addresses."""
         self.in_flight.pop(end_offset, None)
+        if all_new:
+            self.new_batches += 1
+        else:
+            self.met_known = True
+
+    @property
+    def likely_new(self) -> bool:
+        """Every batch committed so far (one at least) was new to the account: the next one's
+        addresses most likely are too (a file of new contacts, or the first load)."""
+        return self.new_batches > 0 and not self.met_known
 
     async def _earlier_lines(
         self, firsts: list[tuple[StagedContact, str]], remembered: RememberedLines

@@ -311,13 +311,18 @@ class ImportsService:
             return await p.store.remembered_lines(job, contacts)
 
         kept, duplicates = await memory.first_occurrences(batch.end_offset, allowed, remembered)
-        return replace(batch, contacts=kept, rejections=[*batch.rejections, *refused, *duplicates])
+        return replace(
+            batch,
+            contacts=kept,
+            rejections=[*batch.rejections, *refused, *duplicates],
+            likely_new=memory.likely_new,
+        )
 
     async def _commit(
         self, job: ImportJob, batch: Batch, order: BatchOrder, memory: RunMemory
     ) -> ImportJob:
         now = self.ports.clock.now()
-        committed, _ = await self.ports.store.commit_batch(
+        committed, outcome = await self.ports.store.commit_batch(
             job,
             batch,
             batch.rejections,
@@ -326,7 +331,7 @@ class ImportsService:
             lease_until=now + LEASE,
             order=order,
         )
-        memory.committed(batch.end_offset)
+        memory.committed(batch.end_offset, all_new=outcome.inserted == len(batch.contacts))
         return committed
 
 

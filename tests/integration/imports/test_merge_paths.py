@@ -142,3 +142,51 @@ async def test_a_new_address_taken_by_another_writer_before_the_copy_is_merged_i
         )
     assert kept_id == taken.id
     assert await assert_counts_fresh(engine, list_id) == (2, 2)
+
+
+async def test_batches_new_to_the_account_are_copied_without_the_probe_until_one_is_not(
+    client: httpx.AsyncClient,
+    accounts: Accounts,
+    caller: Caller,
+    imports: ImportsService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once a committed batch of the run was all new, the next ones are COPied without asking
+    which addresses the account holds; one that holds some fails that COPY, leaves nothing of
+    it, and is probed and merged; later batches probe again."""
+    list_id = await create_list(client, caller)
+    engine = engine_of(accounts)
+    await imported(client, caller, imports, csv_bytes("email", "held@example.com"), list_id)
+    probe = import_merge.known_addresses
+    probed: list[list[str]] = []
+
+    async def recorded_probe(
+        driver: Any, user_id: int, list_id: int, contacts: list[StagedContact]
+    ) -> dict[str, bool]:
+        probed.append(sorted(contact.email for contact in contacts))
+        return await probe(driver, user_id, list_id, contacts)
+
+    monkeypatch.setattr(import_merge, "known_addresses", recorded_probe)
+    body = csv_bytes(
+        "email,first_name",
+        *(f"new{n}@example.com,N{n}" for n in range(9)),  # batches 1 to 3: new
+        "new9@example.com,N9",  # batch 4: COPied without the probe, which fails on …
+        "HELD@example.com,Hal",  # … an address the account holds (another case of it)
+        "new10@example.com,N10",
+        "new11@example.com,N11",  # batch 5: probed again
+    )
+    job = await imported(client, caller, imports, body, list_id, batch_rows=3)
+    assert job["status"] == "COMPLETED", job
+    assert (job["inserted"], job["updated"], job["rejected"]) == (12, 1, 0), job
+    # batches 1 and 2 merge before any has committed: probed; 3 and 4 after an all-new one
+    # had: COPied without it, and 4, failing, then probed; 5 is probed or not as 4 has
+    # committed or not when it is read
+    assert sorted(batch for batch in probed if batch != ["new11@example.com"]) == [
+        ["HELD@example.com", "new10@example.com", "new9@example.com"],
+        ["new0@example.com", "new1@example.com", "new2@example.com"],
+        ["new3@example.com", "new4@example.com", "new5@example.com"],
+    ]
+    contacts = await contacts_of(engine, caller.user.id)
+    assert len(contacts) == 13
+    assert contacts["held@example.com"]["first_name"] == "Hal"  # merged, not duplicated
+    assert await assert_counts_fresh(engine, list_id) == (13, 13)

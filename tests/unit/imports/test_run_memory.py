@@ -33,7 +33,7 @@ class Database:
     def commit(self, memory: RunMemory, end_offset: int, kept: list[StagedContact]) -> None:
         for c in kept:
             self.remembered.setdefault(c.email.lower(), c.line)
-        memory.committed(end_offset)
+        memory.committed(end_offset, all_new=True)
 
 
 def test_the_filter_holds_every_address_added_and_rules_out_nearly_all_others() -> None:
