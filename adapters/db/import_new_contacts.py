@@ -14,6 +14,10 @@ lock it FOR SHARE, which rewrites the row). The other known rows go to the state
 An address another writer inserts between the probe and the COPY makes the COPY fail on a unique
 key (after waiting for that writer's commit); the savepoint is rolled back and the caller merges
 the whole batch with the all-purpose statement instead, which handles every such race.
+
+A batch the run expects to be all new (`Batch.likely_new`: its committed batches were) skips the
+probe and is COPied whole; an address the account holds fails that COPY the same way, and the
+batch is then probed.
 """
 
 from __future__ import annotations
@@ -110,8 +114,9 @@ async def copy_new_contacts(
     contacts: Sequence[StagedContact],
     now: datetime,
 ) -> bool:
-    """Insert `contacts` (addresses the probe did not find) as SUBSCRIBED ACTIVE members of
-    the list; False, with nothing written, when another writer took one of the addresses."""
+    """Insert `contacts` (addresses the probe did not find, or a batch likely new) as
+    SUBSCRIBED ACTIVE members of the list; False, with nothing written, when the account holds
+    one of the addresses (another writer's, or one the batch was not probed for)."""
     # in address order, as the merge statement inserts: two writers meet in the same order
     ordered = sorted(contacts, key=lambda contact: contact.email.lower())
     try:
