@@ -105,3 +105,14 @@ async def test_a_false_positive_of_the_filter_is_kept() -> None:
     kept, duplicates = await memory.first_occurrences(20, [contact(3, "b@x.com")], database.lines)
     assert [c.line for c in kept] == [3] and duplicates == []
     assert database.asked == [["b@x.com"]]
+
+
+def test_a_run_expects_new_contacts_once_a_committed_batch_was_all_new_until_one_is_not() -> None:
+    memory = RunMemory(resumed=False)
+    assert not memory.likely_new  # nothing committed yet: nothing known of the account
+    memory.committed(100, all_new=True)
+    assert memory.likely_new
+    memory.committed(200, all_new=False)
+    assert not memory.likely_new
+    memory.committed(300, all_new=True)
+    assert not memory.likely_new  # an account that held one address may hold more
