@@ -28,6 +28,11 @@ DEFAULT_IMPORT_MAX_BYTES = 100 * 1024 * 1024
 # message than 100 (each batch's claim, provider lookup, result writes and queue messages).
 DEFAULT_CAMPAIGN_BATCH_SIZE = 250
 MAX_CAMPAIGN_BATCH_SIZE = 1000
+# Batches of one campaign in flight at once across every worker (SendSettings.lanes). Each
+# lane holds a worker thread while it waits for a send-speed grant, so the default leaves half
+# of one `openmailer worker`'s 2 x 8 threads to other work; a fleet of workers wants more.
+DEFAULT_CAMPAIGN_LANES = 8
+MAX_CAMPAIGN_LANES = 256
 DEFAULT_CAMPAIGN_LEASE_SECONDS = 120.0
 DEFAULT_CAMPAIGN_RETRY_BACKOFF = 10.0
 DEFAULT_WORKER_METRICS_HOST = "127.0.0.1"
@@ -81,9 +86,11 @@ class Settings:
     # (adapters/webhooks/sns.py), so a loopback server plays SNS.
     sns_endpoint_override: str | None = None
     # The campaign send path (core/campaigns/services/delivery.py): recipients per claimed
-    # batch; how long a claim holds its rows before the reconciler takes them back (longer
-    # than any batch takes); the first backoff of a transient failure (doubling after).
+    # batch; batches of one campaign in flight at once; how long a claim holds its rows before
+    # the reconciler takes them back (longer than any batch takes); the first backoff of a
+    # transient failure (doubling after).
     campaign_batch_size: int = DEFAULT_CAMPAIGN_BATCH_SIZE
+    campaign_lanes: int = DEFAULT_CAMPAIGN_LANES
     campaign_lease_seconds: float = DEFAULT_CAMPAIGN_LEASE_SECONDS
     campaign_retry_backoff: float = DEFAULT_CAMPAIGN_RETRY_BACKOFF
     # Metrics (docs/operations.md). A token: `GET /metrics` and the workers' endpoint want
@@ -169,6 +176,9 @@ def load_settings(
         _parse_batch_size,
         get("CAMPAIGN_BATCH_SIZE") or str(DEFAULT_CAMPAIGN_BATCH_SIZE),
     )
+    lanes = check(
+        "CAMPAIGN_LANES", _parse_lanes, get("CAMPAIGN_LANES") or str(DEFAULT_CAMPAIGN_LANES)
+    )
     lease_seconds = seconds("CAMPAIGN_LEASE_SECONDS", DEFAULT_CAMPAIGN_LEASE_SECONDS)
     retry_backoff = seconds("CAMPAIGN_RETRY_BACKOFF", DEFAULT_CAMPAIGN_RETRY_BACKOFF)
     metrics_token = check("METRICS_TOKEN", _parse_metrics_token, get("METRICS_TOKEN"))
@@ -214,6 +224,7 @@ def load_settings(
         import_max_bytes=import_max_bytes or DEFAULT_IMPORT_MAX_BYTES,
         sns_endpoint_override=sns_endpoint_override,
         campaign_batch_size=batch_size or DEFAULT_CAMPAIGN_BATCH_SIZE,
+        campaign_lanes=lanes or DEFAULT_CAMPAIGN_LANES,
         campaign_lease_seconds=lease_seconds,
         campaign_retry_backoff=retry_backoff,
         metrics_token=metrics_token,
@@ -358,10 +369,18 @@ def _parse_failure_count(raw: str | None) -> int:
     return count
 
 
-def _parse_batch_size(raw: str | None) -> int:
-    if raw is None or not raw.isdigit() or not 0 < int(raw) <= MAX_CAMPAIGN_BATCH_SIZE:
-        raise ValueError(f"must be a whole number from 1 to {MAX_CAMPAIGN_BATCH_SIZE}, got {raw!r}")
+def _parse_count(raw: str | None, maximum: int) -> int:
+    if raw is None or not raw.isdigit() or not 0 < int(raw) <= maximum:
+        raise ValueError(f"must be a whole number from 1 to {maximum}, got {raw!r}")
     return int(raw)
+
+
+def _parse_batch_size(raw: str | None) -> int:
+    return _parse_count(raw, MAX_CAMPAIGN_BATCH_SIZE)
+
+
+def _parse_lanes(raw: str | None) -> int:
+    return _parse_count(raw, MAX_CAMPAIGN_LANES)
 
 
 def _parse_byte_count(raw: str | None) -> int:

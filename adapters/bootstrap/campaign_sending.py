@@ -76,6 +76,7 @@ def build_campaign_sending(
         base_url=settings.base_url,
         settings=SendSettings(
             batch_size=settings.campaign_batch_size,
+            lanes=settings.campaign_lanes,
             lease_seconds=settings.campaign_lease_seconds,
             retry_backoff_seconds=settings.campaign_retry_backoff,
         ),

@@ -66,6 +66,8 @@ def test_a_valid_environment_is_read(tmp_path: Path) -> None:
         ("PROVIDER_BREAKER_COOLDOWN", "0", "more than 0"),
         ("CAMPAIGN_BATCH_SIZE", "0", "from 1 to 1000"),
         ("CAMPAIGN_BATCH_SIZE", "1001", "from 1 to 1000"),
+        ("CAMPAIGN_LANES", "0", "from 1 to 256"),
+        ("CAMPAIGN_LANES", "eight", "from 1 to 256"),
         ("CAMPAIGN_LEASE_SECONDS", "0", "more than 0"),
         ("CAMPAIGN_RETRY_BACKOFF", "later", "must be a number of seconds"),
         ("METRICS_TOKEN", "short", "at least 16 printable characters"),
@@ -118,12 +120,14 @@ def test_the_campaign_send_path_defaults_and_can_be_set(tmp_path: Path) -> None:
     defaults = settings({}, tmp_path)
     assert (
         defaults.campaign_batch_size,
+        defaults.campaign_lanes,
         defaults.campaign_lease_seconds,
         defaults.campaign_retry_backoff,
-    ) == (250, 120.0, 10.0)
+    ) == (250, 8, 120.0, 10.0)
     loaded = settings(
         {
             "OPENMAILER_CAMPAIGN_BATCH_SIZE": "25",
+            "OPENMAILER_CAMPAIGN_LANES": "64",
             "OPENMAILER_CAMPAIGN_LEASE_SECONDS": "3",
             "OPENMAILER_CAMPAIGN_RETRY_BACKOFF": "0.2",
         },
@@ -131,9 +135,10 @@ def test_the_campaign_send_path_defaults_and_can_be_set(tmp_path: Path) -> None:
     )
     assert (
         loaded.campaign_batch_size,
+        loaded.campaign_lanes,
         loaded.campaign_lease_seconds,
         loaded.campaign_retry_backoff,
-    ) == (25, 3.0, 0.2)
+    ) == (25, 64, 3.0, 0.2)
 
 
 def test_metrics_are_for_loopback_with_no_worker_endpoint_by_default(tmp_path: Path) -> None:

@@ -166,8 +166,9 @@ async def test_a_campaign_woken_again_and_again_keeps_one_chain_per_lane(
     campaign, _ = await started(world, 400, send_speed=10_000)
     cid, uid = campaign["id"], world.owner.user.id
     queue = MemoryQueue()
-    service = sending_service(app, queue, campaign_batch_size=5)
+    service = sending_service(app, queue, campaign_batch_size=5, campaign_lanes=3)
     lanes = service.delivery.settings.lanes
+    assert lanes == 3  # OPENMAILER_CAMPAIGN_LANES, not the default
     await service.prepare(uid, cid)  # wakes every lane once
     for _ in range(3):  # three more wake-ups, as three pause/resume pairs would make
         control.wake(uid, cid, service.delivery)
