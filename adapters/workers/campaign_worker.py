@@ -1,12 +1,6 @@
-"""The campaign actors' runtime: ONE asyncio event loop per worker process, on a thread of its
-own, with the process's resources (engine, Redis, the provider chain and its pooled SMTP/API
-connections) opened on it once.
-
-dramatiq runs each message on one of its worker threads; an actor hands its coroutine to the
-process loop and waits for it (`run_coroutine_threadsafe`). `asyncio.run` per message would
-open a new loop each time, and the provider pools, whose connections belong to the loop that
-opened them, could never be reused. The loop starts lazily in the process that first needs it:
-dramatiq forks its worker processes, and a loop or a connection must not cross a fork.
+"""The campaign actors, run on their process's event loop (`process_loop`) with the process's
+resources (engine, Redis, the provider chain and its pooled SMTP/API connections) opened on it
+once.
 
 A SIGTERM makes dramatiq stop taking messages and wait for the ones running (their batches
 finish and are recorded: exactly once); a kill -9 leaves the claimed rows' leases to expire.
@@ -14,14 +8,10 @@ finish and are recorded: exactly once); a kill -9 leaves the claimed rows' lease
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import gc
 import logging
-import os
-import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Future
 from typing import TypeVar
 
 from openmailer.adapters.bootstrap.resources import (
@@ -31,7 +21,8 @@ from openmailer.adapters.bootstrap.resources import (
     create_service_engine,
     require_service_urls,
 )
-from openmailer.adapters.settings import load_settings
+from openmailer.adapters.settings import Settings
+from openmailer.adapters.workers.process_loop import ProcessLoop
 from openmailer.core.campaigns.sending_service import CampaignSendingService
 from openmailer.core.ports.campaign_sending import Lane
 
@@ -44,71 +35,41 @@ WORKER_STATEMENT_TIMEOUT_SECONDS = 300.0
 BATCH_TIMEOUT_SECONDS = 240.0
 
 
-class _ProcessRuntime:
-    def __init__(self) -> None:
-        self.pid = os.getpid()
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self.loop.run_forever, name="campaign-loop", daemon=True
-        )
-        self._thread.start()
-        self._service: Future[CampaignSendingService] = asyncio.run_coroutine_threadsafe(
-            self._open(), self.loop
-        )
+async def _open(settings: Settings) -> CampaignSendingService:
+    from openmailer.adapters.bootstrap.campaign_sending import build_campaign_sending
 
-    async def _open(self) -> CampaignSendingService:
-        from openmailer.adapters.bootstrap.campaign_sending import build_campaign_sending
-
-        settings = load_settings()
-        settings = dataclasses.replace(
-            settings,
-            database_statement_timeout=max(
-                settings.database_statement_timeout, WORKER_STATEMENT_TIMEOUT_SECONDS
-            ),
-        )
-        database_url, redis_url = require_service_urls(settings)
-        resources = Resources(
-            settings,
-            create_service_engine(database_url, settings),
-            create_redis(redis_url, settings.redis_timeout),
-        )
-        service = build_campaign_sending(
-            resources, builtin_areas().segment_operators, renderer_threads=None
-        )
-        # What the process has built so far lives as long as it does: kept out of the
-        # collector's full passes, which otherwise walk it all again and again while batches
-        # allocate (7% of a sending process's Python time, profiled on the campaign benchmark),
-        # as the API's start-up does (adapters/http/app.py).
-        gc.collect()
-        gc.freeze()
-        return service
-
-    def run(self, work: Callable[[CampaignSendingService], Awaitable[_T]], timeout: float) -> _T:
-        service = self._service.result(timeout=60)
-
-        async def call() -> _T:
-            return await work(service)
-
-        return asyncio.run_coroutine_threadsafe(call(), self.loop).result(timeout=timeout)
+    settings = dataclasses.replace(
+        settings,
+        database_statement_timeout=max(
+            settings.database_statement_timeout, WORKER_STATEMENT_TIMEOUT_SECONDS
+        ),
+    )
+    database_url, redis_url = require_service_urls(settings)
+    resources = Resources(
+        settings,
+        create_service_engine(database_url, settings),
+        create_redis(redis_url, settings.redis_timeout),
+    )
+    service = build_campaign_sending(
+        resources, builtin_areas().segment_operators, renderer_threads=None
+    )
+    # What the process has built so far lives as long as it does: kept out of the collector's
+    # full passes, which otherwise walk it all again and again while batches allocate (7% of a
+    # sending process's Python time, profiled on the campaign benchmark), as the API's start-up
+    # does (adapters/http/app.py).
+    gc.collect()
+    gc.freeze()
+    return service
 
 
-_runtime: _ProcessRuntime | None = None
-_runtime_lock = threading.Lock()
-
-
-def _process_runtime() -> _ProcessRuntime:
-    global _runtime
-    with _runtime_lock:
-        if _runtime is None or _runtime.pid != os.getpid():  # first use, or a forked child
-            _runtime = _ProcessRuntime()
-        return _runtime
+_campaigns = ProcessLoop("campaign-loop", _open)
 
 
 def run_on_process_loop(
     work: Callable[[CampaignSendingService], Awaitable[_T]],
     timeout: float = BATCH_TIMEOUT_SECONDS,
 ) -> _T:
-    return _process_runtime().run(work, timeout)
+    return _campaigns.run(work, timeout)
 
 
 def start_campaign(user_id: int, campaign_id: int) -> None:
