@@ -35,6 +35,7 @@ import asyncpg
 import redis
 
 import sender_rs
+from benchmarks import cpu_split
 from benchmarks.campaign_setup import Platform, add_campaign, build_platform
 from benchmarks.workload import recipients_data
 from openmailer.adapters.bootstrap import builtin_areas, open_resources
@@ -55,6 +56,8 @@ TARGET_DROP = 0.10
 # Starting a 1M-recipient campaign (materialising its recipients), with --full.
 START_TARGET_SECONDS = 15.0
 CEILING_BATCH = 1_000
+CORES = os.cpu_count() or 1
+CPU_ROLES = {"python": "worker Python", "postgresql": "PostgreSQL", "smtp_sink": "smtp-sink"}
 
 
 def ceiling(keys: list[sender_rs.SigningKey], seconds: float) -> float:
@@ -138,7 +141,9 @@ async def run_size(
     worker = start_worker(env, log_path)
     try:
         await wait_for_workers(redis_url, processes=2)
+        before = cpu_split.sample(worker.pid)
         materialised, seconds = await start_and_wait(env, platform.user_id, campaign_id)
+        after = cpu_split.sample(worker.pid)
         return {
             "recipients": recipients,
             "seconds": round(seconds, 2),
@@ -146,6 +151,7 @@ async def run_size(
             "start_seconds": round(materialised, 2),
             "worker_peak_rss_kib": peak_rss_kib(worker.pid),
             "busy_seconds": where_the_time_goes(log_path),
+            "cpu_us_per_message": cpu_split.per_unit_us(before, after, recipients),
         }
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
@@ -245,6 +251,10 @@ def measure(quick: bool, full: bool) -> dict[str, Any]:
             "history_seconds": round(platform.history_seconds, 1),
             "sizes": runs,
             "ceiling_two_threads_per_s": round(top, 1),
+            # the ceiling's render on its two threads, and what a message may cost on the
+            # whole machine for the campaign to reach the target ratio
+            "ceiling_render_us_per_message": round(2e6 / top, 1),
+            "cpu_budget_us_per_message_at_target": round(CORES * 1e6 / (TARGET * top), 1),
             "campaign_per_s": rates[-1],
             "ratio": round(rates[-1] / top, 3),
             "throughput_drop_smallest_to_largest": round(drop, 3),
@@ -291,10 +301,21 @@ def main() -> None:
             "    where the lanes' time goes: "
             + ", ".join(f"{name} {value / total:.0%}" for name, value in busy.items())
         )
+        cpu = run["cpu_us_per_message"]
+        print(
+            "    CPU per message on the whole machine (µs): "
+            + ", ".join(f"{CPU_ROLES.get(name, name)} {value:,.0f}" for name, value in cpu.items())
+            + f" = {sum(cpu.values()):,.0f}"
+        )
     print(
         f"ceiling (sender_rs alone, 2 threads): {figures['ceiling_two_threads_per_s']:,} msg/s; "
         f"campaign at {figures['ratio']:.0%} of it (target {TARGET:.0%}: "
         f"{'met' if figures['ratio'] >= TARGET else 'NOT met'})"
+    )
+    print(
+        f"at the target a message may cost {figures['cpu_budget_us_per_message_at_target']:,.0f}"
+        f" µs of the machine's {CORES} cores in all; the ceiling's render alone takes "
+        f"{figures['ceiling_render_us_per_message']:,.0f}"
     )
     print(
         f"throughput from the smallest to the largest size: "

@@ -28,6 +28,7 @@ from typing import Any
 
 import asyncpg
 
+from benchmarks import cpu_split
 from openmailer.adapters.bootstrap import (
     DatabaseResources,
     build_audience,
@@ -50,6 +51,7 @@ INCREMENTAL_TARGET = 0.50
 CITIES = ("Lyon", "Paris", "Berlin", "Lisbon", "Oslo")
 PLANS = ("free", "pro", "team")
 TAGS = ("news", "vip", "beta", "events", "promo")
+CPU_ROLES = {"python": "importer (Python)", "postgresql": "PostgreSQL"}
 
 
 def row(n: int) -> list[str]:
@@ -105,18 +107,23 @@ MAPPING = json.dumps(
 )
 
 
-async def timed_import(imports: ImportsService, user_id: int, list_id: int, path: Path) -> float:
-    started = time.perf_counter()
+Timed = tuple[float, dict[str, float]]  # seconds, and CPU µs a row per role (cpu_split)
+
+
+async def timed_import(
+    imports: ImportsService, user_id: int, list_id: int, path: Path, rows: int
+) -> Timed:
+    before, started = cpu_split.sample(os.getpgid(0)), time.perf_counter()
     fields = {"list_id": str(list_id), "mapping": MAPPING}
     job = await imports.receive_for(user_id, file_form(path, fields))
     finished = await imports.run(job.id)
     elapsed = time.perf_counter() - started
     assert finished is not None and finished.error is None, finished
-    return elapsed
+    return elapsed, cpu_split.per_unit_us(before, cpu_split.sample(os.getpgid(0)), rows)
 
 
-async def timed_copy(conn: asyncpg.Connection, path: Path) -> float:
-    started = time.perf_counter()
+async def timed_copy(conn: asyncpg.Connection, path: Path, rows: int) -> Timed:
+    before, started = cpu_split.sample(os.getpgid(0)), time.perf_counter()
     await conn.copy_to_table(
         "ceiling",
         source=str(path),
@@ -132,7 +139,8 @@ async def timed_copy(conn: asyncpg.Connection, path: Path) -> float:
             "tags",
         ],
     )
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    return elapsed, cpu_split.per_unit_us(before, cpu_split.sample(os.getpgid(0)), rows)
 
 
 async def measure(initial: int, incremental: int) -> dict[str, Any]:
@@ -165,13 +173,15 @@ async def measure(initial: int, incremental: int) -> dict[str, Any]:
             write_import_csv(files / "incremental.csv", second)
             write_copy_csv(files / "initial.copy", first, user.id)
             write_copy_csv(files / "incremental.copy", new_only, user.id)
-            copy_initial = await timed_copy(conn, files / "initial.copy")
-            import_initial = await timed_import(
-                imports, user.id, contact_list.id, files / "initial.csv"
+            copy_initial, copy_initial_cpu = await timed_copy(conn, files / "initial.copy", initial)
+            import_initial, import_initial_cpu = await timed_import(
+                imports, user.id, contact_list.id, files / "initial.csv", initial
             )
-            copy_incremental = await timed_copy(conn, files / "incremental.copy")
-            import_incremental = await timed_import(
-                imports, user.id, contact_list.id, files / "incremental.csv"
+            copy_incremental, copy_incremental_cpu = await timed_copy(
+                conn, files / "incremental.copy", incremental
+            )
+            import_incremental, import_incremental_cpu = await timed_import(
+                imports, user.id, contact_list.id, files / "incremental.csv", incremental
             )
         counted = await conn.fetchrow(
             "SELECT total_contacts, (SELECT count(*) FROM contacts) AS contacts"
@@ -190,7 +200,7 @@ async def measure(initial: int, incremental: int) -> dict[str, Any]:
         incremental / import_incremental,
         incremental / copy_incremental,
     )
-    figures = {
+    figures: dict[str, Any] = {
         "initial_rows": initial,
         "initial_rows_per_s": round(initial_rate),
         "initial_ceiling_rows_per_s": round(initial_ceiling),
@@ -202,12 +212,27 @@ async def measure(initial: int, incremental: int) -> dict[str, Any]:
         "incremental_fraction_of_ceiling": round(incremental_rate / incremental_ceiling, 3),
         "incremental_target_fraction": INCREMENTAL_TARGET,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        # CPU µs a row on the whole machine, per role (benchmarks/cpu_split.py)
+        "initial_cpu_us_per_row": _importing(import_initial_cpu),
+        "initial_ceiling_cpu_us_per_row": _importing(copy_initial_cpu),
+        "incremental_cpu_us_per_row": _importing(import_incremental_cpu),
+        "incremental_ceiling_cpu_us_per_row": _importing(copy_incremental_cpu),
     }
     figures["targets_met"] = (
         figures["initial_fraction_of_ceiling"] >= INITIAL_TARGET
         and figures["incremental_fraction_of_ceiling"] >= INCREMENTAL_TARGET
     )
     return figures
+
+
+def _importing(cpu: dict[str, float]) -> dict[str, float]:
+    """The roles an import has: no render, no SMTP (their few ticks are other processes')."""
+    return {role: cpu[role] for role in ("python", "postgresql", "other", "idle")}
+
+
+def _cpu_line(label: str, cpu: dict[str, float]) -> str:
+    parts = ", ".join(f"{CPU_ROLES.get(k, k)} {v:,.1f}" for k, v in cpu.items())
+    return f"    {label} CPU a row on the whole machine (µs): {parts}"
 
 
 def main() -> None:
@@ -223,12 +248,16 @@ def main() -> None:
         f"{figures['initial_ceiling_rows_per_s']:,} rows/s: "
         f"{figures['initial_fraction_of_ceiling']:.0%} (target >= {INITIAL_TARGET:.0%})"
     )
+    print(_cpu_line("import:", figures["initial_cpu_us_per_row"]))
+    print(_cpu_line("COPY:  ", figures["initial_ceiling_cpu_us_per_row"]))
     print(f"incremental, {incremental:,} rows (half new) into that account:")
     print(
         f"  import {figures['incremental_rows_per_s']:,} rows/s, bare COPY "
         f"{figures['incremental_ceiling_rows_per_s']:,} rows/s: "
         f"{figures['incremental_fraction_of_ceiling']:.0%} (target >= {INCREMENTAL_TARGET:.0%})"
     )
+    print(_cpu_line("import:", figures["incremental_cpu_us_per_row"]))
+    print(_cpu_line("COPY:  ", figures["incremental_ceiling_cpu_us_per_row"]))
     print(f"peak RSS of the importing process: {figures['peak_rss_mib']} MiB")
     if args.json:
         print(json.dumps(figures))
