@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from openmailer.core.campaigns.model import Campaign, TemplateSnapshot
 from openmailer.core.campaigns.tokens import TokenPurpose, issue_token
+from openmailer.core.domains.model import Domain
 from openmailer.core.domains.services.signing import signing_keys_for
 from openmailer.core.messages.model import domain_of
 from openmailer.core.ports.campaign_sending import ClaimedRecipient
@@ -74,6 +75,17 @@ def _content_of(snapshot: TemplateSnapshot) -> TemplateContent:
     return TemplateContent(snapshot.subject, text=snapshot.body, preview_text=snapshot.preview_text)
 
 
+async def sending_domain(campaign: Campaign, ports: DeliveryPorts) -> Domain | None:
+    """The campaign's domain (`domain_id`), else the user's domain of its From address."""
+    s = campaign.settings
+    if s.domain_id is not None:
+        found = await ports.domains.get(campaign.user_id, s.domain_id)
+        if found is not None:
+            return found
+    assert s.from_email is not None  # a campaign always has one (check_settings)
+    return await ports.domains.find_by_name(campaign.user_id, domain_of(s.from_email))
+
+
 async def compile_campaign(
     campaign: Campaign, content: TemplateContent, version: int, ports: DeliveryPorts
 ) -> Prepared:
@@ -82,9 +94,7 @@ async def compile_campaign(
     s = campaign.settings
     assert s.from_email is not None  # a campaign always has one (check_settings)
     sender_domain = domain_of(s.from_email)
-    domain = None if s.domain_id is None else await ports.domains.get(campaign.user_id, s.domain_id)
-    if domain is None:
-        domain = await ports.domains.find_by_name(campaign.user_id, sender_domain)
+    domain = await sending_domain(campaign, ports)
     keys = () if domain is None else signing_keys_for(domain, secret_box=ports.secret_box)
     tracking_key = await ports.tracking_key.get()
     subject = s.subject_line or content.subject

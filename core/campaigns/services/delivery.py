@@ -10,6 +10,10 @@ consumers back off up to 5 s when they find it empty), or later when nothing was
 campaign is sent by `SendSettings.lanes` such chains at once; they stop by themselves when the
 campaign is no longer SENDING (pause, cancel) or nothing is left to send.
 
+A campaign whose sending domain is no longer VERIFIED when a run starts (a re-check found its
+records gone), and whose first provider is a real one, is PAUSED before anything is claimed: the
+preflight's rule holds through the send, and the mail is not diverted to the outbox.
+
 Order within a run, so that a crash at any point loses nobody:
 
 1. the send-speed bucket (Redis, shared by every worker) grants up to a batch of sends;
@@ -37,6 +41,7 @@ from openmailer.core.campaigns.services.content import (
     Prepared,
     compile_campaign,
     recipient_data,
+    sending_domain,
     template_content,
 )
 from openmailer.core.ports.accounts import Clock, SecretBox, UserRepository
@@ -66,7 +71,7 @@ from openmailer.core.sending.chain import Delivery, ProviderChain
 from openmailer.core.sending.contract import OutgoingMessage, ProviderType
 from openmailer.core.sending.model import Provider
 from openmailer.core.sending.outcomes import OutcomeKind
-from openmailer.core.sending.policies import OUTBOX_TYPE
+from openmailer.core.sending.policies import OUTBOX_TYPE, reaches_only_outbox, sender_domain_ready
 from openmailer.core.sending.services.forms import forms_needed, render_outgoing
 from openmailer.core.sending.services.outbox import deliver_batch
 
@@ -178,6 +183,16 @@ class BatchSender:
         prepared = await self.prepared(campaign)
         if prepared is None:
             return False  # not materialised yet: the start (or the reconciler) wakes the lanes
+        chain = await self._chain(campaign)
+        if chain is None:
+            log.warning("campaign_paused_domain_unverified", extra={"campaign_id": campaign_id})
+            await p.campaigns.move(
+                user_id,
+                campaign_id,
+                sources=frozenset({CampaignStatus.SENDING}),
+                target=CampaignStatus.PAUSED,
+            )
+            return False
         granted = await self._throttle(campaign)
         if granted == 0:
             p.queue.batch(user_id, campaign_id, lane=lane)
@@ -202,7 +217,7 @@ class BatchSender:
         p.observer.claimed(len(claim.recipients))
         # The lane's next run claims the next batch while this one renders and sends.
         p.queue.batch(user_id, campaign_id, lane=lane)
-        results = await self._send(campaign, prepared, claim.recipients, timer)
+        results = await self._send(campaign, prepared, chain, claim.recipients, timer)
         await p.store.record_results(
             user_id, campaign_id, lease=claim.lease, subject=prepared.subject, results=results
         )
@@ -261,11 +276,11 @@ class BatchSender:
         self,
         campaign: Campaign,
         prepared: Prepared,
+        chain: list[Provider],
         claimed: Sequence[ClaimedRecipient],
         timer: _Timer,
     ) -> list[RecipientResult]:
         p = self.ports
-        chain = await self._chain(campaign, prepared)
         types = [t for pr in chain if (t := p.provider_types.get(pr.provider_type)) is not None]
         recipients = [recipient_data(r, prepared.tracking_key) for r in claimed]
         assert campaign.settings.from_email is not None
@@ -308,16 +323,24 @@ class BatchSender:
         p.observer.delivered(observed)
         return [result for result, _ in observed]
 
-    async def _chain(self, campaign: Campaign, prepared: Prepared) -> list[Provider]:
+    async def _chain(self, campaign: Campaign) -> list[Provider] | None:
+        """The providers the next batch goes through, with the sending domain as it is now
+        (its verification can lapse during a send: a re-check that finds its records gone).
+        None when a real provider comes first and the domain is no longer VERIFIED: the
+        campaign must wait for it, since the mail would otherwise land in the outbox, counted
+        as sent."""
         if campaign.outbox_only:
             return []
         chain = await self.ports.chain.providers_of(
             campaign.user_id, first=campaign.settings.provider_id
         )
-        if not prepared.domain_verified:
-            # Only the outbox may carry mail from an unverified domain (preflight's rule).
-            chain = [pr for pr in chain if pr.provider_type == OUTBOX_TYPE]
-        return chain
+        domain = await sending_domain(campaign, self.ports)
+        if sender_domain_ready(domain, outbox_only=False):
+            return chain
+        if not reaches_only_outbox(chain[0] if chain else None, test_mode=False):
+            return None
+        # Only the outbox may carry mail from an unverified domain (preflight's rule).
+        return [pr for pr in chain if pr.provider_type == OUTBOX_TYPE]
 
     async def _deliver(
         self, campaign: Campaign, chain: list[Provider], messages: list[OutgoingMessage]
