@@ -12,8 +12,9 @@ import time
 import pytest
 import redis
 
-from openmailer.adapters.bootstrap import configure_broker
+from openmailer.adapters.bootstrap import builtin_areas, configure_broker
 from openmailer.adapters.settings import load_settings
+from openmailer.adapters.workers.actors import declare_actors
 from openmailer.adapters.workers.heartbeats import HEARTBEATS_KEY
 
 pytestmark = pytest.mark.integration
@@ -56,7 +57,11 @@ def test_the_scheduler_stops_on_signals(
         if scheduler.poll() is None:
             scheduler.kill()
             scheduler.wait()
-        # what it enqueued (retention runs among them) must not reach a later test's worker
+        # What it enqueued (domain re-checks and retention runs among them) must not reach a
+        # later test's worker, which would run them on that test's data: flush_all empties the
+        # queues declared on the broker, so the actors are declared on it first.
         urls = {"OPENMAILER_DATABASE_URL": database_url, "OPENMAILER_REDIS_URL": redis_url}
-        configure_broker(load_settings(urls)).flush_all()
+        broker = configure_broker(load_settings(urls))
+        declare_actors(builtin_areas().actors, broker)
+        broker.flush_all()
         client.close()
