@@ -185,14 +185,7 @@ class BatchSender:
             return False  # not materialised yet: the start (or the reconciler) wakes the lanes
         chain = await self._chain(campaign)
         if chain is None:
-            log.warning("campaign_paused_domain_unverified", extra={"campaign_id": campaign_id})
-            await p.campaigns.move(
-                user_id,
-                campaign_id,
-                sources=frozenset({CampaignStatus.SENDING}),
-                target=CampaignStatus.PAUSED,
-            )
-            return False
+            return await self._pause(user_id, campaign_id, "campaign_paused_domain_unverified")
         granted = await self._throttle(campaign)
         if granted == 0:
             p.queue.batch(user_id, campaign_id, lane=lane)
@@ -203,14 +196,7 @@ class BatchSender:
         )
         timer.lap("claim")
         if claim.quota_exhausted:
-            log.warning("campaign_paused_monthly_limit", extra={"campaign_id": campaign_id})
-            await p.campaigns.move(
-                user_id,
-                campaign_id,
-                sources=frozenset({CampaignStatus.SENDING}),
-                target=CampaignStatus.PAUSED,
-            )
-            return False
+            return await self._pause(user_id, campaign_id, "campaign_paused_monthly_limit")
         if not claim.recipients:
             return await self._idle(user_id, campaign_id, lane, skipped=claim.skipped)
         assert claim.lease is not None
@@ -231,6 +217,17 @@ class BatchSender:
             extra={"campaign_id": campaign_id, **timer.laps},
         )
         return True
+
+    async def _pause(self, user_id: int, campaign_id: int, why: str) -> bool:
+        """SENDING -> PAUSED for the reason `why` names (logged); the lane ends (False)."""
+        log.warning(why, extra={"campaign_id": campaign_id})
+        await self.ports.campaigns.move(
+            user_id,
+            campaign_id,
+            sources=frozenset({CampaignStatus.SENDING}),
+            target=CampaignStatus.PAUSED,
+        )
+        return False
 
     async def _throttle(self, campaign: Campaign) -> int:
         p = self.ports

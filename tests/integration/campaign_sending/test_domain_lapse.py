@@ -4,7 +4,6 @@ outbox, counted as sent. Verified again and resumed, it sends to everyone once."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,28 +11,12 @@ from litestar import Litestar
 from sqlalchemy import text
 
 from openmailer.core.campaigns.services import control
-from tests.integration.accounts.accounts_helpers import session_for
-from tests.integration.campaign_sending.send_helpers import (
-    MemoryQueue,
-    audience,
-    drain,
-    linked_template,
-    sending_service,
-)
-from tests.integration.campaigns.campaign_helpers import add_domain, create_campaign
+from tests.integration.campaign_sending.reliability_helpers import Sink, smtp_campaign
+from tests.integration.campaign_sending.send_helpers import MemoryQueue, drain, sending_service
 from tests.integration.campaigns.conftest import World
-from tests.integration.sending.failover_helpers import smtp_provider_at
-from tests.integration.sending.smtp_sink import CountingController, start_sink
 
 pytestmark = pytest.mark.integration
 RECIPIENTS = 30
-
-
-@pytest.fixture
-def relay() -> Iterator[CountingController]:
-    controller = start_sink()
-    yield controller
-    controller.stop()
 
 
 async def figures(world: World, campaign_id: int) -> dict[str, Any]:
@@ -63,23 +46,13 @@ async def set_domain_status(world: World, domain_id: int, status: str) -> None:
 
 
 async def test_a_domain_unverified_mid_send_pauses_the_campaign_and_diverts_nothing(
-    app: Litestar, world: World, relay: CountingController
+    app: Litestar, world: World, sink: Sink
 ) -> None:
     owner = world.owner
-    await smtp_provider_at(
-        world.client, await session_for(world.accounts, owner.user), relay.port, is_default=True
-    )
-    domain_id, domain = await add_domain(world.accounts, owner.user, verified=True)
-    campaign = await create_campaign(
-        world.client,
-        owner.caller,
-        template_id=await linked_template(world.engine, owner.user),
-        list_id=await audience(world.engine, owner.user, RECIPIENTS),
-        domain_id=domain_id,
-        from_email=f"news@{domain}",
-        send_speed=10_000,
-    )
-    cid, uid = campaign["id"], owner.user.id
+    cid, uid = await smtp_campaign(world, sink, RECIPIENTS), owner.user.id
+    domain_id = (
+        await world.client.get(f"/api/v1/campaigns/{cid}", headers=owner.caller.headers)
+    ).json()["domain_id"]
     started = await world.client.post(f"/api/v1/campaigns/{cid}/send", headers=owner.caller.headers)
     assert started.status_code == 202, started.text  # the preflight saw the domain VERIFIED
     queue = MemoryQueue()
@@ -95,7 +68,7 @@ async def test_a_domain_unverified_mid_send_pauses_the_campaign_and_diverts_noth
         "logs": 0,
         "pending": RECIPIENTS,
     }
-    assert relay.scripted.received == []
+    assert sink.handler.accepted == 0
 
     await set_domain_status(world, domain_id, "VERIFIED")
     resumed = await world.client.post(
@@ -111,4 +84,4 @@ async def test_a_domain_unverified_mid_send_pauses_the_campaign_and_diverts_noth
         "logs": RECIPIENTS,
         "pending": 0,
     }
-    assert len(relay.scripted.received) == RECIPIENTS
+    assert sink.handler.accepted == RECIPIENTS

@@ -50,7 +50,6 @@ from tests.integration.campaign_sending.reliability_helpers import (
 )
 from tests.integration.campaign_sending.worker_helpers import (
     Worker,
-    start_recording_sink,
     wait_until,
     worker_env,
 )
@@ -187,13 +186,6 @@ async def private(stack: Stack) -> AsyncIterator[Private]:
             stranger=await make_tenant(accounts),
         )
         yield Private(app, world)
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    controller, handler = start_recording_sink()
-    yield Sink(controller, handler)
-    controller.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterator
 
 import pytest
 from litestar import Litestar
@@ -33,20 +32,12 @@ from tests.integration.campaign_sending.reliability_helpers import (
 )
 from tests.integration.campaign_sending.worker_helpers import (
     Worker,
-    start_recording_sink,
     wait_until,
     worker_env,
 )
 from tests.integration.campaigns.conftest import World
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def sink(request: pytest.FixtureRequest) -> Iterator[Sink]:
-    controller, handler = start_recording_sink(getattr(request, "param", 0))
-    yield Sink(controller, handler)
-    controller.stop()
 
 
 @pytest.fixture
